@@ -1,0 +1,78 @@
+/* kpr-cli.c — the certkeeper command: a table of subcommands. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "kpr-cli.h"
+#include "kpr-common.h"
+
+static const KprCliCommand commands[] = {
+  { "tokens", kpr_cli_tokens, "List the tokens that can hold keys" },
+  { "token", kpr_cli_token, "Manage the software token (init-software)" },
+};
+
+gboolean
+kpr_cli_parse (const char *command, const char *usage, const char *summary,
+               const GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (usage);
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_set_summary (context, summary);
+  if (entries)
+    g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      fprintf (stderr, "certkeeper %s: %s\nTry 'certkeeper %s --help'.\n", command,
+               error->message, command);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+kpr_cli_report (const GError *error)
+{
+  int code = kpr_error_exit_code (error);
+
+  fprintf (stderr, "certkeeper: %s\n", error->message);
+  if (error->domain == KPR_ERROR)
+    fprintf (stderr, "  %s\n", kpr_error_hint (error->code));
+  return code;
+}
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: certkeeper COMMAND [OPTIONS]\n\nCommands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'certkeeper COMMAND --help' for a command's options.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  /* This process handles PINs and keys: no core dumps, no ptrace by
+   * other processes of the same user. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? KPR_ERROR_USAGE : 0;
+    }
+  if (g_str_equal (argv[1], "--version"))
+    {
+      printf ("certkeeper %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      return commands[i].func (argc - 1, argv + 1);
+
+  fprintf (stderr, "certkeeper: unknown command “%s”; run 'certkeeper --help'.\n", argv[1]);
+  return KPR_ERROR_USAGE;
+}

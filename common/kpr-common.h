@@ -1,0 +1,7 @@
+/* kpr-common.h — the face of common/: errors, secrets, OpenSSL cleanups.
+ * Every other layer builds on these. */
+#pragma once
+
+#include "kpr-error.h"
+#include "kpr-ossl.h"
+#include "kpr-secret.h"

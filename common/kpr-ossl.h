@@ -1,0 +1,35 @@
+/* kpr-ossl.h — cleanup attributes for the OpenSSL types we hold. */
+#pragma once
+
+#include <glib.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
+G_BEGIN_DECLS
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY_CTX, EVP_PKEY_CTX_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_MD_CTX, EVP_MD_CTX_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509, X509_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_REQ, X509_REQ_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_NAME, X509_NAME_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PKCS12, PKCS12_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIO, BIO_free_all)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIGNUM, BN_clear_free)
+
+/* STACK_OF(X509) is a macro type; give it a name cleanup can use. */
+typedef STACK_OF (X509) KprX509Stack;
+static inline void
+kpr_x509_stack_free (KprX509Stack *stack)
+{
+  sk_X509_pop_free (stack, X509_free);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprX509Stack, kpr_x509_stack_free)
+
+/* The first OpenSSL error as text (for messages), and clears the queue.
+ * Returns a newly allocated string, never NULL. */
+char *kpr_ossl_error_string (void);
+
+G_END_DECLS

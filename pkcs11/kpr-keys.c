@@ -1,0 +1,365 @@
+/* kpr-keys.c — key pairs on a token: generation, EVP_PKEY, provenance.
+ *
+ * Generation is raw C_GenerateKeyPair: libp11 0.4.12 can only make RSA
+ * keys and cannot set the protection attributes we need (DESIGN §3).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "kpr-token-private.h"
+
+/* DER of the named-curve OIDs, for CKA_EC_PARAMS. */
+static const guint8 oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const guint8 oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+
+static const struct {
+  KprKeyType type;
+  const char *name;
+} key_types[] = {
+  { KPR_KEY_EC_P256, "ec-p256" },
+  { KPR_KEY_EC_P384, "ec-p384" },
+  { KPR_KEY_RSA_2048, "rsa-2048" },
+  { KPR_KEY_RSA_3072, "rsa-3072" },
+};
+
+const char *
+kpr_key_type_to_string (KprKeyType type)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (key_types); i++)
+    if (key_types[i].type == type)
+      return key_types[i].name;
+  return "unknown";
+}
+
+gboolean
+kpr_key_type_from_string (const char *text, KprKeyType *ret_type)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (key_types); i++)
+    if (g_strcmp0 (key_types[i].name, text) == 0)
+      {
+        *ret_type = key_types[i].type;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+kpr_protection_to_string (KprProtection protection)
+{
+  switch (protection)
+    {
+    case KPR_PROTECTION_STANDARD:
+      return "standard";
+    case KPR_PROTECTION_STRONG:
+      return "strong";
+    case KPR_PROTECTION_EXPORTABLE:
+      return "exportable";
+    default:
+      return "unknown";
+    }
+}
+
+gboolean
+kpr_protection_from_string (const char *text, KprProtection *ret_protection)
+{
+  for (KprProtection p = KPR_PROTECTION_STANDARD; p <= KPR_PROTECTION_EXPORTABLE; p++)
+    if (g_strcmp0 (kpr_protection_to_string (p), text) == 0)
+      {
+        *ret_protection = p;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+kpr_key_type_is_ec (KprKeyType type)
+{
+  return type == KPR_KEY_EC_P256 || type == KPR_KEY_EC_P384;
+}
+
+GBytes *
+kpr_token_new_id (void)
+{
+  guint8 id[20];
+
+  if (RAND_bytes (id, sizeof id) != 1)
+    g_error ("the OpenSSL random generator failed");
+  return g_bytes_new (id, sizeof id);
+}
+
+gboolean
+kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protection,
+                        const char *label, GBytes *id, GError **error)
+{
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_BBOOL is_private = protection == KPR_PROTECTION_STRONG ? CK_TRUE : CK_FALSE;
+  CK_BBOOL exportable = protection == KPR_PROTECTION_EXPORTABLE ? CK_TRUE : CK_FALSE;
+  CK_BBOOL sensitive = exportable ? CK_FALSE : CK_TRUE;
+  CK_BBOOL is_rsa = !kpr_key_type_is_ec (type);
+  CK_ULONG bits = type == KPR_KEY_RSA_3072 ? 3072 : 2048;
+  guint8 exponent[] = { 0x01, 0x00, 0x01 };
+  CK_MECHANISM mech = { is_rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+  const guint8 *curve = type == KPR_KEY_EC_P384 ? oid_p384 : oid_p256;
+  gsize curve_len = type == KPR_KEY_EC_P384 ? sizeof oid_p384 : sizeof oid_p256;
+  gsize id_len, label_len = label ? strlen (label) : 0;
+  const void *id_data = g_bytes_get_data (id, &id_len);
+  CK_OBJECT_HANDLE pub, priv;
+  CK_SESSION_HANDLE session;
+  CK_ULONG n_pub = 0, n_priv = 0;
+  CK_ATTRIBUTE pub_tmpl[8], priv_tmpl[10];
+  CK_RV rv;
+
+#define ADD(tmpl, n, t, v, l) (tmpl[(n)++] = (CK_ATTRIBUTE) { (t), (void *) (v), (l) })
+
+  if (type < KPR_KEY_EC_P256 || type > KPR_KEY_RSA_3072)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED, "Unknown key type %d", (int) type);
+      return FALSE;
+    }
+  if (!token->info.can_generate[type])
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+                   "Token “%s” cannot generate %s keys", token->info.label,
+                   kpr_key_type_to_string (type));
+      return FALSE;
+    }
+  if (protection == KPR_PROTECTION_EXPORTABLE && !token->info.software)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+                   "Exportable keys exist only on the software token; keys made on “%s” "
+                   "never leave it", token->info.label);
+      return FALSE;
+    }
+  if (!(session = kpr_token_session (token, error)))
+    return FALSE;
+
+  ADD (pub_tmpl, n_pub, CKA_TOKEN, &yes, sizeof yes);
+  ADD (pub_tmpl, n_pub, CKA_PRIVATE, &no, sizeof no);
+  ADD (pub_tmpl, n_pub, CKA_VERIFY, &yes, sizeof yes);
+  ADD (pub_tmpl, n_pub, CKA_ID, id_data, id_len);
+  ADD (pub_tmpl, n_pub, CKA_LABEL, label, label_len);
+  if (is_rsa)
+    {
+      ADD (pub_tmpl, n_pub, CKA_MODULUS_BITS, &bits, sizeof bits);
+      ADD (pub_tmpl, n_pub, CKA_PUBLIC_EXPONENT, exponent, sizeof exponent);
+    }
+  else
+    ADD (pub_tmpl, n_pub, CKA_EC_PARAMS, curve, curve_len);
+
+  ADD (priv_tmpl, n_priv, CKA_TOKEN, &yes, sizeof yes);
+  ADD (priv_tmpl, n_priv, CKA_PRIVATE, &is_private, sizeof is_private);
+  ADD (priv_tmpl, n_priv, CKA_SIGN, &yes, sizeof yes);
+  ADD (priv_tmpl, n_priv, CKA_SENSITIVE, &sensitive, sizeof sensitive);
+  ADD (priv_tmpl, n_priv, CKA_EXTRACTABLE, &exportable, sizeof exportable);
+  ADD (priv_tmpl, n_priv, CKA_ID, id_data, id_len);
+  ADD (priv_tmpl, n_priv, CKA_LABEL, label, label_len);
+  if (is_rsa)
+    ADD (priv_tmpl, n_priv, CKA_DECRYPT, &yes, sizeof yes);
+#undef ADD
+
+  rv = token->module->fn->C_GenerateKeyPair (session, &mech, pub_tmpl, n_pub, priv_tmpl,
+                                             n_priv, &pub, &priv);
+  if (rv != CKR_OK)
+    {
+      kpr_set_ckr_error (error, rv, "Token “%s” could not generate a %s key",
+                         token->info.label, kpr_key_type_to_string (type));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+EVP_PKEY *
+kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error)
+{
+  PKCS11_KEY *keys = NULL;
+  unsigned int n_keys = 0;
+  gsize id_len;
+  const guint8 *id_data = g_bytes_get_data (id, &id_len);
+
+  /* libp11 re-reads the objects, so keys made by raw calls are seen. */
+  if (PKCS11_enumerate_keys (token->slot->token, &keys, &n_keys) < 0)
+    {
+      g_autofree char *detail = kpr_ossl_error_string ();
+      g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Cannot list the keys of token “%s”: %s",
+                   token->info.label, detail);
+      return NULL;
+    }
+  for (unsigned int i = 0; i < n_keys; i++)
+    {
+      EVP_PKEY *pkey;
+
+      if (keys[i].id_len != id_len || memcmp (keys[i].id, id_data, id_len) != 0)
+        continue;
+      pkey = PKCS11_get_private_key (&keys[i]);
+      if (!pkey)
+        {
+          g_autofree char *detail = kpr_ossl_error_string ();
+          g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN,
+                       "Cannot use the private key on token “%s”: %s", token->info.label,
+                       detail);
+        }
+      return pkey;
+    }
+  g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
+               "No private key with this id on token “%s”%s", token->info.label,
+               kpr_token_is_logged_in (token) ? "" : " (not logged in)");
+  return NULL;
+}
+
+void
+kpr_params_free_erased (OSSL_PARAM *params)
+{
+  if (!params)
+    return;
+  for (OSSL_PARAM *p = params; p->key; p++)
+    kpr_memory_erase (p->data, p->data_size);
+  OSSL_PARAM_free (params);
+}
+
+static EVP_PKEY *
+pkey_from_params (const char *type, OSSL_PARAM_BLD *bld, int selection, GError **error)
+{
+  OSSL_PARAM *params = OSSL_PARAM_BLD_to_param (bld);
+  g_autoptr (EVP_PKEY_CTX) pctx = EVP_PKEY_CTX_new_from_name (NULL, type, NULL);
+  EVP_PKEY *pkey = NULL;
+
+  if (!params || !pctx || EVP_PKEY_fromdata_init (pctx) <= 0
+      || EVP_PKEY_fromdata (pctx, &pkey, selection, params) <= 0)
+    {
+      g_autofree char *detail = kpr_ossl_error_string ();
+      g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "The token's key is malformed: %s", detail);
+      pkey = NULL;
+    }
+  kpr_params_free_erased (params);
+  return pkey;
+}
+
+/* CKA_EC_PARAMS holds the curve OID; OpenSSL wants its short name. */
+static const char *
+curve_name (GBytes *params)
+{
+  gsize len;
+  const unsigned char *p = g_bytes_get_data (params, &len);
+  ASN1_OBJECT *oid = d2i_ASN1_OBJECT (NULL, &p, len);
+  int nid = oid ? OBJ_obj2nid (oid) : NID_undef;
+
+  ASN1_OBJECT_free (oid);
+  return nid == NID_X9_62_prime256v1 || nid == NID_secp384r1 ? OBJ_nid2sn (nid) : NULL;
+}
+
+EVP_PKEY *
+kpr_token_get_public_key (KprToken *token, GBytes *id, GError **error)
+{
+  CK_OBJECT_HANDLE obj;
+  CK_ULONG key_type;
+  OSSL_PARAM_BLD *bld;
+  EVP_PKEY *pkey = NULL;
+
+  if (!kpr_token_find_one (token, CKO_PUBLIC_KEY, id, &obj, error)
+      || !kpr_token_get_ulong (token, obj, CKA_KEY_TYPE, &key_type, error))
+    return NULL;
+
+  bld = OSSL_PARAM_BLD_new ();
+  if (key_type == CKK_RSA)
+    {
+      g_autoptr (GBytes) n = kpr_token_get_attr (token, obj, CKA_MODULUS, error);
+      g_autoptr (GBytes) e = n ? kpr_token_get_attr (token, obj, CKA_PUBLIC_EXPONENT, error) : NULL;
+      g_autoptr (BIGNUM) bn_n = NULL, bn_e = NULL;
+      if (e)
+        {
+          gsize nl, el;
+          const guint8 *nd = g_bytes_get_data (n, &nl), *ed = g_bytes_get_data (e, &el);
+          bn_n = BN_bin2bn (nd, nl, NULL);
+          bn_e = BN_bin2bn (ed, el, NULL);
+          OSSL_PARAM_BLD_push_BN (bld, OSSL_PKEY_PARAM_RSA_N, bn_n);
+          OSSL_PARAM_BLD_push_BN (bld, OSSL_PKEY_PARAM_RSA_E, bn_e);
+          pkey = pkey_from_params ("RSA", bld, EVP_PKEY_PUBLIC_KEY, error);
+        }
+    }
+  else if (key_type == CKK_EC)
+    {
+      g_autoptr (GBytes) params = kpr_token_get_attr (token, obj, CKA_EC_PARAMS, error);
+      g_autoptr (GBytes) point = params ? kpr_token_get_attr (token, obj, CKA_EC_POINT, error) : NULL;
+      const char *curve = params ? curve_name (params) : NULL;
+      if (point && !curve)
+        g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED, "The key's curve is not supported");
+      else if (point)
+        {
+          /* PKCS#11 wraps the point in a DER OCTET STRING. */
+          gsize len;
+          const unsigned char *p = g_bytes_get_data (point, &len);
+          ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING (NULL, &p, len);
+          const unsigned char *raw = os ? ASN1_STRING_get0_data (os) : g_bytes_get_data (point, NULL);
+          gsize raw_len = os ? (gsize) ASN1_STRING_length (os) : len;
+          OSSL_PARAM_BLD_push_utf8_string (bld, OSSL_PKEY_PARAM_GROUP_NAME, curve, 0);
+          OSSL_PARAM_BLD_push_octet_string (bld, OSSL_PKEY_PARAM_PUB_KEY, raw, raw_len);
+          pkey = pkey_from_params ("EC", bld, EVP_PKEY_PUBLIC_KEY, error);
+          ASN1_OCTET_STRING_free (os);
+        }
+    }
+  else
+    g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED, "Key type 0x%lx is not supported",
+                 (unsigned long) key_type);
+  OSSL_PARAM_BLD_free (bld);
+  return pkey;
+}
+
+gboolean
+kpr_token_get_key_info (KprToken *token, GBytes *id, KprKeyInfo *ret_info, GError **error)
+{
+  CK_OBJECT_HANDLE obj;
+  CK_ULONG key_type;
+  KprKeyInfo info = { 0 };
+  g_autoptr (EVP_PKEY) pub = NULL;
+
+  if (!kpr_token_find_one (token, CKO_PRIVATE_KEY, id, &obj, error)
+      || !kpr_token_get_ulong (token, obj, CKA_KEY_TYPE, &key_type, error)
+      || !kpr_token_get_bool (token, obj, CKA_LOCAL, &info.local, error)
+      || !kpr_token_get_bool (token, obj, CKA_ALWAYS_SENSITIVE, &info.always_sensitive, error)
+      || !kpr_token_get_bool (token, obj, CKA_NEVER_EXTRACTABLE, &info.never_extractable, error)
+      || !kpr_token_get_bool (token, obj, CKA_PRIVATE, &info.private_, error)
+      || !kpr_token_get_bool (token, obj, CKA_SENSITIVE, &info.sensitive, error)
+      || !kpr_token_get_bool (token, obj, CKA_EXTRACTABLE, &info.extractable, error))
+    return FALSE;
+
+  pub = kpr_token_get_public_key (token, id, error);
+  if (!pub)
+    return FALSE;
+  if (key_type == CKK_EC)
+    info.type = EVP_PKEY_get_bits (pub) > 256 ? KPR_KEY_EC_P384 : KPR_KEY_EC_P256;
+  else
+    info.type = EVP_PKEY_get_bits (pub) > 2048 ? KPR_KEY_RSA_3072 : KPR_KEY_RSA_2048;
+  *ret_info = info;
+  return TRUE;
+}
+
+gboolean
+kpr_token_lock_key (KprToken *token, GBytes *id, GError **error)
+{
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ATTRIBUTE sensitive = { CKA_SENSITIVE, &yes, sizeof yes };
+  CK_ATTRIBUTE extractable = { CKA_EXTRACTABLE, &no, sizeof no };
+  CK_OBJECT_HANDLE obj;
+  CK_RV rv;
+
+  if (!kpr_token_find_one (token, CKO_PRIVATE_KEY, id, &obj, error))
+    return FALSE;
+  /* One attribute per call: a token that refuses one must not leave us
+   * guessing which of the two took effect. */
+  rv = token->module->fn->C_SetAttributeValue (token->session, obj, &sensitive, 1);
+  if (rv == CKR_OK)
+    rv = token->module->fn->C_SetAttributeValue (token->session, obj, &extractable, 1);
+  if (rv != CKR_OK)
+    {
+      kpr_set_ckr_error (error, rv, "Token “%s” refused to make the key non-exportable",
+                         token->info.label);
+      return FALSE;
+    }
+  return TRUE;
+}

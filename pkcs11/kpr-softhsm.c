@@ -1,0 +1,188 @@
+/* kpr-softhsm.c — the per-user software token (SoftHSM2).
+ *
+ * SoftHSM reads SOFTHSM2_CONF, else ~/.config/softhsm2/softhsm2.conf, else
+ * /etc/softhsm/softhsm2.conf — which is root:softhsm 0640 and so unreadable
+ * for a person.  It does not expand "~" either.  So we write the user's
+ * own config, with an absolute token directory, when there is none.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "kpr-token-private.h"
+
+gboolean
+kpr_softhsm_ensure_config (char **ret_config_path, GError **error)
+{
+  const char *env = g_getenv ("SOFTHSM2_CONF");
+  g_autofree char *config = NULL;
+  g_autofree char *tokendir = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr (GKeyFile) parsed = NULL;
+
+  if (env && *env)
+    config = g_strdup (env);
+  else
+    config = g_build_filename (g_get_home_dir (), ".config", "softhsm2", "softhsm2.conf", NULL);
+
+  if (!g_file_test (config, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *dir = g_path_get_dirname (config);
+      tokendir = g_build_filename (g_get_user_data_dir (), "softhsm", "tokens", NULL);
+      contents = g_strdup_printf ("# Written by certkeeper for this user's software token.\n"
+                                  "directories.tokendir = %s\n"
+                                  "objectstore.backend = file\n"
+                                  "log.level = ERROR\n"
+                                  "slots.removable = false\n",
+                                  tokendir);
+      if (g_mkdir_with_parents (dir, 0700) < 0)
+        {
+          int saved = errno;
+          g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot create %s: %s", dir,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      if (!g_file_set_contents_full (config, contents, -1,
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+        {
+          g_prefix_error (error, "Cannot write the SoftHSM configuration: ");
+          if (*error)
+            (*error)->domain = KPR_ERROR, (*error)->code = KPR_ERROR_IO;
+          return FALSE;
+        }
+    }
+  else
+    {
+      /* SoftHSM's config is "key = value" lines without a group: read the
+       * token directory ourselves. */
+      g_autofree char *text = NULL;
+      if (!g_file_get_contents (config, &text, NULL, NULL))
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
+                       "Cannot read the SoftHSM configuration %s", config);
+          return FALSE;
+        }
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      for (char **l = lines; *l; l++)
+        {
+          char *line = g_strstrip (*l);
+          char *eq = strchr (line, '=');
+          if (eq && g_str_has_prefix (line, "directories.tokendir"))
+            {
+              g_free (tokendir);
+              tokendir = g_strdup (g_strstrip (eq + 1));
+            }
+        }
+    }
+
+  if (tokendir && g_path_is_absolute (tokendir) && g_mkdir_with_parents (tokendir, 0700) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot create the token directory %s: %s",
+                   tokendir, g_strerror (saved));
+      return FALSE;
+    }
+  if (ret_config_path)
+    *ret_config_path = g_steal_pointer (&config);
+  return TRUE;
+}
+
+static KprToken *
+free_softhsm_slot (KprTokenCtx *ctx)
+{
+  for (guint i = 0; i < ctx->tokens->len; i++)
+    {
+      KprToken *token = ctx->tokens->pdata[i];
+      if (!token->info.initialized && g_strcmp0 (token->module->path, ctx->softhsm_path) == 0)
+        return token;
+    }
+  return NULL;
+}
+
+KprToken *
+kpr_token_init_software (KprTokenCtx *ctx, const KprSecret *pin, const KprSecret *so_pin,
+                         GError **error)
+{
+  unsigned char label[32];
+  KprToken *slot_token;
+  CK_FUNCTION_LIST *fn;
+  CK_SLOT_ID slot_id;
+  CK_SESSION_HANDLE session = 0;
+  CK_RV rv;
+
+  if (kpr_token_ctx_software (ctx, NULL))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
+                   "The software token “%s” already exists", KPR_SOFTWARE_TOKEN_LABEL);
+      return NULL;
+    }
+  slot_token = free_softhsm_slot (ctx);
+  if (!slot_token)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_MODULE,
+                   "SoftHSM offers no free slot for the software token (is %s loaded?)",
+                   KPR_SOFTHSM_MODULE);
+      return NULL;
+    }
+  fn = slot_token->module->fn;
+  slot_id = slot_token->slot_id;
+
+  /* Check both PINs against the token's limits first: a token created
+   * without a user PIN would be a trap. */
+  {
+    CK_TOKEN_INFO ti;
+    rv = fn->C_GetTokenInfo (slot_id, &ti);
+    if (rv != CKR_OK)
+      {
+        kpr_set_ckr_error (error, rv, "Cannot read the free SoftHSM slot");
+        return NULL;
+      }
+    if (pin->len < ti.ulMinPinLen || pin->len > ti.ulMaxPinLen
+        || so_pin->len < ti.ulMinPinLen || so_pin->len > ti.ulMaxPinLen)
+      {
+        g_set_error (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET,
+                     "PINs for the software token must be %lu to %lu characters long",
+                     (unsigned long) ti.ulMinPinLen, (unsigned long) ti.ulMaxPinLen);
+        return NULL;
+      }
+  }
+
+  memset (label, ' ', sizeof label);
+  memcpy (label, KPR_SOFTWARE_TOKEN_LABEL, strlen (KPR_SOFTWARE_TOKEN_LABEL));
+  rv = fn->C_InitToken (slot_id, (CK_UTF8CHAR_PTR) so_pin->data, so_pin->len, label);
+  if (rv != CKR_OK)
+    {
+      kpr_set_ckr_error (error, rv, "Cannot create the software token");
+      return NULL;
+    }
+
+  /* SoftHSM renumbers its slots after C_InitToken: find ours again. */
+  if (!kpr_token_ctx_refresh (ctx, error))
+    return NULL;
+  slot_token = kpr_token_ctx_software (ctx, error);
+  if (!slot_token)
+    return NULL;
+
+  rv = fn->C_OpenSession (slot_token->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                          &session);
+  if (rv == CKR_OK)
+    rv = fn->C_Login (session, CKU_SO, (CK_UTF8CHAR_PTR) so_pin->data, so_pin->len);
+  if (rv == CKR_OK)
+    {
+      rv = fn->C_InitPIN (session, (CK_UTF8CHAR_PTR) pin->data, pin->len);
+      fn->C_Logout (session);
+    }
+  if (session)
+    fn->C_CloseSession (session);
+  if (rv != CKR_OK)
+    {
+      kpr_set_ckr_error (error, rv, "Cannot set the PIN of the software token");
+      return NULL;
+    }
+  if (!kpr_token_update_info (slot_token, error))
+    return NULL;
+  return slot_token;
+}
