@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include <json-glib/json-glib.h>
+#include <openssl/pem.h>
 
 #include "kpr-cli.h"
 #include "kpr-prompt.h"
@@ -22,7 +23,7 @@ pin_state (const KprTokenInfo *info)
     return "final try";
   if (info->pin_count_low)
     return "PIN count low";
-  return "ok";
+  return "PIN ok";
 }
 
 static void
@@ -118,7 +119,8 @@ kpr_cli_tokens (int argc, char **argv)
 
       json_builder_begin_array (b);
       for (guint i = 0; i < tokens->len; i++)
-        add_token_json (b, kpr_token_get_info (tokens->pdata[i]));
+        if (!kpr_token_get_info (tokens->pdata[i])->spare)
+          add_token_json (b, kpr_token_get_info (tokens->pdata[i]));
       json_builder_end_array (b);
       root = json_builder_get_root (b);
       json_generator_set_root (gen, root);
@@ -128,11 +130,16 @@ kpr_cli_tokens (int argc, char **argv)
     }
   else
     {
-      if (tokens->len == 0)
+      guint shown = 0;
+      for (guint i = 0; i < tokens->len; i++)
+        if (!kpr_token_get_info (tokens->pdata[i])->spare)
+          {
+            print_token (kpr_token_get_info (tokens->pdata[i]));
+            shown++;
+          }
+      if (shown == 0)
         printf ("No tokens found. Create the software token with "
                 "'certkeeper token init-software'.\n");
-      for (guint i = 0; i < tokens->len; i++)
-        print_token (kpr_token_get_info (tokens->pdata[i]));
     }
   for (const char *const *w = kpr_token_ctx_get_warnings (ctx); w && *w; w++)
     fprintf (stderr, "certkeeper: warning: %s\n", *w);
@@ -169,12 +176,14 @@ token_init_software (int argc, char **argv)
     }
   if (!kpr_softhsm_ensure_config (&config, &error))
     return kpr_cli_report (error);
+  /* Writes nothing more: the config above already exists. */
   ctx = kpr_token_ctx_new (KPR_TOKEN_CTX_SOFTWARE, NULL, &error);
   if (!ctx)
     return kpr_cli_report (error);
 
   /* Checked before asking, so nobody types two PINs for nothing. */
-  if (kpr_token_ctx_software (ctx, NULL))
+  token = kpr_token_ctx_software (ctx, NULL);
+  if (token && kpr_token_get_info (token)->user_pin_initialized)
     g_set_error (&error, KPR_ERROR, KPR_ERROR_EXISTS, "The software token “%s” already exists",
                  KPR_SOFTWARE_TOKEN_LABEL);
   else if ((pin = kpr_prompt_secret_from (pin_file, "New PIN for the software token: ", TRUE,
@@ -192,16 +201,106 @@ token_init_software (int argc, char **argv)
   return status;
 }
 
+/* The token to work on: --token URI, else the software token. */
+static KprToken *
+pick_token (KprTokenCtx *ctx, const char *uri, GError **error)
+{
+  return uri ? kpr_token_ctx_find (ctx, uri, error) : kpr_token_ctx_software (ctx, error);
+}
+
+static char *
+hex_id (GBytes *id)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (id, &len);
+  GString *s = g_string_new (NULL);
+
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (s, "%%%02X", d[i]);
+  return g_string_free (s, FALSE);
+}
+
+static int
+token_keygen (int argc, char **argv)
+{
+  g_autofree char *uri = NULL, *pin_file = NULL, *key_name = NULL, *protection_name = NULL;
+  g_autofree char *label = NULL;
+  const GOptionEntry entries[] = {
+    { "token", 0, 0, G_OPTION_ARG_STRING, &uri, "Token to use (PKCS#11 URI; default: the software token)", "URI" },
+    { "key", 0, 0, G_OPTION_ARG_STRING, &key_name, "ec-p256 (default), ec-p384, rsa-2048 or rsa-3072", "TYPE" },
+    { "protection", 0, 0, G_OPTION_ARG_STRING, &protection_name, "standard (default), strong or exportable", "LEVEL" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &label, "Label of the key objects", "LABEL" },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file, "Read the PIN from FILE (mode 0600; - for stdin)", "FILE" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) id = kpr_token_new_id ();
+  g_autoptr (EVP_PKEY) pub = NULL;
+  KprKeyType type = KPR_KEY_EC_P256;
+  KprProtection protection = KPR_PROTECTION_STANDARD;
+  KprTokenCtx *ctx;
+  KprToken *token;
+  KprKeyInfo info;
+  int status = 0;
+
+  if (!kpr_cli_parse ("token keygen", "",
+                      "Generate a key pair on a token (enrollment does this for you).",
+                      entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (key_name && !kpr_key_type_from_string (key_name, &type))
+    {
+      fprintf (stderr, "certkeeper token keygen: unknown key type “%s” (ec-p256, ec-p384, rsa-2048, rsa-3072)\n", key_name);
+      return KPR_ERROR_USAGE;
+    }
+  if (protection_name && !kpr_protection_from_string (protection_name, &protection))
+    {
+      fprintf (stderr, "certkeeper token keygen: unknown protection “%s” (standard, strong, exportable)\n", protection_name);
+      return KPR_ERROR_USAGE;
+    }
+  ctx = kpr_token_ctx_new (KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE, NULL, &error);
+  if (!ctx)
+    return kpr_cli_report (error);
+
+  if ((token = pick_token (ctx, uri, &error))
+      && kpr_token_login (token, kpr_prompt_pin, pin_file, &error))
+    {
+      /* RSA on a smart card can take a minute: say something meanwhile. */
+      if (kpr_prompt_is_interactive ())
+        fprintf (stderr, "Generating a %s key on “%s”…\n", kpr_key_type_to_string (type),
+                 kpr_token_get_info (token)->label);
+      if (kpr_token_generate_key (token, type, protection, label ? label : "certkeeper", id, &error)
+          && kpr_token_get_key_info (token, id, &info, &error)
+          && (pub = kpr_token_get_public_key (token, id, &error)))
+        {
+          g_autofree char *id_text = hex_id (id);
+          printf ("Generated a %s key on “%s” (%s%s)\n  uri: %s;id=%s\n",
+                  kpr_key_type_to_string (info.type), kpr_token_get_info (token)->label,
+                  kpr_protection_to_string (protection),
+                  info.extractable ? ", exportable" : ", never leaves the token",
+                  kpr_token_get_info (token)->uri, id_text);
+          PEM_write_PUBKEY (stdout, pub);
+        }
+    }
+  if (error)
+    status = kpr_cli_report (error);
+  kpr_token_ctx_free (ctx);
+  return status;
+}
+
 int
 kpr_cli_token (int argc, char **argv)
 {
   if (argc >= 2 && g_str_equal (argv[1], "init-software"))
     return token_init_software (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "keygen"))
+    return token_keygen (argc - 1, argv + 1);
   if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
     {
-      printf ("Usage: certkeeper token init-software [--pin-file F] [--so-pin-file F]\n");
+      printf ("Usage: certkeeper token init-software [--pin-file F] [--so-pin-file F]\n"
+              "       certkeeper token keygen [--token URI] [--key TYPE] [--protection LEVEL]\n"
+              "                               [--label L] [--pin-file F]\n");
       return 0;
     }
-  fprintf (stderr, "certkeeper token: expected “init-software”; see 'certkeeper token --help'.\n");
+  fprintf (stderr, "certkeeper token: expected “init-software” or “keygen”; see 'certkeeper token --help'.\n");
   return KPR_ERROR_USAGE;
 }

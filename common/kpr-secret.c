@@ -55,7 +55,8 @@ kpr_secret_new (const char *data, gsize len)
   g_return_val_if_fail (len <= KPR_SECRET_MAX, NULL);
 
   secret = secret_alloc ();
-  memcpy (secret->data, data, len);
+  if (len > 0)
+    memcpy (secret->data, data, len);
   secret->len = len;
   return secret;
 }

@@ -30,9 +30,10 @@ KprSecret *kpr_secret_new (const char *data, gsize len);
  * An empty stream is KPR_ERROR_BAD_INPUT. */
 KprSecret *kpr_secret_read_fd (int fd, GError **error);
 
-/* Read the first line of @path; "-" reads standard input.  The file must be
- * a regular file (or stdin) not readable or writable by group or others:
- * KPR_ERROR_INSECURE_FILE otherwise. */
+/* Read the first line of @path; "-" reads standard input.  A regular file
+ * must not be readable or writable by group or others
+ * (KPR_ERROR_INSECURE_FILE otherwise); pipes and /dev/fd/N are accepted so
+ * that a secret can come from a file descriptor. */
 KprSecret *kpr_secret_read_file (const char *path, GError **error);
 
 /* Constant-time comparison (for "type it again" confirmations). */

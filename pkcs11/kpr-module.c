@@ -119,6 +119,8 @@ fill_info (KprToken *token, GError **error)
   token->info.pin_count_low = (ti.flags & CKF_USER_PIN_COUNT_LOW) != 0;
   token->info.pin_final_try = (ti.flags & CKF_USER_PIN_FINAL_TRY) != 0;
   token->info.pin_locked = (ti.flags & CKF_USER_PIN_LOCKED) != 0;
+  token->info.spare = !token->info.initialized && token->ctx->softhsm_path
+                      && g_strcmp0 (token->ctx->softhsm_path, token->module->path) == 0;
   token->info.software = token->ctx->softhsm_path
                          && g_strcmp0 (token->ctx->softhsm_path, token->module->path) == 0
                          && g_str_equal (token->info.label, KPR_SOFTWARE_TOKEN_LABEL);
@@ -311,6 +313,11 @@ kpr_token_ctx_new (KprTokenCtxFlags flags, const char *const *extra_modules, GEr
   ctx->warnings = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   ctx->softhsm_path = canonical_path (KPR_SOFTHSM_MODULE);
 
+  /* Before SoftHSM is initialized anywhere in this process: without a
+   * config of its own the person's SoftHSM reads the system one, which
+   * they cannot read (or, as root, is the system's token store). */
+  if ((flags & KPR_TOKEN_CTX_SOFTWARE) && !kpr_softhsm_ensure_config (NULL, error))
+    goto fail;
   for (const char *const *m = extra_modules; m && *m; m++)
     if (!module_add (ctx, *m, NULL, TRUE, error))
       goto fail;

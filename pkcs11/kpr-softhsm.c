@@ -45,12 +45,12 @@ kpr_softhsm_ensure_config (char **ret_config_path, GError **error)
                        g_strerror (saved));
           return FALSE;
         }
+      g_autoptr (GError) local = NULL;
       if (!g_file_set_contents_full (config, contents, -1,
-                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local))
         {
-          g_prefix_error (error, "Cannot write the SoftHSM configuration: ");
-          if (*error)
-            (*error)->domain = KPR_ERROR, (*error)->code = KPR_ERROR_IO;
+          g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
+                       "Cannot write the SoftHSM configuration: %s", local->message);
           return FALSE;
         }
     }
@@ -102,70 +102,41 @@ free_softhsm_slot (KprTokenCtx *ctx)
   return NULL;
 }
 
-KprToken *
-kpr_token_init_software (KprTokenCtx *ctx, const KprSecret *pin, const KprSecret *so_pin,
-                         GError **error)
+/* Both PINs are checked against the token's limits before anything is
+ * written: a token created without a user PIN would be a trap. */
+static gboolean
+check_pin_lengths (CK_FUNCTION_LIST *fn, CK_SLOT_ID slot_id, const KprSecret *pin,
+                   const KprSecret *so_pin, GError **error)
 {
-  unsigned char label[32];
-  KprToken *slot_token;
-  CK_FUNCTION_LIST *fn;
-  CK_SLOT_ID slot_id;
+  CK_TOKEN_INFO ti;
+  CK_RV rv = fn->C_GetTokenInfo (slot_id, &ti);
+
+  if (rv != CKR_OK)
+    {
+      kpr_set_ckr_error (error, rv, "Cannot read the SoftHSM slot");
+      return FALSE;
+    }
+  if (pin->len < ti.ulMinPinLen || pin->len > ti.ulMaxPinLen
+      || so_pin->len < ti.ulMinPinLen || so_pin->len > ti.ulMaxPinLen)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET,
+                   "PINs for the software token must be %lu to %lu characters long",
+                   (unsigned long) ti.ulMinPinLen, (unsigned long) ti.ulMaxPinLen);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static KprToken *
+set_user_pin (KprTokenCtx *ctx, KprToken *slot_token, const KprSecret *pin,
+              const KprSecret *so_pin, GError **error)
+{
+  CK_FUNCTION_LIST *fn = slot_token->module->fn;
   CK_SESSION_HANDLE session = 0;
   CK_RV rv;
 
-  if (kpr_token_ctx_software (ctx, NULL))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
-                   "The software token “%s” already exists", KPR_SOFTWARE_TOKEN_LABEL);
-      return NULL;
-    }
-  slot_token = free_softhsm_slot (ctx);
-  if (!slot_token)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_MODULE,
-                   "SoftHSM offers no free slot for the software token (is %s loaded?)",
-                   KPR_SOFTHSM_MODULE);
-      return NULL;
-    }
-  fn = slot_token->module->fn;
-  slot_id = slot_token->slot_id;
-
-  /* Check both PINs against the token's limits first: a token created
-   * without a user PIN would be a trap. */
-  {
-    CK_TOKEN_INFO ti;
-    rv = fn->C_GetTokenInfo (slot_id, &ti);
-    if (rv != CKR_OK)
-      {
-        kpr_set_ckr_error (error, rv, "Cannot read the free SoftHSM slot");
-        return NULL;
-      }
-    if (pin->len < ti.ulMinPinLen || pin->len > ti.ulMaxPinLen
-        || so_pin->len < ti.ulMinPinLen || so_pin->len > ti.ulMaxPinLen)
-      {
-        g_set_error (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET,
-                     "PINs for the software token must be %lu to %lu characters long",
-                     (unsigned long) ti.ulMinPinLen, (unsigned long) ti.ulMaxPinLen);
-        return NULL;
-      }
-  }
-
-  memset (label, ' ', sizeof label);
-  memcpy (label, KPR_SOFTWARE_TOKEN_LABEL, strlen (KPR_SOFTWARE_TOKEN_LABEL));
-  rv = fn->C_InitToken (slot_id, (CK_UTF8CHAR_PTR) so_pin->data, so_pin->len, label);
-  if (rv != CKR_OK)
-    {
-      kpr_set_ckr_error (error, rv, "Cannot create the software token");
-      return NULL;
-    }
-
-  /* SoftHSM renumbers its slots after C_InitToken: find ours again. */
-  if (!kpr_token_ctx_refresh (ctx, error))
+  if (!check_pin_lengths (fn, slot_token->slot_id, pin, so_pin, error))
     return NULL;
-  slot_token = kpr_token_ctx_software (ctx, error);
-  if (!slot_token)
-    return NULL;
-
   rv = fn->C_OpenSession (slot_token->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                           &session);
   if (rv == CKR_OK)
@@ -185,4 +156,58 @@ kpr_token_init_software (KprTokenCtx *ctx, const KprSecret *pin, const KprSecret
   if (!kpr_token_update_info (slot_token, error))
     return NULL;
   return slot_token;
+}
+
+KprToken *
+kpr_token_init_software (KprTokenCtx *ctx, const KprSecret *pin, const KprSecret *so_pin,
+                         GError **error)
+{
+  unsigned char label[32];
+  KprToken *slot_token;
+  CK_FUNCTION_LIST *fn;
+  CK_SLOT_ID slot_id;
+  CK_RV rv;
+
+  slot_token = kpr_token_ctx_software (ctx, NULL);
+  if (slot_token && slot_token->info.user_pin_initialized)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
+                   "The software token “%s” already exists", KPR_SOFTWARE_TOKEN_LABEL);
+      return NULL;
+    }
+  /* A token left without a user PIN (a crash, or a PIN the token refused)
+   * is finished with the same SO PIN instead of being a dead end. */
+  if (slot_token)
+    return set_user_pin (ctx, slot_token, pin, so_pin, error);
+  slot_token = free_softhsm_slot (ctx);
+  if (!slot_token)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_MODULE,
+                   "SoftHSM offers no free slot for the software token (is %s loaded?)",
+                   KPR_SOFTHSM_MODULE);
+      return NULL;
+    }
+  fn = slot_token->module->fn;
+  slot_id = slot_token->slot_id;
+
+  if (!check_pin_lengths (fn, slot_id, pin, so_pin, error))
+    return NULL;
+
+  memset (label, ' ', sizeof label);
+  memcpy (label, KPR_SOFTWARE_TOKEN_LABEL, strlen (KPR_SOFTWARE_TOKEN_LABEL));
+  rv = fn->C_InitToken (slot_id, (CK_UTF8CHAR_PTR) so_pin->data, so_pin->len, label);
+  if (rv != CKR_OK)
+    {
+      kpr_set_ckr_error (error, rv, "Cannot create the software token");
+      return NULL;
+    }
+
+  /* SoftHSM renumbers its slots after C_InitToken: find ours again. */
+  if (!kpr_token_ctx_refresh (ctx, error))
+    return NULL;
+  slot_token = kpr_token_ctx_software (ctx, error);
+  if (!slot_token)
+    return NULL;
+
+  return set_user_pin (ctx, slot_token, pin, so_pin, error);
 }

@@ -75,6 +75,8 @@ typedef struct {
   gboolean pin_final_try;
   gboolean pin_locked;
   gboolean software;  /* the certkeeper SoftHSM token */
+  gboolean spare;     /* SoftHSM's always-present empty slot: not a token
+                       * a person has, hidden from listings */
   /* Key generation: which KprKeyType values the token can make. */
   gboolean can_generate[KPR_KEY_RSA_3072 + 1];
   gulong ec_min_bits, ec_max_bits;
@@ -139,7 +141,8 @@ gboolean kpr_token_update_info (KprToken *token, GError **error);
 /* Makes sure SoftHSM will find a configuration this user can read: when
  * SOFTHSM2_CONF is unset and ~/.config/softhsm2/softhsm2.conf is missing,
  * writes it with an absolute token directory under $XDG_DATA_HOME, and
- * creates the token directory (0700).  Call before kpr_token_ctx_new(). */
+ * creates the token directory (0700).  kpr_token_ctx_new() calls it when
+ * asked for the software token. */
 gboolean kpr_softhsm_ensure_config (char **ret_config_path, GError **error);
 
 /* Initializes a free SoftHSM slot as the "certkeeper" token with the given
