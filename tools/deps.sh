@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages certkeeper needs to build, run its demo and
+# run its tests.  Uses sudo when not root.  Safe to run again.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config gcc libc6-dev
+  libglib2.0-dev libjson-glib-dev libssl-dev libp11-dev libp11-kit-dev
+  libcurl4-openssl-dev libsqlite3-dev libevent-dev libpwquality-dev
+  # run: PKCS#11 modules and the software token
+  p11-kit p11-kit-modules softhsm2 opensc
+  # tests: independent checkers and test servers
+  openssl curl gnutls-bin libnss3-tools sqlite3 python3 binutils
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "deps: not root and no sudo: install these packages by hand: ${packages[*]}" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
