@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/deps.sh
-if [ ! -d build/meson-private ]; then
+if [ ! -f build/meson-private/coredata.dat ]; then
+  rm -rf build
   meson setup build >/dev/null
 fi
 ninja -C build >/dev/null

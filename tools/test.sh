@@ -20,10 +20,12 @@ fi
 
 tools/deps.sh
 
-if [ -d "$builddir/meson-private" ]; then
-  meson setup --reconfigure "$builddir" "${setup_args[@]}" >/dev/null
+# A directory left by a failed setup is not a build tree: start it again.
+if [ -f "$builddir/meson-private/coredata.dat" ]; then
+  meson setup --reconfigure "$builddir" "${setup_args[@]}"
 else
-  meson setup "$builddir" "${setup_args[@]}" >/dev/null
+  rm -rf "$builddir"
+  meson setup "$builddir" "${setup_args[@]}"
 fi
 ninja -C "$builddir"
 
