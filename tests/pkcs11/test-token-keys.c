@@ -131,6 +131,18 @@ test_generate (gconstpointer data)
     g_assert_null (strstr (listing, "sensitive"));
   else
     g_assert_nonnull (strstr (listing, "sensitive, always sensitive, never extractable, local"));
+  /* p11tool (GnuTLS) reads the same type and size. */
+  if (fixture_have ("p11tool"))
+    {
+      g_autofree char *desc = fixture_p11tool_privkey ("certkeeper", id);
+      g_assert_nonnull (strstr (desc, kc->type == KPR_KEY_EC_P256    ? "EC/ECDSA-SECP256R1"
+                                      : kc->type == KPR_KEY_EC_P384  ? "EC/ECDSA-SECP384R1"
+                                      : kc->type == KPR_KEY_RSA_2048 ? "RSA-2048"
+                                                                     : "RSA-3072"));
+      g_assert_nonnull (strstr (desc, kc->protection == KPR_PROTECTION_EXPORTABLE
+                                          ? "CKA_EXTRACTABLE" : "CKA_SENSITIVE"));
+    }
+
   /* "strong" hides the key from anyone without the PIN; "standard" lets
    * the user's programs use it without one. */
   {

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 
 #include "kpr-token-private.h"
@@ -93,7 +94,7 @@ test_import (gconstpointer data)
    * a raw C_GetAttributeValue that bypasses our own attribute code. */
   if (fixture_have ("p11tool"))
     {
-      g_autofree char *flags = fixture_p11tool_flags (TEST_CARD_LABEL, id);
+      g_autofree char *flags = fixture_p11tool_privkey (TEST_CARD_LABEL, id);
       g_assert_nonnull (strstr (flags, "CKA_SENSITIVE"));
       g_assert_null (strstr (flags, "CKA_EXTRACTABLE"));
     }
@@ -228,7 +229,7 @@ test_export_and_lock (gconstpointer data)
 
   if (fixture_have ("p11tool"))
     {
-      g_autofree char *flags = fixture_p11tool_flags ("certkeeper", id);
+      g_autofree char *flags = fixture_p11tool_privkey ("certkeeper", id);
       g_assert_nonnull (strstr (flags, "CKA_EXTRACTABLE"));
       g_assert_null (strstr (flags, "CKA_SENSITIVE"));
     }
@@ -241,6 +242,23 @@ test_export_and_lock (gconstpointer data)
   g_assert_nonnull (strstr (out, "PBKDF2"));
   g_assert_nonnull (strstr (out, "AES-256-CBC"));
   g_clear_pointer (&out, g_free);
+
+  /* openssl finds the token's key in the backup. */
+  {
+    g_autoptr (EVP_PKEY) pub = kpr_token_get_public_key (token, id, &error);
+    g_autofree char *key_pem = NULL, *pub_pem = NULL;
+    g_autofree char *cmd = g_strdup_printf ("openssl pkcs12 -in '%s' -passin '%s' -nocerts -noenc"
+                                            " | openssl pkey -pubout", modern_path, passin);
+    BIO *bio = BIO_new (BIO_s_mem ());
+    char *p;
+    long n;
+    g_assert_cmpint (fixture_run (&key_pem, "sh", "-c", cmd, NULL), ==, 0);
+    PEM_write_bio_PUBKEY (bio, pub);
+    n = BIO_get_mem_data (bio, &p);
+    pub_pem = g_strndup (p, n);
+    BIO_free (bio);
+    g_assert_nonnull (strstr (key_pem, pub_pem));
+  }
 
   /* The backup holds the right key: round trip through our own parser. */
   {
@@ -277,7 +295,7 @@ test_export_and_lock (gconstpointer data)
   g_assert_false (info.never_extractable);
   if (fixture_have ("p11tool"))
     {
-      g_autofree char *flags = fixture_p11tool_flags ("certkeeper", id);
+      g_autofree char *flags = fixture_p11tool_privkey ("certkeeper", id);
       g_assert_nonnull (strstr (flags, "CKA_SENSITIVE"));
       g_assert_null (strstr (flags, "CKA_EXTRACTABLE"));
     }

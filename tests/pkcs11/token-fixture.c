@@ -257,14 +257,15 @@ fixture_count_all (KprToken *token)
 }
 
 char *
-fixture_p11tool_flags (const char *label, GBytes *id)
+fixture_p11tool_privkey (const char *label, GBytes *id)
 {
   g_autofree char *out = NULL, *uri = g_strdup_printf ("pkcs11:token=%s", label);
   g_auto (GStrv) lines = NULL;
   GString *want = g_string_new ("ID: ");
+  GString *block = g_string_new (NULL);
   gsize len;
   const guint8 *d = g_bytes_get_data (id, &len);
-  char *flags = NULL, *last_flags = NULL;
+  char *found = NULL;
 
   for (gsize i = 0; i < len; i++)
     g_string_append_printf (want, i ? ":%02x" : "%02x", d[i]);
@@ -274,15 +275,21 @@ fixture_p11tool_flags (const char *label, GBytes *id)
                                 "--list-all-privkeys", uri, NULL), ==, 0);
   g_unsetenv ("GNUTLS_PIN");
   lines = g_strsplit (out, "\n", -1);
-  for (char **l = lines; *l; l++)
+  /* Blocks start with "Object N:"; keep the one whose ID line is ours. */
+  for (char **l = lines;; l++)
     {
-      char *line = g_strstrip (*l);
-      if (g_str_has_prefix (line, "Flags:"))
-        last_flags = line;
-      if (g_str_equal (line, want->str) && last_flags)
-        flags = g_strdup (last_flags);
+      if (!*l || g_str_has_prefix (*l, "Object "))
+        {
+          if (!found && strstr (block->str, want->str))
+            found = g_strdup (block->str);
+          g_string_truncate (block, 0);
+        }
+      if (!*l)
+        break;
+      g_string_append_printf (block, "%s\n", g_strstrip (*l));
     }
   g_string_free (want, TRUE);
-  g_assert_nonnull (flags);
-  return flags;
+  g_string_free (block, TRUE);
+  g_assert_nonnull (found);
+  return found;
 }

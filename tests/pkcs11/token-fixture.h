@@ -40,8 +40,9 @@ char *fixture_write_pem_cert (X509 *cert, const char *name);
 char *fixture_write_file (const char *name, const void *data, gsize len);
 char *fixture_id_hex (GBytes *id);
 
-/* p11tool's "Flags:" line for the private key with @id on token @label. */
-char *fixture_p11tool_flags (const char *label, GBytes *id);
+/* p11tool's description (Type:, Flags:, ...) of the private key with @id
+ * on token @label. */
+char *fixture_p11tool_privkey (const char *label, GBytes *id);
 
 /* Number of objects on the token, of every class. */
 guint fixture_count_all (KprToken *token);
