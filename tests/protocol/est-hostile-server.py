@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""A scriptable HTTPS server on 127.0.0.1 for the EST client tests.
+
+It answers each request from a file DIR/<last path segment>.resp:
+
+    STATUS
+    Header: value
+    ...
+    <blank line>
+    body bytes (the rest of the file)
+
+A header "X-No-Length: 1" sends the body without Content-Length and closes
+the connection; "X-Sleep: SECONDS" waits that long before answering.  Every request is logged to DIR/log, one line:
+
+    METHOD PATH auth=yes|no cn=CLIENT_CN|- tls=VERSION unique=B64|- body=B64
+
+so a test can check what reached the server (for instance that no
+Authorization header was sent to an unverified server).  The chosen port is
+printed on stdout as "PORT n".  Stops on SIGTERM or when stdin closes.
+"""
+import argparse
+import base64
+import http.server
+import os
+import signal
+import socketserver
+import ssl
+import sys
+import threading
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--client-ca", help="require a client certificate from this CA")
+    ap.add_argument("--tls", default="any", choices=["any", "1.2", "1.3"])
+    args = ap.parse_args()
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if args.tls == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    elif args.tls == "1.3":
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if args.client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(args.client_ca)
+
+    log_lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *a):
+            pass
+
+        def record(self, body):
+            cn = "-"
+            peer = self.connection.getpeercert()
+            if peer:
+                for rdn in peer.get("subject", ()):
+                    for k, v in rdn:
+                        if k == "commonName":
+                            cn = v
+            unique = self.connection.get_channel_binding("tls-unique")
+            line = "%s %s auth=%s cn=%s tls=%s unique=%s body=%s\n" % (
+                self.command, self.path,
+                "yes" if self.headers.get("Authorization") else "no",
+                cn, self.connection.version(),
+                base64.b64encode(unique).decode() if unique else "-",
+                base64.b64encode(body).decode() if body else "-")
+            with log_lock:
+                with open(os.path.join(args.dir, "log"), "a") as f:
+                    f.write(line)
+
+        def answer(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            self.record(body)
+            op = self.path.rstrip("/").rsplit("/", 1)[-1]
+            path = os.path.join(args.dir, op + ".resp")
+            if not os.path.exists(path):
+                data = b"404\nContent-Type: text/plain\n\nno such operation\n"
+            else:
+                with open(path, "rb") as f:
+                    data = f.read()
+            head, _, payload = data.partition(b"\n\n")
+            lines = head.decode().split("\n")
+            status = int(lines[0])
+            no_length = False
+            self.send_response(status)
+            for h in lines[1:]:
+                if not h:
+                    continue
+                name, _, value = h.partition(":")
+                if name.lower() == "x-no-length":
+                    no_length = True
+                    continue
+                if name.lower() == "x-sleep":
+                    time.sleep(float(value))
+                    continue
+                self.send_header(name.strip(), value.strip())
+            if no_length:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                self.close_connection = True
+
+        do_GET = answer
+        do_POST = answer
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+        def get_request(self):
+            sock, addr = self.socket.accept()
+            return ctx.wrap_socket(sock, server_side=True), addr
+
+        def handle_error(self, request, client_address):
+            pass  # handshake refusals are the point of several tests
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    print("PORT %d" % srv.server_address[1], flush=True)
+
+    def stop(*_):
+        threading.Thread(target=srv.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+
+    def watch_stdin():
+        # The test holds our stdin; if it dies, we go too.
+        sys.stdin.read()
+        stop()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
