@@ -1,0 +1,350 @@
+/* certkeeper-ca — the reference EST enrollment server (DESIGN §8, §9).
+ *
+ *   certkeeper-ca init DIR [--lifetime 14d] [--approval manual|auto]
+ *   certkeeper-ca user add DIR NAME --phone P | user list DIR | user disable DIR NAME
+ *   certkeeper-ca code DIR NAME [--ttl 24h]
+ *   certkeeper-ca serve DIR [--listen 127.0.0.1:8443] [--otp-outbox FILE | --otp-command CMD]
+ *   certkeeper-ca approve DIR ID | revoke DIR SERIAL
+ *
+ * Exit status: 0, or the KprError code of the failure (2 = usage).
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "kpr-server.h"
+
+typedef int (*CommandFunc) (int argc, char **argv);
+
+typedef struct {
+  const char *name;
+  CommandFunc func;
+  const char *summary;
+} Command;
+
+static int
+usage_error (const char *cmd, const char *message)
+{
+  g_printerr ("certkeeper-ca %s: %s (see 'certkeeper-ca %s --help')\n", cmd, message, cmd);
+  return KPR_ERROR_USAGE;
+}
+
+static int
+report (const char *cmd, const GError *error)
+{
+  int code = kpr_error_exit_code (error);
+
+  g_printerr ("certkeeper-ca %s: %s\n", cmd, error->message);
+  if (error->domain == KPR_ERROR && code != KPR_ERROR_USAGE)
+    g_printerr ("  %s\n", kpr_error_hint ((KprError) code));
+  return code;
+}
+
+/* Parses options; on a bad option prints one line and returns FALSE. */
+static gboolean
+parse_options (const char *cmd, const char *params, const char *summary,
+               const GOptionEntry *entries, int *argc, char ***argv, int want_args, int *ret)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (params);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("certkeeper-ca %s", cmd);
+
+  g_set_prgname (prgname);
+  g_option_context_set_summary (ctx, summary);
+  if (entries)
+    g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      *ret = usage_error (cmd, error->message);
+      return FALSE;
+    }
+  /* argv[0] is the program; the rest are the positional arguments. */
+  if (*argc - 1 != want_args)
+    {
+      g_autofree char *msg = g_strdup_printf ("expects %d argument%s: %s", want_args,
+                                              want_args == 1 ? "" : "s", params);
+      *ret = usage_error (cmd, msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+cmd_init (int argc, char **argv)
+{
+  g_autofree char *lifetime_text = NULL;
+  g_autofree char *approval_text = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 lifetime = KPR_CA_DEFAULT_LIFETIME;
+  KprApproval approval = KPR_APPROVAL_AUTO;
+  int ret = 0;
+  const GOptionEntry entries[] = {
+    { "lifetime", 0, 0, G_OPTION_ARG_STRING, &lifetime_text,
+      "Lifetime of issued certificates, e.g. 14d, 365d, 90s (default 14d)", "DURATION" },
+    { "approval", 0, 0, G_OPTION_ARG_STRING, &approval_text,
+      "auto (default) or manual: requests wait for 'approve'", "MODE" },
+    { NULL }
+  };
+
+  if (!parse_options ("init", "DIR", "Create a new CA in DIR (refuses an existing one).",
+                      entries, &argc, &argv, 1, &ret))
+    return ret;
+  if (lifetime_text && !kpr_parse_duration (lifetime_text, &lifetime, &error))
+    return usage_error ("init", error->message);
+  if (approval_text && g_str_equal (approval_text, "manual"))
+    approval = KPR_APPROVAL_MANUAL;
+  else if (approval_text && !g_str_equal (approval_text, "auto"))
+    return usage_error ("init", "--approval must be 'auto' or 'manual'");
+  if (!kpr_ca_init (argv[1], lifetime, approval, &error))
+    return report ("init", error);
+  g_print ("CA created in %s; clients trust %s/ca.pem\n", argv[1], argv[1]);
+  return 0;
+}
+
+static KprCa *
+open_ca (const char *cmd, const char *dir, int *ret)
+{
+  g_autoptr (GError) error = NULL;
+  KprCa *ca = kpr_ca_open (dir, &error);
+
+  if (!ca)
+    *ret = report (cmd, error);
+  return ca;
+}
+
+static int
+cmd_user (int argc, char **argv)
+{
+  const char *verb = argc > 1 ? argv[1] : NULL;
+  g_autofree char *phone = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprCa) ca = NULL;
+  int ret = 0;
+  const GOptionEntry add_entries[] = {
+    { "phone", 0, 0, G_OPTION_ARG_STRING, &phone,
+      "Mobile number for secret words, e.g. +15550100", "NUMBER" },
+    { NULL }
+  };
+
+  if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h"))
+    {
+      g_print ("Usage:\n"
+               "  certkeeper-ca user add DIR NAME --phone NUMBER\n"
+               "  certkeeper-ca user list DIR\n"
+               "  certkeeper-ca user disable DIR NAME\n\n"
+               "Manage the users allowed to enroll (added in person, never over the network).\n");
+      return verb ? 0 : KPR_ERROR_USAGE;
+    }
+  argc--;
+  argv++;
+  if (g_str_equal (verb, "add"))
+    {
+      if (!parse_options ("user add", "DIR NAME", "Register a user.", add_entries, &argc, &argv,
+                          2, &ret))
+        return ret;
+      if (!phone)
+        return usage_error ("user add", "--phone NUMBER is required");
+      if (!(ca = open_ca ("user add", argv[1], &ret)))
+        return ret;
+      if (!kpr_ca_user_add (ca, argv[2], phone, &error))
+        return report ("user add", error);
+      g_print ("user %s added\n", argv[2]);
+      return 0;
+    }
+  if (g_str_equal (verb, "list"))
+    {
+      g_autofree char *text = NULL;
+      if (!parse_options ("user list", "DIR", "List users: NAME PHONE STATE CURRENT-SERIAL.",
+                          NULL, &argc, &argv, 1, &ret))
+        return ret;
+      if (!(ca = open_ca ("user list", argv[1], &ret)))
+        return ret;
+      if (!(text = kpr_ca_user_list (ca, &error)))
+        return report ("user list", error);
+      g_print ("%s", text);
+      return 0;
+    }
+  if (g_str_equal (verb, "disable"))
+    {
+      guint revoked = 0;
+      if (!parse_options ("user disable", "DIR NAME",
+                          "Disable a user and revoke the user's certificates.", NULL, &argc,
+                          &argv, 2, &ret))
+        return ret;
+      if (!(ca = open_ca ("user disable", argv[1], &ret)))
+        return ret;
+      if (!kpr_ca_user_disable (ca, argv[2], &revoked, &error))
+        return report ("user disable", error);
+      g_print ("user %s disabled; %u certificate(s) revoked\n", argv[2], revoked);
+      return 0;
+    }
+  return usage_error ("user", "the action must be add, list or disable");
+}
+
+static int
+cmd_code (int argc, char **argv)
+{
+  g_autofree char *ttl_text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprCa) ca = NULL;
+  g_autoptr (KprSecret) code = NULL;
+  gint64 ttl = 24 * 3600;
+  int ret = 0;
+  const GOptionEntry entries[] = {
+    { "ttl", 0, 0, G_OPTION_ARG_STRING, &ttl_text, "How long the code stays valid (default 24h)",
+      "DURATION" },
+    { NULL }
+  };
+
+  if (!parse_options ("code", "DIR NAME",
+                      "Print a one-time enrollment code for NAME (for kiosks and headless "
+                      "agents); it works once, like a secret word.",
+                      entries, &argc, &argv, 2, &ret))
+    return ret;
+  if (ttl_text && !kpr_parse_duration (ttl_text, &ttl, &error))
+    return usage_error ("code", error->message);
+  if (!(ca = open_ca ("code", argv[1], &ret)))
+    return ret;
+  if (!(code = kpr_ca_code_new (ca, argv[2], ttl, &error)))
+    return report ("code", error);
+  /* stdout only, so it can go straight into a 0600 file. */
+  g_print ("%s\n", code->data);
+  return 0;
+}
+
+static void
+log_line (const char *line, gpointer data)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+
+  g_printerr ("%s certkeeper-ca: %s\n", stamp, line);
+}
+
+static int
+cmd_serve (int argc, char **argv)
+{
+  g_autofree char *listen = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprCa) ca = NULL;
+  g_autoptr (KprServer) server = NULL;
+  KprServerOptions options = { 0 };
+  int ret = 0;
+  const GOptionEntry entries[] = {
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
+      "Address and port (default 127.0.0.1:8443; port 0 picks a free one)", "ADDR:PORT" },
+    { "otp-outbox", 0, 0, G_OPTION_ARG_FILENAME, &outbox,
+      "Append secret-word messages to FILE (0600): TIME USER PHONE WORD", "FILE" },
+    { "otp-command", 0, 0, G_OPTION_ARG_STRING, &command,
+      "Run CMD (no shell) per message; it reads 'PHONE WORD' on stdin", "CMD" },
+    { NULL }
+  };
+
+  if (!parse_options ("serve", "DIR", "Serve EST over HTTPS until SIGTERM or SIGINT.", entries,
+                      &argc, &argv, 1, &ret))
+    return ret;
+  if (outbox && command)
+    return usage_error ("serve", "give either --otp-outbox or --otp-command, not both");
+  if (!(ca = open_ca ("serve", argv[1], &ret)))
+    return ret;
+  options.listen = listen;
+  options.otp_outbox = outbox;
+  options.otp_command = command;
+  options.log_func = log_line;
+  if (!(server = kpr_server_new (ca, &options, &error))
+      || !kpr_server_bind (server, &address, &error))
+    return report ("serve", error);
+  if (!outbox && !command)
+    log_line ("no --otp-outbox or --otp-command: secret words cannot be sent", NULL);
+  /* Tests read this line to learn the port. */
+  g_print ("listening on %s\n", address);
+  fflush (stdout);
+  if (!kpr_server_run (server, &error))
+    return report ("serve", error);
+  log_line ("stopped", NULL);
+  return 0;
+}
+
+static int
+cmd_approve (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprCa) ca = NULL;
+  g_autofree char *user = NULL;
+  guint64 id = 0;
+  int ret = 0;
+
+  if (!parse_options ("approve", "DIR ID", "Approve a pending request (manual approval mode).",
+                      NULL, &argc, &argv, 2, &ret))
+    return ret;
+  if (!g_ascii_string_to_unsigned (argv[2], 10, 1, G_MAXINT64, &id, NULL))
+    return usage_error ("approve", "ID must be the number of a pending request");
+  if (!(ca = open_ca ("approve", argv[1], &ret)))
+    return ret;
+  if (!kpr_ca_approve (ca, (gint64) id, &user, &error))
+    return report ("approve", error);
+  g_print ("request %s of %s approved; the client gets its certificate on its next try\n",
+           argv[2], user);
+  return 0;
+}
+
+static int
+cmd_revoke (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprCa) ca = NULL;
+  int ret = 0;
+
+  if (!parse_options ("revoke", "DIR SERIAL",
+                      "Revoke a certificate by serial (hex) and rewrite the CRL.", NULL, &argc,
+                      &argv, 2, &ret))
+    return ret;
+  if (!(ca = open_ca ("revoke", argv[1], &ret)))
+    return ret;
+  if (!kpr_ca_revoke_serial (ca, argv[2], "admin", &error))
+    return report ("revoke", error);
+  g_print ("certificate %s revoked; CRL updated\n", argv[2]);
+  return 0;
+}
+
+static const Command commands[] = {
+  { "init", cmd_init, "create a CA in DIR" },
+  { "user", cmd_user, "add, list or disable users" },
+  { "code", cmd_code, "print a one-time enrollment code for a user" },
+  { "serve", cmd_serve, "serve EST over HTTPS" },
+  { "approve", cmd_approve, "approve a pending request" },
+  { "revoke", cmd_revoke, "revoke a certificate" },
+};
+
+static int
+main_usage (FILE *out)
+{
+  fprintf (out, "Usage: certkeeper-ca COMMAND [ARGS…]  (COMMAND --help for details)\n\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  return out == stdout ? 0 : KPR_ERROR_USAGE;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  /* Secret words and enrollment codes pass through this process. */
+  prctl (PR_SET_DUMPABLE, 0);
+
+  if (argc < 2)
+    return main_usage (stderr);
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    return main_usage (stdout);
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      return commands[i].func (argc - 1, argv + 1);
+  g_printerr ("certkeeper-ca: unknown command '%s' (see 'certkeeper-ca --help')\n", argv[1]);
+  return KPR_ERROR_USAGE;
+}

@@ -1,0 +1,497 @@
+/* kpr-http.c — HTTPS transport of certkeeper-ca: libevent's evhttp over
+ * bufferevent_openssl (no HTTP parser of our own), TLS settings, routing of
+ * /.well-known/est/[LABEL/]OP and /crl, and the reply helpers.
+ *
+ * Everything runs on one event loop thread; requests are handled one at a
+ * time, and SQLite transactions keep other processes (the admin commands)
+ * consistent with us.
+ */
+#include "config.h"
+
+#include "kpr-http-private.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#define EST_PREFIX "/.well-known/est/"
+
+void
+kpr_server_log (KprServer *server, const char *format, ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  if (!server->log_func)
+    return;
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  /* Request URIs come from the network: no control characters may reach
+   * the log (a forged line, a terminal escape). */
+  for (char *p = line; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      *p = '?';
+  server->log_func (line, server->log_data);
+}
+
+void
+kpr_reply_bytes (KprRequest *rq, int code, const char *content_type, const void *data, gsize len)
+{
+  struct evbuffer *buf = evbuffer_new ();
+  struct evkeyvalq *headers = evhttp_request_get_output_headers (rq->req);
+
+  if (content_type)
+    evhttp_add_header (headers, "Content-Type", content_type);
+  evhttp_add_header (headers, "Cache-Control", "no-store");
+  if (buf && len > 0)
+    evbuffer_add (buf, data, len);
+  evhttp_send_reply (rq->req, code, NULL, buf);
+  if (buf)
+    evbuffer_free (buf);
+  kpr_server_log (rq->server, "%s %s %s -> %d", rq->peer,
+                  evhttp_request_get_command (rq->req) == EVHTTP_REQ_GET ? "GET" : "POST",
+                  evhttp_request_get_uri (rq->req), code);
+}
+
+void
+kpr_reply_text (KprRequest *rq, int code, const char *text)
+{
+  g_autofree char *body = g_strdup_printf ("%s\n", text);
+
+  kpr_reply_bytes (rq, code, "text/plain; charset=utf-8", body, strlen (body));
+}
+
+void
+kpr_reply_error (KprRequest *rq, const GError *error)
+{
+  struct evkeyvalq *headers = evhttp_request_get_output_headers (rq->req);
+  int code = 500;
+
+  if (error->domain == KPR_ERROR)
+    switch ((KprError) error->code)
+      {
+      case KPR_ERROR_AUTH:
+        code = 401;
+        evhttp_add_header (headers, "WWW-Authenticate",
+                           "Basic realm=\"certkeeper\", charset=\"UTF-8\"");
+        break;
+      case KPR_ERROR_BUSY:
+        code = 429;
+        /* Lockouts and the challenge rate limit both last at most this. */
+        evhttp_add_header (headers, "Retry-After", G_STRINGIFY (KPR_LOCK_SECONDS));
+        break;
+      case KPR_ERROR_BAD_INPUT:
+      case KPR_ERROR_PROTOCOL:
+      case KPR_ERROR_UNSUPPORTED:
+      case KPR_ERROR_USAGE:
+        code = 400;
+        break;
+      case KPR_ERROR_REJECTED:
+        code = 403;
+        break;
+      case KPR_ERROR_NOT_FOUND:
+        code = 404;
+        break;
+      case KPR_ERROR_EXISTS:
+        code = 409;
+        break;
+      default:
+        break;
+      }
+  if (code == 500)
+    {
+      /* Details of our own trouble go to the log, not to the client. */
+      kpr_server_log (rq->server, "%s internal error: %s", rq->peer, error->message);
+      kpr_reply_text (rq, 500, "The CA had an internal problem; try again later");
+      return;
+    }
+  kpr_reply_text (rq, code, error->message);
+}
+
+char *
+kpr_request_body (KprRequest *rq, gsize *ret_len)
+{
+  struct evbuffer *in = evhttp_request_get_input_buffer (rq->req);
+  gsize len = evbuffer_get_length (in);
+  char *data;
+
+  if (len > KPR_HTTP_BODY_MAX)
+    {
+      kpr_reply_text (rq, 413, "The request body is too large");
+      return NULL;
+    }
+  data = g_malloc (len + 1);
+  evbuffer_copyout (in, data, len);
+  data[len] = '\0';
+  *ret_len = len;
+  return data;
+}
+
+const char *
+kpr_request_header (KprRequest *rq, const char *name)
+{
+  return evhttp_find_header (evhttp_request_get_input_headers (rq->req), name);
+}
+
+X509 *
+kpr_request_peer_cert (KprRequest *rq)
+{
+  struct evhttp_connection *conn = evhttp_request_get_connection (rq->req);
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent (conn) : NULL;
+  SSL *ssl = bev ? bufferevent_openssl_get_ssl (bev) : NULL;
+  X509 *cert = ssl ? SSL_get0_peer_certificate (ssl) : NULL;
+
+  /* The handshake accepts any certificate (see accept_any_client_cert);
+   * here only one that verified against our CA counts. */
+  if (!cert || SSL_get_verify_result (ssl) != X509_V_OK)
+    return NULL;
+  return cert;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+typedef enum { ROUTE_GET, ROUTE_POST } RouteMethod;
+
+static const struct {
+  const char *op;
+  RouteMethod method;
+} routes[] = {
+  { "cacerts", ROUTE_GET },      { "csrattrs", ROUTE_GET },
+  { "crl", ROUTE_GET },          { "simpleenroll", ROUTE_POST },
+  { "simplereenroll", ROUTE_POST }, { "serverkeygen", ROUTE_POST },
+  { "challenge", ROUTE_POST },   { "revoke", ROUTE_POST },
+  { "fullcmc", ROUTE_POST },
+};
+
+static gboolean
+valid_label (const char *label, gsize len)
+{
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (label[i]) && !strchr ("._-", label[i]))
+      return FALSE;
+  /* RFC 7030 §3.2.2: a label is never an operation name. */
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    if (strlen (routes[i].op) == len && memcmp (routes[i].op, label, len) == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* "/.well-known/est/OP", "/.well-known/est/LABEL/OP" or "/crl" → OP. */
+static const char *
+route_op (const char *path)
+{
+  const char *rest;
+  const char *slash;
+
+  if (!path)
+    return NULL;
+  if (g_str_equal (path, "/crl"))
+    return "crl";
+  if (!g_str_has_prefix (path, EST_PREFIX))
+    return NULL;
+  rest = path + strlen (EST_PREFIX);
+  slash = strchr (rest, '/');
+  if (slash)
+    {
+      if (!valid_label (rest, (gsize) (slash - rest)))
+        return NULL;
+      rest = slash + 1;
+    }
+  return rest;
+}
+
+static void
+dispatch (struct evhttp_request *req, void *data)
+{
+  KprServer *server = data;
+  KprRequest rq = { .server = server, .req = req };
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri (req);
+  const char *op = route_op (uri ? evhttp_uri_get_path (uri) : NULL);
+  struct evhttp_connection *conn = evhttp_request_get_connection (req);
+  enum evhttp_cmd_type cmd = evhttp_request_get_command (req);
+  char *address = NULL;
+  ev_uint16_t port = 0;
+  gsize i;
+
+  if (conn)
+    evhttp_connection_get_peer (conn, &address, &port);
+  rq.peer = g_strdup_printf ("%s:%u", address ? address : "?", port);
+
+  for (i = 0; op && i < G_N_ELEMENTS (routes); i++)
+    if (g_str_equal (op, routes[i].op))
+      break;
+  if (!op || i == G_N_ELEMENTS (routes))
+    kpr_reply_text (&rq, 404, "No such EST operation here");
+  else if ((routes[i].method == ROUTE_GET && cmd != EVHTTP_REQ_GET)
+           || (routes[i].method == ROUTE_POST && cmd != EVHTTP_REQ_POST))
+    {
+      evhttp_add_header (evhttp_request_get_output_headers (req), "Allow",
+                         routes[i].method == ROUTE_GET ? "GET" : "POST");
+      kpr_reply_text (&rq, 405, "Wrong HTTP method for this operation");
+    }
+  else if (g_str_equal (op, "cacerts"))
+    kpr_handle_cacerts (&rq);
+  else if (g_str_equal (op, "csrattrs"))
+    kpr_handle_csrattrs (&rq);
+  else if (g_str_equal (op, "crl"))
+    kpr_handle_crl (&rq);
+  else if (g_str_equal (op, "simpleenroll"))
+    kpr_handle_enroll (&rq, KPR_ISSUE_ENROLL);
+  else if (g_str_equal (op, "serverkeygen"))
+    kpr_handle_enroll (&rq, KPR_ISSUE_SERVERKEYGEN);
+  else if (g_str_equal (op, "simplereenroll"))
+    kpr_handle_reenroll (&rq);
+  else if (g_str_equal (op, "challenge"))
+    kpr_handle_challenge (&rq);
+  else if (g_str_equal (op, "revoke"))
+    kpr_handle_revoke (&rq);
+  else
+    kpr_reply_text (&rq, 501, "Full CMC is not supported by this CA");
+  g_free (rq.peer);
+}
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+/* Client certificates are optional and only authorize simplereenroll and
+ * revoke; a bad one (expired, other CA) must not break the handshake of a
+ * client that then authenticates with a secret word.  The verification
+ * result is kept and checked per request (kpr_request_peer_cert). */
+static int
+accept_any_client_cert (int preverify_ok, X509_STORE_CTX *ctx)
+{
+  return 1;
+}
+
+static SSL_CTX *
+make_ssl_ctx (KprCa *ca, GError **error)
+{
+  g_autofree char *cert = g_build_filename (ca->dir, "tls.pem", NULL);
+  g_autofree char *key = g_build_filename (ca->dir, "tls.key", NULL);
+  g_autofree char *ca_pem = g_build_filename (ca->dir, "ca.pem", NULL);
+  SSL_CTX *ctx = SSL_CTX_new (TLS_server_method ());
+  STACK_OF (X509_NAME) *names = NULL;
+  static const unsigned char sid[] = "certkeeper-ca";
+
+  if (!ctx || !SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION)
+      || SSL_CTX_use_certificate_chain_file (ctx, cert) != 1
+      || SSL_CTX_use_PrivateKey_file (ctx, key, SSL_FILETYPE_PEM) != 1
+      || SSL_CTX_check_private_key (ctx) != 1
+      || SSL_CTX_load_verify_locations (ctx, ca_pem, NULL) != 1
+      || !(names = SSL_load_client_CA_file (ca_pem))
+      || SSL_CTX_set_session_id_context (ctx, sid, sizeof sid - 1) != 1)
+    {
+      g_autofree char *detail = kpr_ossl_error_string ();
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "Cannot set up TLS from %s and %s: %s", cert, key, detail);
+      SSL_CTX_free (ctx);
+      return NULL;
+    }
+  SSL_CTX_set_client_CA_list (ctx, names);
+  SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+  SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  return ctx;
+}
+
+static struct bufferevent *
+make_bufferevent (struct event_base *base, void *data)
+{
+  KprServer *server = data;
+  SSL *ssl = SSL_new (server->ssl_ctx);
+  struct bufferevent *bev;
+
+  if (!ssl)
+    return NULL;
+  bev = bufferevent_openssl_socket_new (base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                        BEV_OPT_CLOSE_ON_FREE);
+  if (bev)
+    /* Many clients close without close_notify after the answer. */
+    bufferevent_openssl_set_allow_dirty_shutdown (bev, 1);
+  return bev;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static gboolean
+load_probe_key (KprServer *server, GError **error)
+{
+  g_autoptr (sqlite3_stmt) ins = NULL;
+  g_autoptr (sqlite3_stmt) get = NULL;
+  guint8 raw[32];
+  g_autofree char *hex = NULL;
+
+  if (RAND_bytes (raw, sizeof raw) != 1)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "No randomness");
+      return FALSE;
+    }
+  hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, raw, sizeof raw);
+  /* Stored, so an unknown name gets the same made-up answer after a
+   * restart as before (a change would reveal that the name is unknown). */
+  ins = kpr_store_prepare (server->ca->db,
+                           "INSERT OR IGNORE INTO meta(key, value) VALUES ('probe_key', ?)",
+                           error);
+  if (!ins)
+    return FALSE;
+  sqlite3_bind_text (ins, 1, hex, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (ins) != SQLITE_DONE)
+    return kpr_store_fail (server->ca->db, "storing a key", error);
+  get = kpr_store_prepare (server->ca->db, "SELECT value FROM meta WHERE key = 'probe_key'",
+                           error);
+  if (!get)
+    return FALSE;
+  if (sqlite3_step (get) != SQLITE_ROW)
+    return kpr_store_fail (server->ca->db, "reading a key", error);
+  server->probe_key = g_strdup ((const char *) sqlite3_column_text (get, 0));
+  return TRUE;
+}
+
+KprServer *
+kpr_server_new (KprCa *ca, const KprServerOptions *options, GError **error)
+{
+  g_autoptr (KprServer) server = g_new0 (KprServer, 1);
+  const char *listen = options->listen ? options->listen : "127.0.0.1:8443";
+  const char *colon = strrchr (listen, ':');
+  guint64 port = 0;
+
+  server->ca = ca;
+  server->log_func = options->log_func;
+  server->log_data = options->log_data;
+  server->challenges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!colon || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL)
+      || colon == listen)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "--listen must be ADDRESS:PORT (e.g. 127.0.0.1:8443), not '%s'", listen);
+      return NULL;
+    }
+  /* "[::1]:8443" → "::1" */
+  if (listen[0] == '[' && colon[-1] == ']')
+    server->host = g_strndup (listen + 1, (gsize) (colon - listen - 2));
+  else
+    server->host = g_strndup (listen, (gsize) (colon - listen));
+  server->port = (guint16) port;
+
+  if (!(server->otp = kpr_otp_sender_new (options->otp_outbox, options->otp_command, error))
+      || !load_probe_key (server, error)
+      || !(server->ssl_ctx = make_ssl_ctx (ca, error)))
+    return NULL;
+  server->base = event_base_new ();
+  server->http = server->base ? evhttp_new (server->base) : NULL;
+  if (!server->http)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot create the event loop");
+      return NULL;
+    }
+  evhttp_set_bevcb (server->http, make_bufferevent, server);
+  evhttp_set_gencb (server->http, dispatch, server);
+  evhttp_set_allowed_methods (server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+  evhttp_set_max_headers_size (server->http, 16 * 1024);
+  evhttp_set_max_body_size (server->http, KPR_HTTP_BODY_MAX);
+  evhttp_set_timeout (server->http, 30);
+  return g_steal_pointer (&server);
+}
+
+gboolean
+kpr_server_bind (KprServer *server, char **ret_address, GError **error)
+{
+  struct evhttp_bound_socket *sock;
+  struct sockaddr_storage ss;
+  socklen_t ss_len = sizeof ss;
+  char host[INET6_ADDRSTRLEN] = "";
+  guint16 port = server->port;
+
+  sock = evhttp_bind_socket_with_handle (server->http, server->host, server->port);
+  if (!sock)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
+                   "Cannot listen on %s:%u (in use, or not an address of this machine)",
+                   server->host, server->port);
+      return FALSE;
+    }
+  /* With port 0 the kernel picked one; tests read it from our output. */
+  if (getsockname (evhttp_bound_socket_get_fd (sock), (struct sockaddr *) &ss, &ss_len) == 0)
+    {
+      if (ss.ss_family == AF_INET)
+        {
+          struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+          inet_ntop (AF_INET, &in->sin_addr, host, sizeof host);
+          port = ntohs (in->sin_port);
+        }
+      else if (ss.ss_family == AF_INET6)
+        {
+          struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+          inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
+          port = ntohs (in6->sin6_port);
+        }
+    }
+  if (ret_address)
+    *ret_address = strchr (host, ':') ? g_strdup_printf ("[%s]:%u", host, port)
+                                      : g_strdup_printf ("%s:%u", host[0] ? host : server->host,
+                                                         port);
+  return TRUE;
+}
+
+static void
+on_signal (evutil_socket_t sig, short events, void *data)
+{
+  KprServer *server = data;
+
+  kpr_server_log (server, "signal %d: stopping", (int) sig);
+  event_base_loopexit (server->base, NULL);
+}
+
+gboolean
+kpr_server_run (KprServer *server, GError **error)
+{
+  /* A client that hangs up mid-answer, or an --otp-command that exits
+   * without reading, must not kill the CA with SIGPIPE. */
+  signal (SIGPIPE, SIG_IGN);
+  server->sig_term = evsignal_new (server->base, SIGTERM, on_signal, server);
+  server->sig_int = evsignal_new (server->base, SIGINT, on_signal, server);
+  if (!server->sig_term || !server->sig_int || evsignal_add (server->sig_term, NULL) < 0
+      || evsignal_add (server->sig_int, NULL) < 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot watch for signals");
+      return FALSE;
+    }
+  if (event_base_dispatch (server->base) < 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "The event loop failed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+kpr_server_free (KprServer *server)
+{
+  if (!server)
+    return;
+  if (server->sig_term)
+    event_free (server->sig_term);
+  if (server->sig_int)
+    event_free (server->sig_int);
+  if (server->http)
+    evhttp_free (server->http);
+  if (server->base)
+    event_base_free (server->base);
+  SSL_CTX_free (server->ssl_ctx);
+  kpr_otp_sender_free (server->otp);
+  g_clear_pointer (&server->challenges, g_hash_table_unref);
+  g_free (server->probe_key);
+  g_free (server->host);
+  g_free (server);
+}
