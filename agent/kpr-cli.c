@@ -10,7 +10,18 @@
 
 static const KprCliCommand commands[] = {
   { "tokens", kpr_cli_tokens, "List the tokens that can hold keys" },
-  { "token", kpr_cli_token, "Manage the software token (init-software)" },
+  { "token", kpr_cli_token, "Create the software token, make keys" },
+  { "enroll", kpr_cli_enroll, "Get a certificate from an enrollment server" },
+  { "list", kpr_cli_list, "List the identities" },
+  { "show", kpr_cli_show, "Show one identity" },
+  { "status", kpr_cli_status, "Report every identity (exit 26 when one needs attention)" },
+  { "renew", kpr_cli_renew, "Renew a certificate, or poll a pending one" },
+  { "install", kpr_cli_install, "Finish a pending identity with a mailed .cer" },
+  { "export", kpr_cli_export, "Write a verified PKCS#12 backup" },
+  { "lock", kpr_cli_lock, "Make a key non-exportable, for good" },
+  { "import", kpr_cli_import, "Restore a backup, non-exportable" },
+  { "delete", kpr_cli_delete, "Remove an identity's key and certificate" },
+  { "revoke", kpr_cli_revoke, "Revoke a certificate (lost token)" },
 };
 
 gboolean

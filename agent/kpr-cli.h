@@ -20,5 +20,32 @@ gboolean kpr_cli_parse (const char *command, const char *usage, const char *summ
  * returns the exit status for @error. */
 int kpr_cli_report (const GError *error);
 
+#include "kpr-agent.h"
+
+/* What the command line knows for answering the agent's questions. */
+typedef struct {
+  char *pin_file;
+  char *secret_file;
+  char *passphrase_file;
+  gboolean yes;
+} KprCliUi;
+
+KprAgentUi kpr_cli_agent_ui (KprCliUi *ui);
+
+/* Reports @error (if any), frees it and @agent; the exit status. */
+int kpr_cli_finish (KprAgent *agent, GError *error);
+void kpr_cli_print_identity_line (const KprIdentity *id);
+
 int kpr_cli_tokens (int argc, char **argv);
+int kpr_cli_enroll (int argc, char **argv);
+int kpr_cli_list (int argc, char **argv);
+int kpr_cli_show (int argc, char **argv);
+int kpr_cli_status (int argc, char **argv);
+int kpr_cli_renew (int argc, char **argv);
+int kpr_cli_install (int argc, char **argv);
+int kpr_cli_export (int argc, char **argv);
+int kpr_cli_lock (int argc, char **argv);
+int kpr_cli_import (int argc, char **argv);
+int kpr_cli_delete (int argc, char **argv);
+int kpr_cli_revoke (int argc, char **argv);
 int kpr_cli_token (int argc, char **argv);

@@ -63,6 +63,8 @@ static const ErrorEntry entries[KPR_ERROR_LAST + 1] = {
     "The server answered something certkeeper cannot use; tell its administrator." },
   [KPR_ERROR_WEAK_SECRET] = { "KPR_ERROR_WEAK_SECRET",
     "Choose a longer passphrase that is not a dictionary word." },
+  [KPR_ERROR_ATTENTION] = { "KPR_ERROR_ATTENTION",
+    "Renew the identities 'certkeeper status' marks (certkeeper renew NAME)." },
 };
 
 const char *

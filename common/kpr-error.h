@@ -39,9 +39,10 @@ typedef enum {
   KPR_ERROR_UNTRUSTED = 23,     /* the server or its answer is not trusted */
   KPR_ERROR_PROTOCOL = 24,      /* the server's answer is malformed */
   KPR_ERROR_WEAK_SECRET = 25,   /* a new passphrase or PIN is too weak */
+  KPR_ERROR_ATTENTION = 26,     /* an identity is expired, failed or due */
 } KprError;
 
-#define KPR_ERROR_LAST KPR_ERROR_WEAK_SECRET
+#define KPR_ERROR_LAST KPR_ERROR_ATTENTION
 
 #define KPR_ERROR (kpr_error_quark ())
 GQuark kpr_error_quark (void);

@@ -360,6 +360,26 @@ kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count, GError *
 }
 
 gboolean
+kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error)
+{
+  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
+  gsize id_len;
+  const void *id_data = g_bytes_get_data (id, &id_len);
+  CK_ATTRIBUTE tmpl[] = {
+    { CKA_CLASS, &klass, sizeof klass },
+    { CKA_ID, (void *) id_data, id_len },
+  };
+  g_autoptr (GArray) found = kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error);
+
+  if (!found)
+    return FALSE;
+  for (guint i = 0; i < found->len; i++)
+    if (!kpr_token_destroy (token, g_array_index (found, CK_OBJECT_HANDLE, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
 kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count, GError **error)
 {
   g_autoptr (GArray) found = objects_with_id (token, id, error);

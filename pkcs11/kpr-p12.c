@@ -22,6 +22,49 @@
 #define KPR_P12_MODERN_ITER 100000
 #define KPR_P12_LEGACY_ITER 2048
 
+/* The bag attribute holding certkeeper's note: an OID from the UUID arc
+ * (ITU-T X.667), which needs no registration. */
+#define KPR_P12_NOTE_OID "2.25.19997692431834981444781764029714851023"
+#define KPR_P12_NOTE_MAX 4096
+
+/* The note, read from the certificate bags of @p12 (whose MAC was
+ * verified with @pass). */
+static char *
+read_note (PKCS12 *p12, const KprSecret *pass)
+{
+  STACK_OF (PKCS7) *safes = PKCS12_unpack_authsafes (p12);
+  ASN1_OBJECT *oid = OBJ_txt2obj (KPR_P12_NOTE_OID, 1);
+  char *note = NULL;
+
+  for (int i = 0; safes && oid && !note && i < sk_PKCS7_num (safes); i++)
+    {
+      PKCS7 *p7 = sk_PKCS7_value (safes, i);
+      int nid = OBJ_obj2nid (p7->type);
+      STACK_OF (PKCS12_SAFEBAG) *bags =
+        nid == NID_pkcs7_data ? PKCS12_unpack_p7data (p7)
+        : nid == NID_pkcs7_encrypted ? PKCS12_unpack_p7encdata (p7, pass->data, pass->len)
+                                     : NULL;
+      for (int j = 0; bags && !note && j < sk_PKCS12_SAFEBAG_num (bags); j++)
+        {
+          const STACK_OF (X509_ATTRIBUTE) *attrs =
+            PKCS12_SAFEBAG_get0_attrs (sk_PKCS12_SAFEBAG_value (bags, j));
+          int idx = X509at_get_attr_by_OBJ (attrs, oid, -1);
+          ASN1_TYPE *value = idx >= 0 ? X509_ATTRIBUTE_get0_type (X509at_get_attr (attrs, idx), 0) : NULL;
+          if (value && value->type == V_ASN1_UTF8STRING
+              && ASN1_STRING_length (value->value.utf8string) <= KPR_P12_NOTE_MAX)
+            note = g_strndup ((const char *) ASN1_STRING_get0_data (value->value.utf8string),
+                              ASN1_STRING_length (value->value.utf8string));
+        }
+      sk_PKCS12_SAFEBAG_pop_free (bags, PKCS12_SAFEBAG_free);
+    }
+  ASN1_OBJECT_free (oid);
+  sk_PKCS7_pop_free (safes, PKCS7_free);
+  ERR_clear_error ();
+  if (note && !g_utf8_validate (note, -1, NULL))
+    g_clear_pointer (&note, g_free);
+  return note;
+}
+
 static gboolean
 key_is_supported (EVP_PKEY *key, GError **error)
 {
@@ -42,7 +85,7 @@ key_is_supported (EVP_PKEY *key, GError **error)
 
 gboolean
 kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X509 **ret_cert,
-               KprX509Stack **ret_chain, GError **error)
+               KprX509Stack **ret_chain, char **ret_note, GError **error)
 {
   gsize len;
   const unsigned char *p = g_bytes_get_data (data, &len);
@@ -95,6 +138,8 @@ kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X5
                    "The certificate in the backup does not belong to its private key");
       return FALSE;
     }
+  if (ret_note)
+    *ret_note = read_note (p12, passphrase);
   *ret_key = g_steal_pointer (&key);
   *ret_cert = g_steal_pointer (&cert);
   if (ret_chain)
@@ -249,12 +294,9 @@ out:
 }
 
 gboolean
-kpr_token_import_pkcs12 (KprToken *token, GBytes *data, const KprSecret *passphrase,
-                         const char *label, GBytes *id, KprProtection protection, GError **error)
+kpr_token_import_key (KprToken *token, EVP_PKEY *key, X509 *cert, KprX509Stack *chain,
+                      const char *label, GBytes *id, KprProtection protection, GError **error)
 {
-  g_autoptr (EVP_PKEY) key = NULL;
-  g_autoptr (X509) cert = NULL;
-  g_autoptr (KprX509Stack) chain = NULL;
   guint existing = 0;
 
   if (protection == KPR_PROTECTION_EXPORTABLE && !token->info.software)
@@ -263,10 +305,15 @@ kpr_token_import_pkcs12 (KprToken *token, GBytes *data, const KprSecret *passphr
                    "Only the software token can hold an exportable key");
       return FALSE;
     }
-  /* Everything that can be wrong with the file is found before the
-   * token is touched. */
-  if (!kpr_p12_parse (data, passphrase, &key, &cert, &chain, error))
+  if (!key_is_supported (key, error))
     return FALSE;
+  if (X509_check_private_key (cert, key) != 1)
+    {
+      ERR_clear_error ();
+      g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
+                   "The certificate does not belong to the key");
+      return FALSE;
+    }
   if (!kpr_token_session (token, error) || !kpr_token_count_objects (token, id, &existing, error))
     return FALSE;
   if (existing > 0)
@@ -288,6 +335,27 @@ kpr_token_import_pkcs12 (KprToken *token, GBytes *data, const KprSecret *passphr
 rollback:
   kpr_token_delete_objects (token, id, NULL, NULL);
   return FALSE;
+}
+
+gboolean
+kpr_token_import_pkcs12 (KprToken *token, GBytes *data, const KprSecret *passphrase,
+                         const char *label, GBytes *id, KprProtection protection, GError **error)
+{
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (X509) cert = NULL;
+  g_autoptr (KprX509Stack) chain = NULL;
+
+  if (protection == KPR_PROTECTION_EXPORTABLE && !token->info.software)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+                   "Only the software token can hold an exportable key");
+      return FALSE;
+    }
+  /* Everything that can be wrong with the file is found before the
+   * token is touched. */
+  if (!kpr_p12_parse (data, passphrase, &key, &cert, &chain, NULL, error))
+    return FALSE;
+  return kpr_token_import_key (token, key, cert, chain, label, id, protection, error);
 }
 
 /* The private key as a plain OpenSSL key: possible only while the token
@@ -419,18 +487,53 @@ chain_from_token (KprToken *token, X509 *cert, GError **error)
   return chain;
 }
 
+/* Key bag and certificate bags built one by one (PKCS12_create cannot
+ * attach our note), each preset's algorithms, then the MAC. */
+static PKCS12 *
+build_p12 (EVP_PKEY *key, X509 *cert, KprX509Stack *chain, const char *label,
+           const KprSecret *pass, gboolean modern, const char *note)
+{
+  int nid = modern ? NID_aes_256_cbc : NID_pbe_WithSHA1And3_Key_TripleDES_CBC;
+  int iter = modern ? KPR_P12_MODERN_ITER : KPR_P12_LEGACY_ITER;
+  STACK_OF (PKCS12_SAFEBAG) *cert_bags = NULL, *key_bags = NULL;
+  STACK_OF (PKCS7) *safes = NULL;
+  PKCS12_SAFEBAG *bag;
+  unsigned char keyid[EVP_MAX_MD_SIZE];
+  unsigned int keyid_len = 0;
+  PKCS12 *p12 = NULL;
+  gboolean ok;
+
+  X509_digest (cert, EVP_sha1 (), keyid, &keyid_len);
+  ok = (bag = PKCS12_add_cert (&cert_bags, cert)) && PKCS12_add_localkeyid (bag, keyid, keyid_len)
+       && (!label || PKCS12_add_friendlyname (bag, label, -1))
+       && (!note || PKCS12_add1_attr_by_txt (bag, KPR_P12_NOTE_OID, MBSTRING_UTF8,
+                                             (const unsigned char *) note, -1));
+  for (int i = 0; ok && i < sk_X509_num (chain); i++)
+    ok = PKCS12_add_cert (&cert_bags, sk_X509_value (chain, i)) != NULL;
+  ok = ok && (bag = PKCS12_add_key_ex (&key_bags, key, 0, iter, nid, pass->data, NULL, NULL))
+       && PKCS12_add_localkeyid (bag, keyid, keyid_len)
+       && (!label || PKCS12_add_friendlyname (bag, label, -1))
+       && PKCS12_add_safe_ex (&safes, cert_bags, nid, iter, pass->data, NULL, NULL)
+       && PKCS12_add_safe_ex (&safes, key_bags, -1, 0, NULL, NULL, NULL)
+       && (p12 = PKCS12_add_safes_ex (safes, 0, NULL, NULL))
+       && PKCS12_set_mac (p12, pass->data, -1, NULL, 0, iter, modern ? EVP_sha256 () : EVP_sha1 ());
+  if (!ok)
+    g_clear_pointer (&p12, PKCS12_free);
+  sk_PKCS12_SAFEBAG_pop_free (cert_bags, PKCS12_SAFEBAG_free);
+  sk_PKCS12_SAFEBAG_pop_free (key_bags, PKCS12_SAFEBAG_free);
+  sk_PKCS7_pop_free (safes, PKCS7_free);
+  return p12;
+}
+
 GBytes *
 kpr_token_export_pkcs12 (KprToken *token, GBytes *id, const KprSecret *passphrase,
-                         KprP12Preset preset, GError **error)
+                         KprP12Preset preset, const char *note, GError **error)
 {
   g_autoptr (EVP_PKEY) key = NULL;
   g_autoptr (X509) cert = NULL;
   g_autoptr (KprX509Stack) chain = NULL;
   g_autoptr (PKCS12) p12 = NULL;
   g_autofree char *label = NULL;
-  gboolean modern = preset != KPR_P12_LEGACY;
-  int nid = modern ? NID_aes_256_cbc : NID_pbe_WithSHA1And3_Key_TripleDES_CBC;
-  int iter = modern ? KPR_P12_MODERN_ITER : KPR_P12_LEGACY_ITER;
   unsigned char *der = NULL;
   int der_len;
   GBytes *result;
@@ -447,19 +550,15 @@ kpr_token_export_pkcs12 (KprToken *token, GBytes *id, const KprSecret *passphras
       return NULL;
     }
   {
-    X509_NAME_ENTRY *cn = X509_NAME_get_entry (X509_get_subject_name (cert),
-                                               X509_NAME_get_index_by_NID (X509_get_subject_name (cert), NID_commonName, -1));
+    X509_NAME *subject = X509_get_subject_name (cert);
+    int i = X509_NAME_get_index_by_NID (subject, NID_commonName, -1);
+    ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data (X509_NAME_get_entry (subject, i)) : NULL;
     if (cn)
-      label = g_strndup ((const char *) ASN1_STRING_get0_data (X509_NAME_ENTRY_get_data (cn)),
-                         ASN1_STRING_length (X509_NAME_ENTRY_get_data (cn)));
+      label = g_strndup ((const char *) ASN1_STRING_get0_data (cn), ASN1_STRING_length (cn));
   }
 
-  /* mac_iter -1: no MAC yet, so that we can set it with the digest the
-   * preset wants (PKCS12_create would use SHA-1). */
-  p12 = PKCS12_create_ex (passphrase->data, label, key, cert, chain, nid, nid, iter, -1, 0,
-                          NULL, NULL);
-  if (!p12 || !PKCS12_set_mac (p12, passphrase->data, -1, NULL, 0, iter,
-                               modern ? EVP_sha256 () : EVP_sha1 ()))
+  p12 = build_p12 (key, cert, chain, label, passphrase, preset != KPR_P12_LEGACY, note);
+  if (!p12)
     {
       g_autofree char *detail = kpr_ossl_error_string ();
       g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot build the PKCS#12 backup: %s",

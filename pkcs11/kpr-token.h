@@ -209,6 +209,9 @@ KprX509Stack *kpr_token_list_certificates (KprToken *token, GError **error);
 gboolean kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count,
                                    GError **error);
 
+/* Removes only the certificate with CKA_ID @id (none is not an error). */
+gboolean kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error);
+
 /* Number of objects (of any class) with CKA_ID @id, for checks. */
 gboolean kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count,
                                   GError **error);
@@ -217,9 +220,11 @@ gboolean kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count,
 
 /* Parses and checks a PKCS#12: the passphrase (KPR_ERROR_PASSPHRASE), the
  * key type (KPR_ERROR_UNSUPPORTED) and that the key matches the
- * certificate (KPR_ERROR_KEY_MISMATCH). */
+ * certificate (KPR_ERROR_KEY_MISMATCH).  @ret_note (optional) receives the
+ * note kpr_token_export_pkcs12() stored, or NULL. */
 gboolean kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key,
-                        X509 **ret_cert, KprX509Stack **ret_chain, GError **error);
+                        X509 **ret_cert, KprX509Stack **ret_chain, char **ret_note,
+                        GError **error);
 
 /* Imports key + certificate + chain.  Non-exportable (sensitive,
  * non-extractable) unless @protection is KPR_PROTECTION_EXPORTABLE, which
@@ -229,9 +234,18 @@ gboolean kpr_token_import_pkcs12 (KprToken *token, GBytes *data, const KprSecret
                                   const char *label, GBytes *id, KprProtection protection,
                                   GError **error);
 
+/* The same for a key and certificate already in memory (a key the server
+ * generated, RFC 7030 serverkeygen).  @chain may be NULL. */
+gboolean kpr_token_import_key (KprToken *token, EVP_PKEY *key, X509 *cert, KprX509Stack *chain,
+                               const char *label, GBytes *id, KprProtection protection,
+                               GError **error);
+
 /* Exports an exportable key with its certificate and the chain found on
- * the token.  KPR_ERROR_NOT_EXPORTABLE for a protected key. */
+ * the token.  KPR_ERROR_NOT_EXPORTABLE for a protected key.  @note (UTF-8,
+ * may be NULL) travels as an attribute of the certificate's bag: certkeeper
+ * keeps the identity's server details there so a restore needs nothing
+ * else.  Other importers ignore it. */
 GBytes *kpr_token_export_pkcs12 (KprToken *token, GBytes *id, const KprSecret *passphrase,
-                                 KprP12Preset preset, GError **error);
+                                 KprP12Preset preset, const char *note, GError **error);
 
 G_END_DECLS

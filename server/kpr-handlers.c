@@ -205,6 +205,37 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
   gint64 pending_id = 0;
   gboolean replied = FALSE;
 
+  /* A poll of a recorded request repeats the CSR without credentials: the
+   * word that opened it is spent, and the certificate is useless to anyone
+   * without the CSR's private key.  Anything else needs Basic auth. */
+  if (!kpr_request_header (rq, "Authorization") && ca->approval == KPR_APPROVAL_MANUAL)
+    {
+      gboolean approved = FALSE;
+
+      if (!(csr = request_csr (rq, &replied, &error)))
+        goto fail;
+      csr_key = X509_REQ_get0_pubkey (csr);
+      if (!csr_key
+          || !kpr_pending_find_by_key (ca, csr_key, kind, &pending_id, &approved, &user, &error))
+        {
+          if (!error)
+            g_set_error (&error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The request carries no public key");
+          goto fail;
+        }
+      if (!pending_id)
+        {
+          basic_auth (rq, &name, &password, &error);
+          goto fail;
+        }
+      if (!approved)
+        {
+          reply_pending (rq, pending_id);
+          return;
+        }
+      name = g_strdup (user->name);
+      goto issue;
+    }
+
   if (!basic_auth (rq, &name, &password, &error))
     goto fail;
   if (!(csr = request_csr (rq, &replied, &error)))
@@ -249,6 +280,7 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
   else if (!kpr_word_verify (ca, name, password, &user, &word_id, &error))
     goto fail;
 
+issue:
   cert_key = csr_key;
   if (kind == KPR_ISSUE_SERVERKEYGEN)
     {

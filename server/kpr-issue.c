@@ -417,6 +417,40 @@ kpr_pending_find (KprCa *ca, const char *name, EVP_PKEY *pub, KprIssueKind kind,
   return TRUE;
 }
 
+gboolean
+kpr_pending_find_by_key (KprCa *ca, EVP_PKEY *pub, KprIssueKind kind, gint64 *ret_id,
+                         gboolean *ret_approved, KprUser **ret_user, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autofree char *fp = pubkey_fingerprint (pub);
+  gint64 user_id = 0;
+  int rc;
+
+  *ret_id = 0;
+  *ret_approved = FALSE;
+  if (!fp)
+    return TRUE;
+  stmt = kpr_store_prepare (ca->db,
+                            "SELECT id, approved, user_id FROM pending WHERE kind = ?"
+                            " AND pubkey = ? AND done = 0 ORDER BY id DESC LIMIT 1", error);
+  if (!stmt)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, kpr_issue_kind_name (kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, fp, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *ret_id = sqlite3_column_int64 (stmt, 0);
+      *ret_approved = sqlite3_column_int (stmt, 1) != 0;
+      user_id = sqlite3_column_int64 (stmt, 2);
+    }
+  else if (rc != SQLITE_DONE)
+    return kpr_store_fail (ca->db, "looking up pending requests", error);
+  if (*ret_id && ret_user && !(*ret_user = kpr_user_lookup_id (ca, user_id, error)))
+    return FALSE;
+  return TRUE;
+}
+
 gint64
 kpr_pending_create (KprCa *ca, const KprUser *user, EVP_PKEY *pub, KprIssueKind kind,
                     gint64 word_id, const KprSecret *password, const char *peer,

@@ -141,6 +141,11 @@ gboolean kpr_pending_find (KprCa *ca, const char *name, EVP_PKEY *pub,
                            KprIssueKind kind, const KprSecret *password,
                            gint64 *ret_id, gboolean *ret_approved,
                            KprUser **ret_user, GError **error);
+/* The open request (of any user) for public key @pub, for a poll that
+ * comes without credentials (RFC 7030 §4.2.3: the client repeats the same
+ * request).  @ret_id is 0 when there is none. */
+gboolean kpr_pending_find_by_key (KprCa *ca, EVP_PKEY *pub, KprIssueKind kind, gint64 *ret_id,
+                                  gboolean *ret_approved, KprUser **ret_user, GError **error);
 /* Records a request and consumes @word_id in one transaction. */
 gint64 kpr_pending_create (KprCa *ca, const KprUser *user, EVP_PKEY *pub,
                            KprIssueKind kind, gint64 word_id,

@@ -11,7 +11,7 @@ packages=(
   # run: PKCS#11 modules and the software token
   p11-kit p11-kit-modules softhsm2 opensc
   # tests: independent checkers and test servers
-  openssl curl gnutls-bin libnss3-tools sqlite3 python3 binutils
+  openssl curl gnutls-bin libnss3-tools sqlite3 python3 binutils libengine-pkcs11-openssl
 )
 
 if [ "$(id -u)" -eq 0 ]; then

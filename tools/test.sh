@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 builddir=build
-setup_args=()
+# Test builds carry the crash fault points (KPR_FAULT_AT); releases do not.
+setup_args=(-Dfault_injection=true)
 if [ "${1:-}" = "--sanitize" ]; then
   builddir=build-asan
   setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)

@@ -11,6 +11,7 @@
 #include "token-fixture.h"
 
 #define PASS "correct horse battery staple"
+#define NOTE "[certkeeper]\nserver=https://ca.example:8443\nusername=carol\n"
 
 static GBytes *
 p12_bytes (PKCS12 *p12)
@@ -108,7 +109,7 @@ test_import (gconstpointer data)
                       ==, CKR_ATTRIBUTE_SENSITIVE);
   }
   /* And neither can we: exporting it is refused. */
-  g_assert_null (kpr_token_export_pkcs12 (token, id, secret, KPR_P12_MODERN, &error));
+  g_assert_null (kpr_token_export_pkcs12 (token, id, secret, KPR_P12_MODERN, NOTE, &error));
   g_assert_error (error, KPR_ERROR, KPR_ERROR_NOT_EXPORTABLE);
   g_clear_error (&error);
 
@@ -233,7 +234,7 @@ test_export_and_lock (gconstpointer data)
       g_assert_nonnull (strstr (flags, "CKA_EXTRACTABLE"));
       g_assert_null (strstr (flags, "CKA_SENSITIVE"));
     }
-  modern = kpr_token_export_pkcs12 (token, id, secret, KPR_P12_MODERN, &error);
+  modern = kpr_token_export_pkcs12 (token, id, secret, KPR_P12_MODERN, NOTE, &error);
   g_assert_no_error (error);
   modern_path = write_backup (modern, "modern.p12");
   g_assert_cmpint (fixture_run (&out, "openssl", "pkcs12", "-info", "-noout", "-in", modern_path,
@@ -265,9 +266,12 @@ test_export_and_lock (gconstpointer data)
     g_autoptr (EVP_PKEY) key = NULL;
     g_autoptr (X509) cert = NULL, on_token = kpr_token_find_certificate (token, id, NULL);
     g_autoptr (KprX509Stack) chain = NULL;
-    g_assert_true (kpr_p12_parse (modern, secret, &key, &cert, &chain, &error));
+    g_autofree char *note = NULL;
+    g_assert_true (kpr_p12_parse (modern, secret, &key, &cert, &chain, &note, &error));
     g_assert_cmpint (X509_cmp (cert, on_token), ==, 0);
     g_assert_cmpint (sk_X509_num (chain), ==, 1);
+    /* The note comes back as it went in. */
+    g_assert_cmpstr (note, ==, NOTE);
   }
 
   if (fixture_have ("pk12util"))
@@ -277,7 +281,7 @@ test_export_and_lock (gconstpointer data)
       g_clear_pointer (&out, g_free);
     }
 
-  legacy = kpr_token_export_pkcs12 (token, id, secret, KPR_P12_LEGACY, &error);
+  legacy = kpr_token_export_pkcs12 (token, id, secret, KPR_P12_LEGACY, NULL, &error);
   g_assert_no_error (error);
   legacy_path = write_backup (legacy, "legacy.p12");
   g_assert_cmpint (fixture_run (&out, "openssl", "pkcs12", "-info", "-noout", "-in", legacy_path,
@@ -299,7 +303,7 @@ test_export_and_lock (gconstpointer data)
       g_assert_nonnull (strstr (flags, "CKA_SENSITIVE"));
       g_assert_null (strstr (flags, "CKA_EXTRACTABLE"));
     }
-  g_assert_null (kpr_token_export_pkcs12 (token, id, secret, KPR_P12_MODERN, &error));
+  g_assert_null (kpr_token_export_pkcs12 (token, id, secret, KPR_P12_MODERN, NOTE, &error));
   g_assert_error (error, KPR_ERROR, KPR_ERROR_NOT_EXPORTABLE);
   g_clear_error (&error);
   {

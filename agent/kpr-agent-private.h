@@ -1,0 +1,43 @@
+/* kpr-agent-private.h — shared between the files of agent/. */
+#pragma once
+
+#include "kpr-agent.h"
+#include "kpr-est.h"
+
+#include <openssl/err.h>
+
+char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
+KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
+                                     GError **error);
+KprX509Stack *kpr_load_pem_certs (const char *path, GError **error);
+
+/* kpr-lifecycle.c */
+gboolean kpr_lifecycle_enter (KprStore *store, KprIdentity *identity, KprState state,
+                              GError **error);
+gboolean kpr_lifecycle_save (KprStore *store, KprIdentity *identity, const char *point,
+                             GError **error);
+#ifdef KPR_FAULT_INJECTION
+void kpr_fault_point (const char *point);
+#else
+#define kpr_fault_point(point) ((void) 0)
+#endif
+
+struct _KprAgent {
+  KprAgentUi ui;
+  KprStore *store;
+  KprTokenCtx *tokens;
+};
+
+void kpr_agent_progress (KprAgent *agent, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* An EST client for @identity with its trust anchors loaded. */
+KprEstClient *kpr_agent_client_for (KprAgent *agent, const KprIdentity *identity,
+                                    GError **error);
+/* Removes every object with @id (orphans included); idempotent. */
+gboolean kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id,
+                                   const char *why, GError **error);
+
+/* kpr-enroll.c */
+gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id,
+                                 GBytes *key_id, X509 *cert, GError **error);
+gboolean kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_server,
+                                        GError **error);

@@ -1,0 +1,107 @@
+/* kpr-agent.c — the agent context: store lock, tokens, server clients. */
+#include "config.h"
+
+#include <stdarg.h>
+
+#include "kpr-agent-private.h"
+
+KprAgent *
+kpr_agent_new (const KprAgentUi *ui, GError **error)
+{
+  g_autoptr (KprAgent) agent = g_new0 (KprAgent, 1);
+
+  if (ui)
+    agent->ui = *ui;
+  agent->store = kpr_store_open (error);
+  if (!agent->store)
+    return NULL;
+  return g_steal_pointer (&agent);
+}
+
+void
+kpr_agent_free (KprAgent *agent)
+{
+  if (!agent)
+    return;
+  kpr_token_ctx_free (agent->tokens);
+  kpr_store_free (agent->store);
+  g_free (agent);
+}
+
+KprStore *
+kpr_agent_get_store (KprAgent *agent)
+{
+  return agent->store;
+}
+
+void
+kpr_agent_progress (KprAgent *agent, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list ap;
+
+  if (!agent->ui.progress)
+    return;
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  agent->ui.progress (message, agent->ui.data);
+}
+
+KprTokenCtx *
+kpr_agent_get_tokens (KprAgent *agent, GError **error)
+{
+  if (!agent->tokens)
+    agent->tokens = kpr_token_ctx_new (KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE, NULL,
+                                       error);
+  return agent->tokens;
+}
+
+KprToken *
+kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login, GError **error)
+{
+  KprTokenCtx *ctx = kpr_agent_get_tokens (agent, error);
+  KprToken *token;
+
+  if (!ctx)
+    return NULL;
+  token = kpr_token_ctx_find (ctx, identity->token_uri, error);
+  if (!token)
+    {
+      g_prefix_error (error, "The token of “%s” is not available: ", identity->name);
+      return NULL;
+    }
+  if (login && !kpr_token_login (token, agent->ui.pin, agent->ui.data, error))
+    return NULL;
+  return token;
+}
+
+KprEstClient *
+kpr_agent_client_for (KprAgent *agent, const KprIdentity *identity, GError **error)
+{
+  g_autoptr (KprEstClient) client = kpr_est_client_new (identity->server, identity->label, error);
+  g_autoptr (KprX509Stack) anchors = NULL;
+
+  if (!client)
+    return NULL;
+  anchors = kpr_store_load_trust (agent->store, identity->name, error);
+  if (!anchors || !kpr_est_client_set_trust_anchors (client, anchors, error))
+    return NULL;
+  return g_steal_pointer (&client);
+}
+
+gboolean
+kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id, const char *why,
+                          GError **error)
+{
+  guint removed = 0;
+
+  if (!id)
+    return TRUE;
+  if (!kpr_token_delete_objects (token, id, &removed, error))
+    return FALSE;
+  if (removed)
+    kpr_agent_progress (agent, "Removed %u %s object%s from the token", removed, why,
+                        removed == 1 ? "" : "s");
+  return TRUE;
+}

@@ -1,0 +1,208 @@
+/* kpr-agent.h — the face of agent/: a person's identities and everything
+ * that happens to them (enroll, pending, install, renew, back up, lock,
+ * delete, import, revoke).  The CLI, the daemon and the GUI all call these
+ * functions; none of them touches pkcs11/ or protocol/ directly.
+ *
+ * Every step of a flow is written to the identity's record before its
+ * effects are relied on (kpr-lifecycle.c), so a crash at any point is
+ * resumed or rolled back by the next run, and old keys are removed only
+ * once the new pair is on the token and verified.
+ */
+#pragma once
+
+#include <glib.h>
+#include <openssl/x509.h>
+
+#include "kpr-common.h"
+#include "kpr-token.h"
+
+G_BEGIN_DECLS
+
+/* The stored lifecycle state (see the diagram in kpr-lifecycle.c). */
+typedef enum {
+  KPR_STATE_NEW = 0,
+  KPR_STATE_KEY_READY,
+  KPR_STATE_SUBMITTED,
+  KPR_STATE_PENDING,
+  KPR_STATE_ISSUED,
+  KPR_STATE_INSTALLED,
+  KPR_STATE_ACTIVE,
+  KPR_STATE_NEXT_KEY_READY,
+  KPR_STATE_NEXT_SUBMITTED,
+  KPR_STATE_NEXT_INSTALLED,
+  KPR_STATE_REVOKED,
+  KPR_STATE_FAILED,
+} KprState;
+
+/* What a person is told about an identity: the stored state seen
+ * through the clock (an ACTIVE certificate can be due or expired). */
+typedef enum {
+  KPR_STATUS_ACTIVE = 0,
+  KPR_STATUS_RENEW_DUE,
+  KPR_STATUS_EXPIRED,
+  KPR_STATUS_PENDING,
+  KPR_STATUS_IN_PROGRESS,
+  KPR_STATUS_REVOKED,
+  KPR_STATUS_FAILED,
+} KprStatus;
+
+typedef struct {
+  char *name;
+  KprState state;
+  char *failed_reason;
+  /* where it comes from */
+  char *server;       /* https://host:port */
+  char *label;        /* EST CA label or NULL */
+  char *username;
+  /* where the key lives */
+  char *token_uri;    /* RFC 7512, token part */
+  GBytes *key_id;     /* CKA_ID of key pair and certificate */
+  KprKeyType key_type;
+  KprProtection protection;
+  X509 *cert;         /* the current certificate, once issued */
+  /* a renewal in progress */
+  GBytes *next_key_id;
+  X509 *next_cert;
+  /* objects to remove once the record no longer points at them */
+  GBytes *stale_key_id;
+  /* a request waiting for the server */
+  X509_REQ *pending_csr;
+  gint64 retry_at;    /* unix time; 0 = now */
+  /* the last verified backup */
+  char *backup_when;  /* ISO 8601 */
+  char *backup_where;
+  char *backup_sha256;
+  gboolean imported;  /* restored from a backup rather than enrolled */
+} KprIdentity;
+
+void kpr_identity_free (KprIdentity *identity);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprIdentity, kpr_identity_free)
+
+const char *kpr_state_to_string (KprState state);
+gboolean kpr_state_from_string (const char *text, KprState *ret_state);
+const char *kpr_status_to_string (KprStatus status);
+
+/* Renewal is due at 2/3 of the certificate's lifetime. */
+KprStatus kpr_identity_status (const KprIdentity *identity, gint64 now);
+gint64 kpr_identity_renew_at (const KprIdentity *identity);
+/* The key is still exportable and no verified backup exists. */
+gboolean kpr_identity_backup_missing (const KprIdentity *identity);
+
+/* --- the store (kpr-store.c) --- */
+
+typedef struct _KprStore KprStore;
+
+/* Opens $XDG_STATE_HOME/certkeeper (created 0700) and takes its lock:
+ * KPR_ERROR_BUSY while another certkeeper holds it. */
+KprStore *kpr_store_open (GError **error);
+void kpr_store_free (KprStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprStore, kpr_store_free)
+
+const char *kpr_store_get_dir (KprStore *store);
+/* Names of the stored identities, sorted. */
+GStrv kpr_store_list (KprStore *store, GError **error);
+/* KPR_ERROR_NOT_FOUND for an unknown name, KPR_ERROR_BAD_INPUT for a
+ * damaged record (named, with what to do). */
+KprIdentity *kpr_store_load (KprStore *store, const char *name, GError **error);
+/* Atomic and durable, mode 0600. */
+gboolean kpr_store_save (KprStore *store, const KprIdentity *identity, GError **error);
+gboolean kpr_store_exists (KprStore *store, const char *name);
+/* Moves the record (and its log and trust anchors) under archive/. */
+gboolean kpr_store_archive (KprStore *store, const char *name, GError **error);
+/* One line in NAME.log; never holds a secret. */
+void kpr_store_audit (KprStore *store, const char *name, const char *format, ...)
+  G_GNUC_PRINTF (3, 4);
+gboolean kpr_store_save_trust (KprStore *store, const char *name, KprX509Stack *anchors,
+                               GError **error);
+KprX509Stack *kpr_store_load_trust (KprStore *store, const char *name, GError **error);
+/* TRUE for names usable as file names: [A-Za-z0-9._-], 1-64, no leading dot. */
+gboolean kpr_identity_name_is_valid (const char *name);
+
+/* --- the agent: flows over the store, the tokens and the server --- */
+
+typedef enum {
+  KPR_ASK_SECRET_WORD = 1, /* one-time word the server sent by text message */
+  KPR_ASK_PASSWORD,        /* a server without the secret-word extension */
+  KPR_ASK_NEW_PASSPHRASE,  /* for a new backup: asked twice, strength-checked */
+  KPR_ASK_PASSPHRASE,      /* to open an existing backup */
+} KprAsk;
+
+/* How the agent talks to the person: the CLI prompts on the terminal,
+ * the GUI opens dialogs, the headless daemon reads files. */
+typedef struct {
+  KprPinFunc pin;
+  /* @detail: where the word was sent, or the file a passphrase is for. */
+  KprSecret *(*ask) (KprAsk what, const char *detail, gpointer data, GError **error);
+  /* A yes/no question (trust this CA fingerprint? delete without backup?). */
+  gboolean (*confirm) (const char *question, gpointer data);
+  /* Progress on long operations; may be NULL. */
+  void (*progress) (const char *message, gpointer data);
+  gpointer data;
+} KprAgentUi;
+
+typedef struct _KprAgent KprAgent;
+
+/* Takes the store's lock (KPR_ERROR_BUSY when another agent has it). */
+KprAgent *kpr_agent_new (const KprAgentUi *ui, GError **error);
+void kpr_agent_free (KprAgent *agent);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprAgent, kpr_agent_free)
+KprStore *kpr_agent_get_store (KprAgent *agent);
+
+typedef struct {
+  const char *name;
+  const char *server;            /* https://host[:port] */
+  const char *label;             /* EST CA label, or NULL */
+  const char *username;
+  const char *token_uri;         /* NULL: the software token */
+  KprKeyType key_type;
+  KprProtection protection;      /* standard or strong */
+  gboolean no_backup;            /* software token: non-exportable at once */
+  gboolean server_keygen;        /* the server makes the key (imported locked) */
+  const char *trust_fingerprint; /* SHA-256 of the CA root, "AB:CD:…" or hex */
+  const char *ca_file;           /* PEM/DER file with the CA certificate(s) */
+} KprEnrollOptions;
+
+/* Enrolls (or resumes an enrollment that was interrupted).  A server that
+ * has not decided yet leaves the identity PENDING: KPR_ERROR_PENDING. */
+KprIdentity *kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *options, GError **error);
+
+/* Renews with a new key (or polls a pending request, or finishes an
+ * interrupted renewal).  Without @force, an identity not yet due is left
+ * as it is and *ret_renewed is FALSE. */
+KprIdentity *kpr_agent_renew (KprAgent *agent, const char *name, gboolean force,
+                              gboolean *ret_renewed, GError **error);
+
+/* Completes a pending identity with the certificate the server mailed;
+ * refused (KPR_ERROR_KEY_MISMATCH) unless it carries the waiting key. */
+KprIdentity *kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path,
+                                GError **error);
+
+/* Finishes or rolls back whatever a crash interrupted, without asking for
+ * anything a person would have to type.  Returns the identity as it then
+ * stands. */
+KprIdentity *kpr_agent_resume (KprAgent *agent, const char *name, GError **error);
+
+/* --- backups (kpr-backup.c) --- */
+
+gboolean kpr_agent_export (KprAgent *agent, const char *name, const char *path,
+                           KprP12Preset preset, GError **error);
+gboolean kpr_agent_lock (KprAgent *agent, const char *name, GError **error);
+/* Removes the key and certificate objects and archives the record.  When
+ * the key could still be backed up and no verified backup exists, asks
+ * ui->confirm first (KPR_ERROR_CANCELLED when the answer is no). */
+gboolean kpr_agent_delete (KprAgent *agent, const char *name, GError **error);
+/* @name NULL: the name stored in the backup, else the certificate's CN. */
+KprIdentity *kpr_agent_import (KprAgent *agent, const char *path, const char *name,
+                               const char *token_uri, gboolean exportable, GError **error);
+/* "I lost my token": revoke at the server, wipe the local objects. */
+gboolean kpr_agent_revoke (KprAgent *agent, const char *name, GError **error);
+
+/* --- tokens, for the front ends --- */
+
+/* The process's one token context (loaded on first use). */
+KprTokenCtx *kpr_agent_get_tokens (KprAgent *agent, GError **error);
+/* The identity's token, logged in through ui->pin when needed. */
+KprToken *kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login,
+                               GError **error);
+
+G_END_DECLS

@@ -1,0 +1,448 @@
+/* kpr-backup.c — the first seed's steps after enrollment: back up (while
+ * the key is exportable), lock, delete, import as non-exportable; and
+ * "I lost my token": revoke. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pwquality.h>
+#include <openssl/evp.h>
+
+#include "kpr-agent-private.h"
+
+static gboolean
+check_strength (const KprSecret *passphrase, const char *user, GError **error)
+{
+  pwquality_settings_t *settings = pwquality_default_settings ();
+  void *aux = NULL;
+  char buf[256];
+  int score;
+
+  /* Defaults, not /etc/security/pwquality.conf: a backup passphrase is
+   * not a login password and the system's policy may not exist. */
+  score = pwquality_check (settings, passphrase->data, NULL, user, &aux);
+  if (score < 0)
+    g_set_error (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET, "The passphrase is too weak: %s",
+                 pwquality_strerror (buf, sizeof buf, score, aux));
+  pwquality_free_settings (settings);
+  return score >= 0;
+}
+
+static char *
+sha256_hex (const guint8 *data, gsize len)
+{
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, len);
+}
+
+static gboolean
+write_private_file (const char *path, GBytes *bytes, GError **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  gboolean ok = fd >= 0;
+  int saved = errno;
+
+  if (ok && fchmod (fd, 0600) < 0)
+    ok = FALSE, saved = errno;
+  while (ok && len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        ok = FALSE, saved = errno ? errno : ENOSPC;
+      else
+        data += n, len -= n;
+    }
+  if (ok && fsync (fd) < 0)
+    ok = FALSE, saved = errno;
+  if (fd >= 0 && close (fd) < 0 && ok)
+    ok = FALSE, saved = errno;
+  if (!ok)
+    {
+      if (fd >= 0)
+        unlink (path);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write the backup %s: %s", path,
+                   g_strerror (saved));
+    }
+  return ok;
+}
+
+/* What a restore needs besides key and certificate: where the identity
+ * renews and which CA it trusts (the chain in the backup carries that). */
+static char *
+backup_note (const KprIdentity *id)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+
+  g_key_file_set_string (kf, "certkeeper", "name", id->name);
+  if (id->server)
+    g_key_file_set_string (kf, "certkeeper", "server", id->server);
+  if (id->label)
+    g_key_file_set_string (kf, "certkeeper", "label", id->label);
+  if (id->username)
+    g_key_file_set_string (kf, "certkeeper", "username", id->username);
+  return g_key_file_to_data (kf, NULL, NULL);
+}
+
+static KprIdentity *
+load_active (KprAgent *agent, const char *name, GError **error)
+{
+  KprIdentity *id = kpr_store_load (agent->store, name, error);
+
+  if (id && id->state != KPR_STATE_ACTIVE)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” is %s, not active", name,
+                   kpr_state_to_string (id->state));
+      g_clear_pointer (&id, kpr_identity_free);
+    }
+  return id;
+}
+
+gboolean
+kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Preset preset,
+                  GError **error)
+{
+  g_autoptr (KprIdentity) id = load_active (agent, name, error);
+  g_autoptr (KprSecret) passphrase = NULL;
+  g_autoptr (GBytes) p12 = NULL, again = NULL;
+  g_autoptr (EVP_PKEY) key = NULL, on_token = NULL;
+  g_autoptr (X509) cert = NULL;
+  g_autoptr (KprX509Stack) chain = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *absolute = NULL, *contents = NULL, *note = NULL;
+  gsize len;
+  KprToken *token;
+
+  if (!id)
+    return FALSE;
+  note = backup_note (id);
+  if (id->protection != KPR_PROTECTION_EXPORTABLE)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_EXPORTABLE,
+                   "The key of “%s” is protected from export (%s); no backup can be made of it",
+                   name, id->imported ? "imported as non-exportable" : "locked or made on a token");
+      return FALSE;
+    }
+  absolute = g_canonicalize_filename (path, NULL);
+  if (!agent->ui.ask)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED, "A backup needs a passphrase");
+      return FALSE;
+    }
+  if (!(passphrase = agent->ui.ask (KPR_ASK_NEW_PASSPHRASE, absolute, agent->ui.data, error))
+      || !check_strength (passphrase, id->username, error)
+      || !(token = kpr_agent_token_for (agent, id, TRUE, error))
+      || !(p12 = kpr_token_export_pkcs12 (token, id->key_id, passphrase, preset, note, error))
+      || !write_private_file (absolute, p12, error))
+    return FALSE;
+
+  /* Success only for a file that opens and holds this identity: read it
+   * back from the disk, not from memory. */
+  if (!g_file_get_contents (absolute, &contents, &len, NULL))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "The backup %s cannot be read back", absolute);
+      return FALSE;
+    }
+  again = g_bytes_new_take (g_steal_pointer (&contents), len);
+  if (!kpr_p12_parse (again, passphrase, &key, &cert, &chain, NULL, error)
+      || !(on_token = kpr_token_get_public_key (token, id->key_id, error)))
+    {
+      unlink (absolute);
+      g_prefix_error (error, "The backup written to %s did not verify and was removed: ", absolute);
+      return FALSE;
+    }
+  if (X509_cmp (cert, id->cert) != 0 || EVP_PKEY_eq (key, on_token) != 1)
+    {
+      unlink (absolute);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
+                   "The backup written to %s does not hold the key of “%s”; it was removed",
+                   absolute, name);
+      return FALSE;
+    }
+
+  g_free (id->backup_when);
+  g_free (id->backup_where);
+  g_free (id->backup_sha256);
+  id->backup_when = g_date_time_format_iso8601 (now);
+  id->backup_where = g_strdup (absolute);
+  id->backup_sha256 = sha256_hex (g_bytes_get_data (again, NULL), g_bytes_get_size (again));
+  if (!kpr_lifecycle_save (agent->store, id, "backup-recorded", error))
+    return FALSE;
+  kpr_store_audit (agent->store, name, "backed up to %s (sha256 %s, %s preset)", absolute,
+                   id->backup_sha256, preset == KPR_P12_LEGACY ? "legacy" : "modern");
+  return TRUE;
+}
+
+static gboolean
+confirm_loss (KprAgent *agent, KprIdentity *id, const char *action, GError **error)
+{
+  g_autofree char *question = NULL;
+
+  if (id->backup_when)
+    return TRUE;
+  question = g_strdup_printf ("“%s” has no verified backup%s. %s it anyway?", id->name,
+                              id->protection == KPR_PROTECTION_EXPORTABLE
+                                ? "; once done, no backup can ever be made"
+                                : " (its key cannot be exported)",
+                              action);
+  if (agent->ui.confirm && agent->ui.confirm (question, agent->ui.data))
+    return TRUE;
+  g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
+               "“%s” has no verified backup: nothing was changed (back it up with "
+               "'certkeeper export %s --to FILE.p12', or confirm with --yes)", id->name, id->name);
+  return FALSE;
+}
+
+gboolean
+kpr_agent_lock (KprAgent *agent, const char *name, GError **error)
+{
+  g_autoptr (KprIdentity) id = load_active (agent, name, error);
+  KprToken *token;
+
+  if (!id)
+    return FALSE;
+  if (id->protection != KPR_PROTECTION_EXPORTABLE)
+    return TRUE; /* already locked: converges */
+  if (!confirm_loss (agent, id, "Lock", error)
+      || !(token = kpr_agent_token_for (agent, id, TRUE, error))
+      || !kpr_token_lock_key (token, id->key_id, error))
+    return FALSE;
+  id->protection = KPR_PROTECTION_STANDARD;
+  if (!kpr_lifecycle_save (agent->store, id, "locked", error))
+    return FALSE;
+  kpr_store_audit (agent->store, name, "key locked: no longer exportable");
+  return TRUE;
+}
+
+/* A record too damaged to load can still be archived; whatever it named
+ * on the token stays there (nothing says which objects were its). */
+static gboolean
+delete_damaged (KprAgent *agent, const char *name, GError **error)
+{
+  g_autofree char *question = g_strdup_printf (
+    "The record of “%s” is damaged. Archive it? Its key and certificate, if any, stay on the "
+    "token and can be removed with the token's own tools.", name);
+
+  if (!agent->ui.confirm || !agent->ui.confirm (question, agent->ui.data))
+    return FALSE;
+  kpr_store_audit (agent->store, name, "damaged record archived");
+  return kpr_store_archive (agent->store, name, error);
+}
+
+gboolean
+kpr_agent_delete (KprAgent *agent, const char *name, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, &local);
+  KprToken *token;
+
+  if (!id)
+    {
+      if (g_error_matches (local, KPR_ERROR, KPR_ERROR_BAD_INPUT)
+          && kpr_store_exists (agent->store, name) && delete_damaged (agent, name, error))
+        return TRUE;
+      if (error && !*error)
+        g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (id->state != KPR_STATE_REVOKED && !confirm_loss (agent, id, "Delete", error))
+    return FALSE;
+  if (!(token = kpr_agent_token_for (agent, id, TRUE, error))
+      || !kpr_agent_remove_objects (agent, token, id->next_key_id, "renewal", error)
+      || !kpr_agent_remove_objects (agent, token, id->stale_key_id, "previous", error)
+      || !kpr_agent_remove_objects (agent, token, id->key_id, "key and certificate", error))
+    return FALSE;
+  kpr_fault_point ("after:objects-removed");
+  kpr_store_audit (agent->store, name, "deleted");
+  return kpr_store_archive (agent->store, name, error);
+}
+
+static char *
+common_name (X509 *cert)
+{
+  X509_NAME *subject = X509_get_subject_name (cert);
+  int i = X509_NAME_get_index_by_NID (subject, NID_commonName, -1);
+  ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data (X509_NAME_get_entry (subject, i)) : NULL;
+  unsigned char *utf8 = NULL;
+  char *name = NULL;
+
+  if (cn && ASN1_STRING_to_UTF8 (&utf8, cn) >= 0)
+    {
+      name = g_strdup ((const char *) utf8);
+      OPENSSL_free (utf8);
+      g_strcanon (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", '_');
+    }
+  return name;
+}
+
+KprIdentity *
+kpr_agent_import (KprAgent *agent, const char *path, const char *name, const char *token_uri,
+                  gboolean exportable, GError **error)
+{
+  g_autoptr (KprIdentity) id = NULL;
+  g_autoptr (KprSecret) passphrase = NULL;
+  g_autoptr (GBytes) data = NULL;
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (X509) cert = NULL;
+  g_autoptr (KprX509Stack) chain = NULL, roots = NULL;
+  g_autofree char *contents = NULL, *derived = NULL, *note = NULL;
+  g_autoptr (GKeyFile) details = g_key_file_new ();
+  KprTokenCtx *ctx;
+  KprToken *token;
+  gsize len;
+
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot read the backup %s", path);
+      return NULL;
+    }
+  data = g_bytes_new_take (g_steal_pointer (&contents), len);
+  if (!agent->ui.ask
+      || !(passphrase = agent->ui.ask (KPR_ASK_PASSPHRASE, path, agent->ui.data, error))
+      || !kpr_p12_parse (data, passphrase, &key, &cert, &chain, &note, error))
+    {
+      if (error && !*error)
+        g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED, "A backup needs its passphrase");
+      return NULL;
+    }
+  /* A backup written by certkeeper says where the identity renews. */
+  if (!note || !g_key_file_load_from_data (details, note, -1, G_KEY_FILE_NONE, NULL))
+    g_key_file_set_string (details, "certkeeper", "unused", "");
+  if (!name)
+    name = derived = g_key_file_get_string (details, "certkeeper", "name", NULL);
+  if (!name)
+    name = derived = common_name (cert);
+  if (!kpr_identity_name_is_valid (name))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "Give the identity a name: "
+                   "'certkeeper import %s NAME'", path);
+      return NULL;
+    }
+  if (kpr_store_exists (agent->store, name))
+    {
+      id = kpr_store_load (agent->store, name, error);
+      if (!id)
+        return NULL;
+      if (!id->imported || id->state > KPR_STATE_INSTALLED)
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
+                       "An identity named “%s” exists; import under another name", name);
+          return NULL;
+        }
+    }
+  else
+    {
+      if (!(ctx = kpr_agent_get_tokens (agent, error)))
+        return NULL;
+      token = token_uri ? kpr_token_ctx_find (ctx, token_uri, error) : kpr_token_ctx_software (ctx, error);
+      if (!token)
+        return NULL;
+      id = g_new0 (KprIdentity, 1);
+      id->name = g_strdup (name);
+      id->state = KPR_STATE_NEW;
+      id->imported = TRUE;
+      id->server = g_key_file_get_string (details, "certkeeper", "server", NULL);
+      id->label = g_key_file_get_string (details, "certkeeper", "label", NULL);
+      id->username = g_key_file_get_string (details, "certkeeper", "username", NULL);
+      if (!id->username)
+        id->username = common_name (cert);
+      id->token_uri = g_strdup (kpr_token_get_info (token)->uri);
+      id->key_id = kpr_token_new_id ();
+      id->key_type = EVP_PKEY_is_a (key, "EC")
+                       ? (EVP_PKEY_get_bits (key) > 256 ? KPR_KEY_EC_P384 : KPR_KEY_EC_P256)
+                       : (EVP_PKEY_get_bits (key) > 2048 ? KPR_KEY_RSA_3072 : KPR_KEY_RSA_2048);
+      id->protection = exportable ? KPR_PROTECTION_EXPORTABLE : KPR_PROTECTION_STANDARD;
+      if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEW, error))
+        return NULL;
+    }
+
+  if (id->state == KPR_STATE_NEW)
+    {
+      if (!(token = kpr_agent_token_for (agent, id, TRUE, error))
+          || !kpr_agent_remove_objects (agent, token, id->key_id, "unfinished", error))
+        return NULL;
+      kpr_agent_progress (agent, "Importing “%s” to “%s” (%s)", name,
+                          kpr_token_get_info (token)->label,
+                          exportable ? "exportable" : "non-exportable");
+      if (!kpr_token_import_key (token, key, cert, chain, name, id->key_id, id->protection, error))
+        return NULL;
+      kpr_fault_point ("after:import-objects");
+      roots = kpr_est_roots (chain);
+      if (sk_X509_num (roots) > 0 && !kpr_store_save_trust (agent->store, name, roots, error))
+        return NULL;
+      X509_free (id->cert);
+      id->cert = g_steal_pointer (&cert);
+      if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error))
+        return NULL;
+    }
+  if (!kpr_agent_continue_enrollment (agent, id, FALSE, error))
+    return NULL;
+  kpr_store_audit (agent->store, name, "imported from %s as %s", path,
+                   exportable ? "exportable" : "non-exportable");
+  return g_steal_pointer (&id);
+}
+
+gboolean
+kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
+{
+  g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
+  g_autoptr (KprEstClient) client = NULL;
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (KprSecret) secret = NULL;
+  g_autoptr (BIGNUM) bn = NULL;
+  g_autofree char *revoked = NULL;
+  KprEstCredentials creds = { NULL, NULL };
+  KprToken *token;
+  char *serial;
+  gboolean ok;
+
+  if (!id)
+    return FALSE;
+  if (!id->cert || id->state == KPR_STATE_REVOKED)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” has no certificate to revoke", name);
+      return FALSE;
+    }
+  if (!(client = kpr_agent_client_for (agent, id, error)))
+    return FALSE;
+  bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (id->cert), NULL);
+  serial = BN_bn2hex (bn);
+  /* The token may be lost: then prove who we are with a secret word. */
+  token = kpr_agent_token_for (agent, id, TRUE, NULL);
+  key = token ? kpr_token_get_private_key (token, id->key_id, NULL) : NULL;
+  if (key)
+    kpr_est_client_set_client_cert (client, id->cert, key, NULL);
+  else
+    {
+      g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, id->username, NULL);
+      g_autofree char *detail = challenge ? g_strdup_printf ("sent by %s to %s", challenge->channel,
+                                                             challenge->destination)
+                                          : g_strdup_printf ("for %s", id->username);
+      if (!agent->ui.ask || !(secret = agent->ui.ask (KPR_ASK_SECRET_WORD, detail, agent->ui.data, error)))
+        {
+          OPENSSL_free (serial);
+          if (error && !*error)
+            g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "Revoking without the key needs a secret word");
+          return FALSE;
+        }
+      creds.username = id->username;
+      creds.secret = secret;
+    }
+  ok = kpr_est_client_revoke (client, serial, creds.secret ? &creds : NULL, &revoked, error);
+  OPENSSL_free (serial);
+  kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
+  g_clear_pointer (&key, EVP_PKEY_free);
+  if (!ok)
+    return FALSE;
+  kpr_store_audit (agent->store, name, "revoked certificate serial %s", revoked);
+  if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_REVOKED, error))
+    return FALSE;
+  if (token && !kpr_agent_remove_objects (agent, token, id->key_id, "revoked", error))
+    return FALSE;
+  return TRUE;
+}

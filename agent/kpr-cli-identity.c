@@ -1,0 +1,409 @@
+/* kpr-cli-identity.c — certkeeper list | show | status | export | lock |
+ * import | delete. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+#include <openssl/pem.h>
+
+#include "kpr-cli.h"
+
+static char *
+time_text (const ASN1_TIME *t)
+{
+  struct tm tm;
+  char buf[64];
+
+  if (!t || !ASN1_TIME_to_tm (t, &tm))
+    return g_strdup ("-");
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return g_strdup (buf);
+}
+
+static char *
+name_text (const X509_NAME *name)
+{
+  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
+  char *data;
+  long len;
+
+  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253);
+  len = BIO_get_mem_data (bio, &data);
+  return g_strndup (data, len);
+}
+
+static char *
+serial_text (X509 *cert)
+{
+  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
+  char *hex = BN_bn2hex (bn);
+  char *copy = g_strdup (hex);
+
+  OPENSSL_free (hex);
+  return copy;
+}
+
+static char *
+fingerprint_text (X509 *cert)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  GString *s = g_string_new (NULL);
+
+  X509_digest (cert, EVP_sha256 (), md, &len);
+  for (unsigned int i = 0; i < len; i++)
+    g_string_append_printf (s, i ? ":%02X" : "%02X", md[i]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now)
+{
+#define STR(k, v) (json_builder_set_member_name (b, k), (v) ? json_builder_add_string_value (b, v) : json_builder_add_null_value (b))
+  json_builder_begin_object (b);
+  STR ("name", id->name);
+  STR ("state", kpr_state_to_string (id->state));
+  STR ("status", kpr_status_to_string (kpr_identity_status (id, now)));
+  STR ("server", id->server);
+  STR ("label", id->label);
+  STR ("username", id->username);
+  STR ("token", id->token_uri);
+  {
+    /* The private key as other PKCS#11-aware programs name it. */
+    gsize len;
+    const guint8 *d = g_bytes_get_data (id->key_id, &len);
+    g_autoptr (GString) hex = g_string_new (NULL), uri = g_string_new (NULL);
+    for (gsize i = 0; i < len; i++)
+      {
+        g_string_append_printf (hex, "%02x", d[i]);
+        g_string_append_printf (uri, "%%%02X", d[i]);
+      }
+    STR ("key_id", hex->str);
+    /* Token attributes only: libp11 (the OpenSSL engine and provider)
+     * refuses the library-* ones our token URIs carry. */
+    {
+      g_auto (GStrv) parts = g_strsplit (id->token_uri + strlen ("pkcs11:"), ";", -1);
+      GString *token = g_string_new ("pkcs11:");
+      for (char **p = parts; *p; p++)
+        if (!g_str_has_prefix (*p, "library-"))
+          g_string_append_printf (token, "%s%s", token->len > 7 ? ";" : "", *p);
+      g_string_append_printf (token, ";id=%s;type=private", uri->str);
+      g_string_assign (uri, token->str);
+      g_string_free (token, TRUE);
+    }
+    STR ("key_uri", uri->str);
+  }
+  STR ("key_type", kpr_key_type_to_string (id->key_type));
+  STR ("protection", kpr_protection_to_string (id->protection));
+  json_builder_set_member_name (b, "exportable");
+  json_builder_add_boolean_value (b, id->protection == KPR_PROTECTION_EXPORTABLE);
+  json_builder_set_member_name (b, "backup_missing");
+  json_builder_add_boolean_value (b, kpr_identity_backup_missing (id));
+  json_builder_set_member_name (b, "imported");
+  json_builder_add_boolean_value (b, id->imported);
+  if (id->cert)
+    {
+      g_autofree char *serial = serial_text (id->cert), *fp = fingerprint_text (id->cert);
+      g_autofree char *from = time_text (X509_get0_notBefore (id->cert));
+      g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
+      g_autofree char *subject = name_text (X509_get_subject_name (id->cert));
+      g_autofree char *issuer = name_text (X509_get_issuer_name (id->cert));
+      STR ("serial", serial);
+      STR ("subject", subject);
+      STR ("issuer", issuer);
+      STR ("not_before", from);
+      STR ("not_after", until);
+      STR ("sha256_fingerprint", fp);
+      json_builder_set_member_name (b, "renew_at");
+      json_builder_add_int_value (b, kpr_identity_renew_at (id));
+    }
+  json_builder_set_member_name (b, "backup");
+  json_builder_begin_object (b);
+  STR ("when", id->backup_when);
+  STR ("where", id->backup_where);
+  STR ("sha256", id->backup_sha256);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+#undef STR
+}
+
+static void
+print_json (JsonBuilder *b)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+/* list and status share everything but the exit status. */
+static int
+list_identities (int argc, char **argv, const char *command, gboolean strict)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_auto (GStrv) names = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  guint attention = 0;
+  KprAgent *agent;
+
+  if (!kpr_cli_parse (command, "", strict ? "Report every identity; exit 26 when one needs attention."
+                                          : "List the identities.", entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (!(agent = kpr_agent_new (NULL, &error)))
+    return kpr_cli_report (error);
+  if (!(names = kpr_store_list (kpr_agent_get_store (agent), &error)))
+    return kpr_cli_finish (agent, g_steal_pointer (&error));
+
+  json_builder_begin_array (b);
+  if (!json && names[0])
+    printf ("%-20s %-12s %-22s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
+  for (char **n = names; *n; n++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (KprIdentity) id = kpr_store_load (kpr_agent_get_store (agent), *n, &local);
+      KprStatus status;
+
+      if (!id)
+        {
+          fprintf (stderr, "certkeeper: %s\n", local->message);
+          attention++;
+          continue;
+        }
+      status = kpr_identity_status (id, now);
+      if (status == KPR_STATUS_EXPIRED || status == KPR_STATUS_FAILED
+          || status == KPR_STATUS_RENEW_DUE)
+        attention++;
+      if (json)
+        add_identity_json (b, id, now);
+      else
+        {
+          g_autofree char *until = id->cert ? time_text (X509_get0_notAfter (id->cert)) : g_strdup ("-");
+          printf ("%-20s %-12s %-22s %s%s%s\n", id->name, kpr_status_to_string (status), until,
+                  kpr_key_type_to_string (id->key_type),
+                  id->protection == KPR_PROTECTION_EXPORTABLE ? ", exportable" : "",
+                  kpr_identity_backup_missing (id) ? ", backup missing" : "");
+        }
+    }
+  json_builder_end_array (b);
+  if (json)
+    print_json (b);
+  else if (!names[0])
+    printf ("No identities yet. Get one with 'certkeeper enroll NAME --server URL --user USER'.\n");
+  kpr_agent_free (agent);
+  return strict && attention ? KPR_ERROR_ATTENTION : 0;
+}
+
+int
+kpr_cli_list (int argc, char **argv)
+{
+  return list_identities (argc, argv, "list", FALSE);
+}
+
+int
+kpr_cli_status (int argc, char **argv)
+{
+  return list_identities (argc, argv, "status", TRUE);
+}
+
+int
+kpr_cli_show (int argc, char **argv)
+{
+  gboolean json = FALSE, pem = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "pem", 0, 0, G_OPTION_ARG_NONE, &pem, "Print the certificate (PEM)", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprIdentity) id = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  KprAgent *agent;
+
+  if (!kpr_cli_parse ("show", "NAME", "Show one identity.", entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (argc != 2)
+    {
+      fprintf (stderr, "certkeeper show: needs the identity's NAME\n");
+      return KPR_ERROR_USAGE;
+    }
+  if (!(agent = kpr_agent_new (NULL, &error)))
+    return kpr_cli_report (error);
+  if (!(id = kpr_store_load (kpr_agent_get_store (agent), argv[1], &error)))
+    return kpr_cli_finish (agent, g_steal_pointer (&error));
+  if (pem)
+    {
+      if (id->cert)
+        PEM_write_X509 (stdout, id->cert);
+      else
+        g_set_error (&error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "“%s” has no certificate yet", id->name);
+    }
+  else if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      add_identity_json (b, id, now);
+      print_json (b);
+    }
+  else
+    {
+      printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s%s\n",
+              id->name, kpr_status_to_string (kpr_identity_status (id, now)),
+              kpr_state_to_string (id->state), id->server ? id->server : "-",
+              id->label ? " label " : "", id->label ? id->label : "",
+              id->username ? id->username : "-", id->token_uri,
+              kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
+              id->imported ? ", imported" : ", generated");
+      if (id->cert)
+        {
+          g_autofree char *subject = name_text (X509_get_subject_name (id->cert));
+          g_autofree char *issuer = name_text (X509_get_issuer_name (id->cert));
+          g_autofree char *serial = serial_text (id->cert), *fp = fingerprint_text (id->cert);
+          g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
+          gint64 left = kpr_identity_renew_at (id) - now;
+          printf ("  subject:    %s\n  issuer:     %s\n  serial:     %s\n  sha256:     %s\n"
+                  "  valid until %s; renewal %s\n",
+                  subject, issuer, serial, fp, until,
+                  left > 0 ? "due later" : "due now");
+        }
+      printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
+              id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
+    }
+  return kpr_cli_finish (agent, g_steal_pointer (&error));
+}
+
+int
+kpr_cli_export (int argc, char **argv)
+{
+  KprCliUi ui = { 0 };
+  g_autofree char *to = NULL;
+  gboolean legacy = FALSE;
+  const GOptionEntry entries[] = {
+    { "to", 0, 0, G_OPTION_ARG_FILENAME, &to, "Write the backup to FILE.p12", "FILE" },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
+    { "legacy", 0, 0, G_OPTION_ARG_NONE, &legacy, "3DES/SHA-1 for old importers", NULL },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  KprAgentUi agent_ui;
+  KprAgent *agent;
+
+  if (!kpr_cli_parse ("export", "NAME", "Write a verified PKCS#12 backup (while the key is exportable).",
+                      entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (argc != 2 || !to)
+    {
+      fprintf (stderr, "certkeeper export: needs NAME and --to FILE.p12\n");
+      return KPR_ERROR_USAGE;
+    }
+  agent_ui = kpr_cli_agent_ui (&ui);
+  if (!(agent = kpr_agent_new (&agent_ui, &error)))
+    return kpr_cli_report (error);
+  if (kpr_agent_export (agent, argv[1], to, legacy ? KPR_P12_LEGACY : KPR_P12_MODERN, &error))
+    printf ("Backup of “%s” written to %s and verified.\nKeep it on removable storage, "
+            "then run 'certkeeper lock %s'.\n", argv[1], to, argv[1]);
+  return kpr_cli_finish (agent, g_steal_pointer (&error));
+}
+
+int
+kpr_cli_lock (int argc, char **argv)
+{
+  KprCliUi ui = { 0 };
+  const GOptionEntry entries[] = {
+    { "yes", 0, 0, G_OPTION_ARG_NONE, &ui.yes, "Lock even without a verified backup", NULL },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  KprAgentUi agent_ui;
+  KprAgent *agent;
+
+  if (!kpr_cli_parse ("lock", "NAME", "Make the key non-exportable, for good.", entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (argc != 2)
+    {
+      fprintf (stderr, "certkeeper lock: needs the identity's NAME\n");
+      return KPR_ERROR_USAGE;
+    }
+  agent_ui = kpr_cli_agent_ui (&ui);
+  if (!(agent = kpr_agent_new (&agent_ui, &error)))
+    return kpr_cli_report (error);
+  if (kpr_agent_lock (agent, argv[1], &error))
+    printf ("The key of “%s” can no longer leave its token.\n", argv[1]);
+  return kpr_cli_finish (agent, g_steal_pointer (&error));
+}
+
+int
+kpr_cli_import (int argc, char **argv)
+{
+  KprCliUi ui = { 0 };
+  g_autofree char *token = NULL;
+  gboolean software = FALSE, exportable = FALSE;
+  const GOptionEntry entries[] = {
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Import to this token (PKCS#11 URI)", "URI" },
+    { "software", 0, 0, G_OPTION_ARG_NONE, &software, "Import to the software token (default)", NULL },
+    { "exportable", 0, 0, G_OPTION_ARG_NONE, &exportable, "Keep the key exportable (software token only)", NULL },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprIdentity) id = NULL;
+  KprAgentUi agent_ui;
+  KprAgent *agent;
+
+  if (!kpr_cli_parse ("import", "FILE.p12 [NAME]", "Restore a backup; the key becomes non-exportable.",
+                      entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (argc < 2 || argc > 3 || (token && software))
+    {
+      fprintf (stderr, "certkeeper import: needs FILE.p12 (and optionally NAME); --token or --software\n");
+      return KPR_ERROR_USAGE;
+    }
+  agent_ui = kpr_cli_agent_ui (&ui);
+  if (!(agent = kpr_agent_new (&agent_ui, &error)))
+    return kpr_cli_report (error);
+  if ((id = kpr_agent_import (agent, argv[1], argc == 3 ? argv[2] : NULL, token, exportable, &error)))
+    kpr_cli_print_identity_line (id);
+  return kpr_cli_finish (agent, g_steal_pointer (&error));
+}
+
+int
+kpr_cli_delete (int argc, char **argv)
+{
+  KprCliUi ui = { 0 };
+  const GOptionEntry entries[] = {
+    { "yes", 0, 0, G_OPTION_ARG_NONE, &ui.yes, "Delete even without a verified backup", NULL },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  KprAgentUi agent_ui;
+  KprAgent *agent;
+
+  if (!kpr_cli_parse ("delete", "NAME", "Remove the key and certificate; archive the record.",
+                      entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (argc != 2)
+    {
+      fprintf (stderr, "certkeeper delete: needs the identity's NAME\n");
+      return KPR_ERROR_USAGE;
+    }
+  agent_ui = kpr_cli_agent_ui (&ui);
+  if (!(agent = kpr_agent_new (&agent_ui, &error)))
+    return kpr_cli_report (error);
+  if (kpr_agent_delete (agent, argv[1], &error))
+    printf ("“%s” deleted; its record is archived.\n", argv[1]);
+  return kpr_cli_finish (agent, g_steal_pointer (&error));
+}

@@ -1,0 +1,487 @@
+/* kpr-enroll.c — enroll, poll a pending request, install a mailed .cer,
+ * and resume whatever a crash interrupted.  Renewal is in kpr-renew.c.
+ * The states and their order are kpr-lifecycle.c's. */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "kpr-agent-private.h"
+
+/* "AB:CD:…" or "abcd…" to "ABCD…", for comparing fingerprints. */
+static char *
+normalize_fingerprint (const char *text)
+{
+  GString *s = g_string_new (NULL);
+
+  for (const char *p = text; p && *p; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (s, g_ascii_toupper (*p));
+  return g_string_free (s, FALSE);
+}
+
+/* The explicit trust anchor (RFC 7030 §4.1.1): from a file, or the
+ * bootstrap answer checked against a fingerprint a person confirmed.
+ * Nothing with credentials has been sent when this runs. */
+static KprX509Stack *
+establish_trust (KprAgent *agent, KprEstClient *client, const KprEnrollOptions *o, GError **error)
+{
+  g_autoptr (KprX509Stack) certs = NULL, roots = NULL, chosen = sk_X509_new_null ();
+  g_auto (GStrv) fingerprints = NULL;
+  g_autoptr (KprX509Stack) verified = NULL;
+
+  if (o->ca_file)
+    {
+      certs = kpr_load_pem_certs (o->ca_file, error);
+      if (!certs)
+        return NULL;
+      roots = kpr_est_roots (certs);
+      if (sk_X509_num (roots) == 0)
+        {
+          sk_X509_free (roots);
+          roots = g_steal_pointer (&certs);
+        }
+      for (int i = 0; i < sk_X509_num (roots); i++)
+        {
+          X509_up_ref (sk_X509_value (roots, i));
+          sk_X509_push (chosen, sk_X509_value (roots, i));
+        }
+    }
+  else
+    {
+      g_autofree char *want = o->trust_fingerprint ? normalize_fingerprint (o->trust_fingerprint) : NULL;
+
+      kpr_agent_progress (agent, "Fetching the CA certificates of %s", o->server);
+      certs = kpr_est_client_bootstrap (client, &fingerprints, error);
+      if (!certs)
+        return NULL;
+      roots = kpr_est_roots (certs);
+      for (int i = 0; i < sk_X509_num (roots) && fingerprints && fingerprints[i]; i++)
+        {
+          g_autofree char *have = normalize_fingerprint (fingerprints[i]);
+          gboolean ok;
+
+          if (want)
+            ok = g_str_equal (want, have);
+          else
+            {
+              g_autofree char *question = NULL;
+              char subject[256];
+              X509_NAME_oneline (X509_get_subject_name (sk_X509_value (roots, i)), subject,
+                                 sizeof subject);
+              question = g_strdup_printf ("The server %s presents the certificate authority\n"
+                                          "  %s\nwith the SHA-256 fingerprint\n  %s\n"
+                                          "Check this fingerprint with the server's administrator. "
+                                          "Trust this authority?",
+                                          o->server, subject, fingerprints[i]);
+              ok = agent->ui.confirm && agent->ui.confirm (question, agent->ui.data);
+            }
+          if (ok)
+            {
+              X509_up_ref (sk_X509_value (roots, i));
+              sk_X509_push (chosen, sk_X509_value (roots, i));
+            }
+        }
+      if (sk_X509_num (chosen) == 0)
+        {
+          if (want)
+            g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
+                         "The CA of %s does not have the fingerprint %s (it has %s); "
+                         "nothing was sent to it", o->server, o->trust_fingerprint,
+                         fingerprints && fingerprints[0] ? fingerprints[0] : "no root at all");
+          else if (agent->ui.confirm)
+            g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
+                         "The CA of %s was not trusted; nothing was sent to it", o->server);
+          else
+            g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
+                         "%s is not a known server: confirm its CA with --trust-fingerprint "
+                         "or --ca-file", o->server);
+          return NULL;
+        }
+    }
+  if (!kpr_est_client_set_trust_anchors (client, chosen, error))
+    return NULL;
+  /* The server itself must chain to what was just trusted. */
+  verified = kpr_est_client_cacerts (client, error);
+  if (!verified)
+    return NULL;
+  return g_steal_pointer (&chosen);
+}
+
+/* The secret word (requested from the server first) or, for servers
+ * without that extension, a password.  Never stored anywhere. */
+static KprSecret *
+obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, GError **error)
+{
+  const char *username = id->username;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, username, &local);
+  g_autofree char *detail = NULL;
+  KprAsk what;
+
+  if (challenge)
+    {
+      what = KPR_ASK_SECRET_WORD;
+      detail = g_strdup_printf ("sent by %s to %s; valid for %u minutes", challenge->channel,
+                                challenge->destination, MAX (1, challenge->expires_in / 60));
+      kpr_store_audit (agent->store, id->name, "secret word requested for %s", username);
+    }
+  else if (g_error_matches (local, KPR_ERROR, KPR_ERROR_REJECTED)
+           && (kpr_est_client_get_http_status (client) == 404
+               || kpr_est_client_get_http_status (client) == 405
+               || kpr_est_client_get_http_status (client) == 501))
+    {
+      what = KPR_ASK_PASSWORD; /* the server has no secret-word extension */
+      detail = g_strdup_printf ("for %s", username);
+    }
+  else
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  if (!agent->ui.ask)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server needs a %s and there is no way to ask for it",
+                   what == KPR_ASK_SECRET_WORD ? "secret word" : "password");
+      return NULL;
+    }
+  return agent->ui.ask (what, detail, agent->ui.data, error);
+}
+
+static X509_NAME *
+subject_for (const char *username)
+{
+  X509_NAME *name = X509_NAME_new ();
+
+  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) username, -1,
+                              -1, 0);
+  return name;
+}
+
+/* ISSUED → INSTALLED: the certificate (and the CA) on the token.
+ * Idempotent: an equal certificate already there is kept. */
+gboolean
+kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id, GBytes *key_id,
+                        X509 *cert, GError **error)
+{
+  g_autoptr (X509) present = kpr_token_find_certificate (token, key_id, NULL);
+  g_autoptr (KprX509Stack) anchors = kpr_store_load_trust (agent->store, id->name, NULL);
+
+  if (!present || X509_cmp (present, cert) != 0)
+    {
+      if (!kpr_token_delete_certificate (token, key_id, error)
+          || !kpr_token_store_certificate (token, cert, id->name, key_id, error))
+        return FALSE;
+    }
+  /* The CA next to it, so that browsers and backups find the chain. */
+  for (int i = 0; anchors && i < sk_X509_num (anchors); i++)
+    if (!kpr_token_store_certificate (token, sk_X509_value (anchors, i), "certkeeper CA", NULL,
+                                      error))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+audit_issued (KprAgent *agent, KprIdentity *id, const char *what)
+{
+  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (id->cert), NULL);
+  char *hex = bn ? BN_bn2hex (bn) : NULL;
+
+  kpr_store_audit (agent->store, id->name, "%s certificate serial %s", what, hex ? hex : "?");
+  OPENSSL_free (hex);
+}
+
+/* Submits the recorded (or a new) CSR.  SUBMITTED is written before the
+ * request leaves; a 202 leaves the identity PENDING. */
+static gboolean
+submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (KprSecret) secret = NULL;
+  KprEstCredentials creds = { id->username, NULL };
+  X509 *cert;
+
+  if (!id->pending_csr)
+    {
+      g_autoptr (X509_NAME) subject = subject_for (id->username);
+      id->pending_csr = kpr_est_csr_new (key, subject, NULL, NULL, error);
+      if (!id->pending_csr)
+        return FALSE;
+    }
+  /* A poll keeps PENDING: a failed poll must not make a waiting request
+   * look like one that was never answered. */
+  if (id->state != KPR_STATE_PENDING
+      && !kpr_lifecycle_enter (agent->store, id, KPR_STATE_SUBMITTED, error))
+    return FALSE;
+
+  /* A poll of a pending request goes without credentials first: the CSR
+   * names our key, and a certificate for it is useless to anyone else. */
+  if (id->retry_at == 0)
+    {
+      secret = obtain_secret (agent, client, id, error);
+      if (!secret)
+        return FALSE;
+      creds.secret = secret;
+    }
+  kpr_agent_progress (agent, "Sending the certificate request to %s", id->server);
+  cert = kpr_est_client_enroll (client, id->pending_csr, key, FALSE, creds.secret ? &creds : NULL,
+                                &local);
+  if (!cert && id->retry_at != 0 && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH)
+      && agent->ui.ask)
+    {
+      g_clear_error (&local);
+      secret = obtain_secret (agent, client, id, error);
+      if (!secret)
+        return FALSE;
+      creds.secret = secret;
+      cert = kpr_est_client_enroll (client, id->pending_csr, key, FALSE, &creds, &local);
+    }
+  if (!cert)
+    {
+      if (g_error_matches (local, KPR_ERROR, KPR_ERROR_PENDING))
+        {
+          guint wait = kpr_est_client_get_retry_after (client);
+          id->retry_at = g_get_real_time () / G_USEC_PER_SEC + wait;
+          if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_PENDING, error))
+            return FALSE;
+          g_set_error (error, KPR_ERROR, KPR_ERROR_PENDING,
+                       "The server has not decided on “%s” yet; run 'certkeeper renew %s' "
+                       "in %u seconds or later, or install the certificate you receive with "
+                       "'certkeeper install %s FILE.cer'", id->name, id->name, wait, id->name);
+          return FALSE;
+        }
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  id->cert = cert;
+  return kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error);
+}
+
+/* Runs the enrollment from whatever state the record is in to ACTIVE. */
+static gboolean
+drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
+{
+  KprToken *token = kpr_agent_token_for (agent, id, TRUE, error);
+
+  if (!token)
+    return FALSE;
+  while (id->state != KPR_STATE_ACTIVE)
+    switch (id->state)
+      {
+      case KPR_STATE_NEW:
+        /* A key left by a run that died before KEY_READY is an orphan. */
+        if (!kpr_agent_remove_objects (agent, token, id->key_id, "unfinished", error))
+          return FALSE;
+        kpr_agent_progress (agent, "Generating a %s key on “%s”…",
+                            kpr_key_type_to_string (id->key_type), kpr_token_get_info (token)->label);
+        if (!kpr_token_generate_key (token, id->key_type, id->protection, id->name, id->key_id, error))
+          return FALSE;
+        kpr_fault_point ("after:keygen");
+        if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_KEY_READY, error))
+          return FALSE;
+        break;
+
+      case KPR_STATE_KEY_READY:
+      case KPR_STATE_SUBMITTED:
+      case KPR_STATE_PENDING:
+        {
+          g_autoptr (EVP_PKEY) key = kpr_token_get_private_key (token, id->key_id, error);
+          if (!key || !client || !submit (agent, id, client, key, error))
+            {
+              if (!client && key)
+                g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                             "“%s” waits for the server; run 'certkeeper renew %s'", id->name,
+                             id->name);
+              return FALSE;
+            }
+        }
+        break;
+
+      case KPR_STATE_ISSUED:
+        if (!kpr_agent_install_cert (agent, token, id, id->key_id, id->cert, error)
+            || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_INSTALLED, error))
+          return FALSE;
+        break;
+
+      case KPR_STATE_INSTALLED:
+        {
+          g_autoptr (X509) on_token = kpr_token_find_certificate (token, id->key_id, error);
+          g_autoptr (EVP_PKEY) key = on_token ? kpr_token_get_private_key (token, id->key_id, error) : NULL;
+          if (!key)
+            return FALSE;
+          if (X509_cmp (on_token, id->cert) != 0 || X509_check_private_key (on_token, key) != 1)
+            {
+              ERR_clear_error ();
+              g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN,
+                           "The token does not hold the pair just installed for “%s”", id->name);
+              return FALSE;
+            }
+          g_clear_pointer (&id->pending_csr, X509_REQ_free);
+          id->retry_at = 0;
+          if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ACTIVE, error))
+            return FALSE;
+          audit_issued (agent, id, "installed");
+        }
+        break;
+
+      default:
+        g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL,
+                     "Identity “%s” is %s, not an enrollment in progress", id->name,
+                     kpr_state_to_string (id->state));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
+{
+  KprToken *token = kpr_agent_token_for (agent, id, TRUE, error);
+  g_autoptr (EVP_PKEY) throwaway = NULL, key = NULL;
+  g_autoptr (X509_NAME) subject = subject_for (id->username);
+  g_autoptr (X509_REQ) req = NULL;
+  g_autoptr (X509) cert = NULL;
+  g_autoptr (KprSecret) secret = NULL;
+  KprEstCredentials creds = { id->username, NULL };
+
+  if (!token)
+    return FALSE;
+  /* The CSR only names the subject; the server makes the key. */
+  throwaway = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+  if (!throwaway || !(req = kpr_est_csr_new (throwaway, subject, NULL, NULL, error)))
+    return FALSE;
+  if (!(secret = obtain_secret (agent, client, id, error)))
+    return FALSE;
+  creds.secret = secret;
+  kpr_agent_progress (agent, "Asking %s to generate the key", id->server);
+  if (!kpr_est_client_serverkeygen (client, req, &creds, &key, &cert, error))
+    return FALSE;
+  if (!kpr_agent_remove_objects (agent, token, id->key_id, "unfinished", error)
+      || !kpr_token_import_key (token, key, cert, NULL, id->name, id->key_id, id->protection, error))
+    return FALSE;
+  id->cert = g_steal_pointer (&cert);
+  return kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error);
+}
+
+KprIdentity *
+kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
+{
+  g_autoptr (KprIdentity) id = NULL;
+  g_autoptr (KprEstClient) client = NULL;
+
+  if (!kpr_identity_name_is_valid (o->name))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "“%s” cannot name an identity: use letters, digits, '.', '_' or '-'", o->name);
+      return NULL;
+    }
+  if (kpr_store_exists (agent->store, o->name))
+    {
+      id = kpr_store_load (agent->store, o->name, error);
+      if (!id)
+        return NULL;
+      if (id->state >= KPR_STATE_ACTIVE)
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
+                       "“%s” is already enrolled (%s); renew it with 'certkeeper renew %s'",
+                       o->name, kpr_state_to_string (id->state), o->name);
+          return NULL;
+        }
+      /* An enrollment that was interrupted goes on with its own settings. */
+      kpr_agent_progress (agent, "Continuing the enrollment of “%s” (%s)", id->name,
+                          kpr_state_to_string (id->state));
+      if (!(client = kpr_agent_client_for (agent, id, error)) || !drive (agent, id, client, error))
+        return NULL;
+      return g_steal_pointer (&id);
+    }
+
+  {
+    g_autoptr (KprX509Stack) anchors = NULL;
+    KprTokenCtx *ctx;
+    KprToken *token;
+
+    if (!(client = kpr_est_client_new (o->server, o->label, error))
+        || !(anchors = establish_trust (agent, client, o, error))
+        || !(ctx = kpr_agent_get_tokens (agent, error)))
+      return NULL;
+    token = o->token_uri ? kpr_token_ctx_find (ctx, o->token_uri, error)
+                         : kpr_token_ctx_software (ctx, error);
+    if (!token)
+      return NULL;
+
+    id = g_new0 (KprIdentity, 1);
+    id->name = g_strdup (o->name);
+    id->state = KPR_STATE_NEW;
+    id->server = g_strdup (o->server);
+    id->label = g_strdup (o->label);
+    id->username = g_strdup (o->username);
+    id->token_uri = g_strdup (kpr_token_get_info (token)->uri);
+    id->key_id = kpr_token_new_id ();
+    id->key_type = o->key_type ? o->key_type : KPR_KEY_EC_P256;
+    /* The first seed's "exporting mode": a key on the software token can
+     * be backed up until it is locked. */
+    id->protection = kpr_token_get_info (token)->software && !o->no_backup && !o->server_keygen
+                       ? KPR_PROTECTION_EXPORTABLE
+                       : (o->protection ? o->protection : KPR_PROTECTION_STANDARD);
+    if (!kpr_store_save_trust (agent->store, id->name, anchors, error)
+        || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEW, error))
+      return NULL;
+    kpr_store_audit (agent->store, id->name, "enrollment started with %s as %s", id->server,
+                     id->username);
+  }
+  if (o->server_keygen && !server_keygen (agent, id, client, error))
+    return NULL;
+  if (!drive (agent, id, client, error))
+    return NULL;
+  return g_steal_pointer (&id);
+}
+
+/* Pending or interrupted enrollments, for renew and resume. */
+gboolean
+kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_server,
+                               GError **error)
+{
+  g_autoptr (KprEstClient) client = NULL;
+
+  if (with_server && !(client = kpr_agent_client_for (agent, id, error)))
+    return FALSE;
+  return drive (agent, id, client, error);
+}
+
+KprIdentity *
+kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GError **error)
+{
+  g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
+  g_autoptr (KprX509Stack) certs = NULL, anchors = NULL;
+  g_autoptr (EVP_PKEY) key = NULL;
+  KprToken *token;
+  X509 *cert;
+
+  if (!id)
+    return NULL;
+  if (id->state > KPR_STATE_PENDING)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "“%s” does not wait for a certificate (it is %s)", name,
+                   kpr_state_to_string (id->state));
+      return NULL;
+    }
+  if (!(certs = kpr_load_pem_certs (cert_path, error))
+      || !(anchors = kpr_store_load_trust (agent->store, name, error))
+      || !(token = kpr_agent_token_for (agent, id, TRUE, error))
+      || !(key = kpr_token_get_public_key (token, id->key_id, error)))
+    return NULL;
+  /* Matched by public key: a certificate for anyone else's key (or from
+   * another CA) is refused before anything changes. */
+  cert = sk_X509_value (certs, 0);
+  if (!kpr_est_verify_issued (cert, key, anchors, certs, 0, error))
+    return NULL;
+  X509_up_ref (cert);
+  id->cert = cert;
+  if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error)
+      || !drive (agent, id, NULL, error))
+    return NULL;
+  return g_steal_pointer (&id);
+}

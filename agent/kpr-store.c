@@ -1,0 +1,288 @@
+/* kpr-store.c — where identities live (DESIGN §6).
+ *
+ *   $XDG_STATE_HOME/certkeeper/           0700, locked with flock()
+ *     identities/NAME.ini                 the record, atomic + durable, 0600
+ *     identities/NAME.log                 audit lines, never a secret
+ *     trust/NAME.pem                      the identity's explicit trust anchors
+ *     archive/NAME-YYYYmmddTHHMMSS.*      deleted identities
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <openssl/pem.h>
+
+#include "kpr-agent-private.h"
+
+struct _KprStore {
+  char *dir;
+  int lock_fd;
+};
+
+static gboolean
+make_dir (const char *path, GError **error)
+{
+  if (g_mkdir_with_parents (path, 0700) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot create %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+KprStore *
+kpr_store_open (GError **error)
+{
+  g_autoptr (KprStore) store = g_new0 (KprStore, 1);
+  g_autofree char *lock = NULL, *ids = NULL, *trust = NULL;
+
+  store->lock_fd = -1;
+  store->dir = g_build_filename (g_get_user_state_dir (), "certkeeper", NULL);
+  ids = g_build_filename (store->dir, "identities", NULL);
+  trust = g_build_filename (store->dir, "trust", NULL);
+  if (!make_dir (ids, error) || !make_dir (trust, error))
+    return NULL;
+
+  lock = g_build_filename (store->dir, ".lock", NULL);
+  store->lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (store->lock_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot open %s: %s", lock, g_strerror (saved));
+      return NULL;
+    }
+  /* One certkeeper per state directory: a second one would race on the
+   * same records and token objects. */
+  if (flock (store->lock_fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BUSY,
+                   "Another certkeeper is working on %s right now", store->dir);
+      return NULL;
+    }
+  return g_steal_pointer (&store);
+}
+
+void
+kpr_store_free (KprStore *store)
+{
+  if (!store)
+    return;
+  if (store->lock_fd >= 0)
+    close (store->lock_fd);
+  g_free (store->dir);
+  g_free (store);
+}
+
+const char *
+kpr_store_get_dir (KprStore *store)
+{
+  return store->dir;
+}
+
+static char *
+path_of (KprStore *store, const char *sub, const char *name, const char *ext)
+{
+  g_autofree char *file = g_strconcat (name, ext, NULL);
+  return g_build_filename (store->dir, sub, file, NULL);
+}
+
+gboolean
+kpr_store_exists (KprStore *store, const char *name)
+{
+  g_autofree char *path = path_of (store, "identities", name, ".ini");
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+GStrv
+kpr_store_list (KprStore *store, GError **error)
+{
+  g_autofree char *ids = g_build_filename (store->dir, "identities", NULL);
+  g_autoptr (GDir) dir = g_dir_open (ids, 0, error);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *file;
+
+  if (!dir)
+    return NULL;
+  while ((file = g_dir_read_name (dir)))
+    if (g_str_has_suffix (file, ".ini"))
+      g_ptr_array_add (names, g_strndup (file, strlen (file) - 4));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+KprIdentity *
+kpr_store_load (KprStore *store, const char *name, GError **error)
+{
+  g_autofree char *path = NULL, *data = NULL;
+  gsize len;
+
+  if (!kpr_identity_name_is_valid (name))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "“%s” is not a valid identity name (letters, digits, . _ -)", name);
+      return NULL;
+    }
+  path = path_of (store, "identities", name, ".ini");
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "There is no identity named “%s”", name);
+      return NULL;
+    }
+  return kpr_identity_from_data (name, data, len, error);
+}
+
+gboolean
+kpr_store_save (KprStore *store, const KprIdentity *identity, GError **error)
+{
+  g_autofree char *path = path_of (store, "identities", identity->name, ".ini");
+  g_autofree char *data = NULL;
+  g_autoptr (GError) local = NULL;
+  gsize len;
+
+  data = kpr_identity_to_data (identity, &len);
+  /* CONSISTENT + DURABLE: write a temp file, fsync, rename.  A crash
+   * leaves the old record or the new one, never half of each; a full
+   * disk leaves the old one. */
+  if (!g_file_set_contents_full (path, data, len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, &local))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
+                   "Cannot save the record of “%s” (nothing was lost; the previous record "
+                   "is intact): %s", identity->name, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+kpr_store_audit (KprStore *store, const char *name, const char *format, ...)
+{
+  g_autofree char *path = path_of (store, "identities", name, ".log");
+  g_autofree char *what = NULL, *line = NULL, *stamp = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  va_list ap;
+  int fd;
+
+  va_start (ap, format);
+  what = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  stamp = g_date_time_format_iso8601 (now);
+  line = g_strdup_printf ("%s %s\n", stamp, what);
+  fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return; /* the audit log is a courtesy; the record is the truth */
+  if (write (fd, line, strlen (line)) < 0)
+    { /* same */ }
+  fsync (fd);
+  close (fd);
+}
+
+gboolean
+kpr_store_save_trust (KprStore *store, const char *name, KprX509Stack *anchors, GError **error)
+{
+  g_autofree char *path = path_of (store, "trust", name, ".pem");
+  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
+  g_autoptr (GError) local = NULL;
+  char *data;
+  long len;
+
+  for (int i = 0; i < sk_X509_num (anchors); i++)
+    PEM_write_bio_X509 (bio, sk_X509_value (anchors, i));
+  len = BIO_get_mem_data (bio, &data);
+  if (!g_file_set_contents_full (path, data, len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, &local))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot save the trust anchors of “%s”: %s",
+                   name, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+KprX509Stack *
+kpr_store_load_trust (KprStore *store, const char *name, GError **error)
+{
+  g_autofree char *path = path_of (store, "trust", name, ".pem");
+  return kpr_load_pem_certs (path, error);
+}
+
+KprX509Stack *
+kpr_load_pem_certs (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr (BIO) bio = NULL;
+  g_autoptr (KprX509Stack) certs = sk_X509_new_null ();
+  gsize len;
+  X509 *cert;
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot read the certificates in %s", path);
+      return NULL;
+    }
+  bio = BIO_new_mem_buf (data, len);
+  while ((cert = PEM_read_bio_X509 (bio, NULL, NULL, NULL)))
+    sk_X509_push (certs, cert);
+  ERR_clear_error ();
+  if (sk_X509_num (certs) == 0)
+    {
+      /* DER, as a .cer from a mail often is */
+      const unsigned char *p = (const unsigned char *) data;
+      cert = len < G_MAXLONG ? d2i_X509 (NULL, &p, (long) len) : NULL;
+      if (cert)
+        sk_X509_push (certs, cert);
+    }
+  if (sk_X509_num (certs) == 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "%s holds no certificate", path);
+      return NULL;
+    }
+  return g_steal_pointer (&certs);
+}
+
+gboolean
+kpr_store_archive (KprStore *store, const char *name, GError **error)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%dT%H%M%S");
+  g_autofree char *archive = g_build_filename (store->dir, "archive", NULL);
+  static const struct {
+    const char *sub, *ext;
+  } files[] = { { "identities", ".ini" }, { "identities", ".log" }, { "trust", ".pem" } };
+
+  if (!make_dir (archive, error))
+    return FALSE;
+  /* The record goes last: until it is gone the identity still exists and
+   * a re-run can finish the job. */
+  for (int i = G_N_ELEMENTS (files) - 1; i >= 0; i--)
+    {
+      g_autofree char *from = path_of (store, files[i].sub, name, files[i].ext);
+      g_autofree char *base = g_strdup_printf ("%s-%s%s", name, stamp, files[i].ext);
+      g_autofree char *to = g_build_filename (archive, base, NULL);
+      if (g_file_test (from, G_FILE_TEST_EXISTS) && g_rename (from, to) < 0)
+        {
+          int saved = errno;
+          g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot archive %s: %s", from,
+                       g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}

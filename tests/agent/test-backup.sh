@@ -1,0 +1,181 @@
+#!/bin/sh
+# test-backup.sh — the first seed's steps after enrollment: export a
+# backup (checked with openssl pkcs12), lock the key (checked with p11tool),
+# delete (checked with pkcs11-tool), import as non-exportable.
+#
+# Usage: test-backup.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca
+. "$(dirname "$0")/lib.sh"
+
+init_token
+ca_init --lifetime 1h
+start_server
+
+enroll alice
+expect_rc 0 "enroll alice"
+ENROLL_USER=bob
+enroll other
+expect_rc 0 "enroll other (as bob)"
+ALICE_KID=$(key_id_of alice)
+OTHER_KID=$(key_id_of other)
+MEDIA=$TMP/media
+mkdir -p "$MEDIA"
+STRONG=$(secret_file strong "Pass-Strong-Horse-93!")
+WEAK=$(secret_file weak "password")
+
+# p12_info FILE PASSFILE: openssl's description of the file's protection.
+p12_info() {
+    openssl pkcs12 -info -noout -in "$1" -passin "file:$2" 2>&1 \
+        || openssl pkcs12 -legacy -info -noout -in "$1" -passin "file:$2" 2>&1
+}
+
+# --- 1. refusals before any backup -------------------------------------------
+run export alice --to "$MEDIA/weak.p12" --passphrase-file "$WEAK" --pin-file "$PIN_FILE"
+expect_rc 25 "export with the passphrase 'password' (KPR_ERROR_WEAK_SECRET)"
+[ -e "$MEDIA/weak.p12" ] && fail "a weak-passphrase export left $MEDIA/weak.p12" \
+    || ok "weak passphrase: no file written"
+
+: > "$TMP/a-file"
+run export alice --to "$TMP/a-file/alice.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 4 "export under a path whose directory is a regular file (KPR_ERROR_IO)"
+expect_stderr "a-file" "unwritable target: the message names the path"
+show_json alice
+check_json "$JSON" 'j["backup"]["when"] is None and j["backup_missing"] is True' \
+    "unwritable target: the record still says no backup"
+
+# --- 2. a good backup, modern and legacy --------------------------------------
+run export alice --to "$MEDIA/alice-legacy.p12" --passphrase-file "$STRONG" --legacy --pin-file "$PIN_FILE"
+expect_rc 0 "export --legacy"
+info=$(p12_info "$MEDIA/alice-legacy.p12" "$STRONG")
+echo "$info" | grep -qi '3DES\|TripleDES' && ok "legacy backup: 3DES" \
+    || fail "legacy backup: expected 3DES, openssl says: $info"
+echo "$info" | grep -qi 'MAC: sha1' && ok "legacy backup: MAC sha1" \
+    || fail "legacy backup: expected 'MAC: sha1', openssl says: $info"
+
+# A permissive umask must not make the backup readable by others.
+N=$((N + 1)); OUT=$TMP/out.$N; ERR=$TMP/err.$N; RC=0
+(umask 022; "$CERTKEEPER" export alice --to "$MEDIA/alice.p12" --passphrase-file "$STRONG" \
+    --pin-file "$PIN_FILE" < /dev/null > "$OUT" 2> "$ERR") || RC=$?
+echo "  \$ (umask 022) certkeeper export alice --to $MEDIA/alice.p12 ... -> exit $RC"
+expect_rc 0 "export with a strong passphrase (umask 022)"
+mode=$(stat -c %a "$MEDIA/alice.p12" 2>/dev/null || echo none)
+[ "$mode" = 600 ] && ok "the backup file is mode 0600" || fail "the backup file is mode $mode, expected 600"
+info=$(p12_info "$MEDIA/alice.p12" "$STRONG")
+for want in AES-256-CBC PBKDF2 "MAC: sha256"; do
+    echo "$info" | grep -qF "$want" && ok "modern backup: openssl pkcs12 -info shows $want" \
+        || fail "modern backup: expected '$want' in: $info"
+done
+openssl pkcs12 -in "$MEDIA/alice.p12" -passin "file:$STRONG" -nokeys -clcerts 2>/dev/null \
+    | openssl x509 -noout -pubkey > "$TMP/p12.pub" 2>/dev/null
+[ "$(cat "$TMP/p12.pub")" = "$(token_pubkey "$ALICE_KID")" ] \
+    && ok "the backup's certificate carries alice's token key" \
+    || fail "the backup's certificate does not carry the token key"
+show_json alice
+check_json "$JSON" "j['backup']['when'] is not None and j['backup']['where'] == '$MEDIA/alice.p12'" \
+    "show --json: backup.when set and backup.where is the file"
+check_json "$JSON" "j['backup']['sha256'] == '$(sha256sum "$MEDIA/alice.p12" | cut -d' ' -f1)'" \
+    "show --json: backup.sha256 is the file's SHA-256"
+check_json "$JSON" 'j["backup_missing"] is False' "show --json: backup no longer missing"
+
+# --- 3. lock ----------------------------------------------------------------
+run lock alice --pin-file "$PIN_FILE"
+expect_rc 0 "lock alice"
+show_json alice
+check_json "$JSON" 'j["exportable"] is False' "after lock: exportable false"
+run export alice --to "$MEDIA/again.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 11 "export after lock (KPR_ERROR_NOT_EXPORTABLE)"
+[ -e "$MEDIA/again.p12" ] && fail "export after lock wrote a file"
+flags=$(privkey_flags "$ALICE_KID" | grep -i 'Flags:')
+echo "$flags" | grep -q 'CKA_SENSITIVE' && ok "p11tool: alice's key is CKA_SENSITIVE" \
+    || fail "p11tool: expected CKA_SENSITIVE on the locked key, flags: '$flags'"
+echo "$flags" | grep -q 'CKA_EXTRACTABLE' && fail "p11tool: the locked key is still CKA_EXTRACTABLE: '$flags'" \
+    || ok "p11tool: alice's key is not CKA_EXTRACTABLE"
+[ -n "$flags" ] || fail "p11tool shows no private key with id $ALICE_KID"
+
+run lock other --pin-file "$PIN_FILE"
+expect_rc 15 "lock without a backup and no terminal (KPR_ERROR_CANCELLED)"
+show_json other
+check_json "$JSON" 'j["exportable"] is True' "refused lock: other is still exportable"
+
+# --- 4. delete ------------------------------------------------------------------
+run delete other --pin-file "$PIN_FILE"
+expect_rc 15 "delete without a backup and no terminal (KPR_ERROR_CANCELLED)"
+expect_stderr "--yes" "delete without backup: the message says how to confirm"
+n=$(count_objects "Private Key" other)
+[ "$n" = 1 ] && ok "refused delete: the key is still on the token" \
+    || fail "refused delete: expected one private key labelled other, found $n"
+run delete other --yes --pin-file "$PIN_FILE"
+expect_rc 0 "delete --yes"
+if token_objects | grep -qi "ID: *$OTHER_KID\$"; then
+    fail "delete --yes left objects with id $OTHER_KID on the token"
+else
+    ok "pkcs11-tool: no object with other's key id is left"
+fi
+run list --json
+check_json "$OUT" 'all(i["name"] != "other" for i in j)' "list no longer shows other"
+archived=$(find "$STATE/archive" -maxdepth 1 -name 'other-*.ini' 2>/dev/null)
+if [ -n "$archived" ]; then
+    ok "the record of other is in the archive"
+else
+    fail "no archived record of other in $STATE/archive: $(ls -la "$STATE/archive" 2>&1)"
+fi
+
+# --- 5. import ------------------------------------------------------------------
+run import "$MEDIA/alice.p12" restored --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 0 "import the backup as 'restored'"
+show_json restored
+check_json "$JSON" 'j["imported"] is True and j["exportable"] is False and j["state"] == "ACTIVE"' \
+    "show --json: restored is imported, non-exportable, ACTIVE"
+REST_KID=$(key_id_of restored)
+flags=$(privkey_flags "$REST_KID" | grep -i 'Flags:')
+echo "$flags" | grep -q 'CKA_SENSITIVE' && ! echo "$flags" | grep -q 'CKA_EXTRACTABLE' \
+    && ok "p11tool: the imported key is sensitive and not extractable" \
+    || fail "p11tool: the imported key's flags are '$flags' (expected CKA_SENSITIVE, no CKA_EXTRACTABLE)"
+run show restored --pem
+cp "$OUT" "$TMP/restored.pem"
+[ "$(openssl x509 -in "$TMP/restored.pem" -noout -pubkey)" = "$(token_pubkey "$REST_KID")" ] \
+    && ok "the imported certificate sits with its key" \
+    || fail "the imported certificate and the imported key differ"
+mtls_check "$TMP/restored.pem" "$REST_KID" "imported identity"
+run export restored --to "$MEDIA/restored.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 11 "export of the imported identity (KPR_ERROR_NOT_EXPORTABLE)"
+
+run import "$MEDIA/alice.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 16 "import without a NAME while alice exists (KPR_ERROR_EXISTS)"
+
+# A restored identity stays renewable, and its new key is non-exportable.
+REST_SERIAL=$(json "$JSON" 'j["serial"]')
+run renew restored --force --pin-file "$PIN_FILE"
+expect_rc 0 "renew --force of the imported identity"
+show_json restored
+check_json "$JSON" "j['state'] == 'ACTIVE' and j['serial'] != '$REST_SERIAL' and j['exportable'] is False" \
+    "renewed import: a new certificate, still non-exportable"
+REST_KID2=$(key_id_of restored)
+flags=$(privkey_flags "$REST_KID2" | grep -i 'Flags:')
+echo "$flags" | grep -q 'CKA_SENSITIVE' && ! echo "$flags" | grep -q 'CKA_EXTRACTABLE' \
+    && ok "p11tool: the renewed key is sensitive and not extractable" \
+    || fail "p11tool: the renewed key's flags are '$flags'"
+n=$(count_objects "Private Key" restored)
+[ "$n" = 1 ] && ok "renewed import: exactly one private key labelled restored" \
+    || fail "renewed import: expected one private key labelled restored, found $n"
+
+WRONG=$(secret_file wrong-pass "Not-The-Passphrase-71!")
+run import "$MEDIA/alice.p12" wrongpass --passphrase-file "$WRONG" --pin-file "$PIN_FILE"
+expect_rc 13 "import with a wrong passphrase (KPR_ERROR_PASSPHRASE)"
+n=$(token_objects | grep -c 'label: *wrongpass$' || true)
+[ "$n" = 0 ] && ok "wrong passphrase: nothing on the token" \
+    || fail "wrong passphrase: $n object(s) labelled wrongpass on the token"
+run show wrongpass
+expect_rc 17 "wrong passphrase: no identity recorded"
+
+head -c 300 "$MEDIA/alice.p12" > "$MEDIA/corrupt.p12"
+head -c 500 /dev/urandom >> "$MEDIA/corrupt.p12"
+run import "$MEDIA/corrupt.p12" corrupt --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+case "$RC" in
+    3|13) ok "import of a corrupt file: exit $RC (bad input / passphrase)" ;;
+    *) fail "import of a corrupt file: expected exit 3 or 13, got $RC: $(cat "$ERR")" ;;
+esac
+n=$(token_objects | grep -c 'label: *corrupt$' || true)
+[ "$n" = 0 ] && ok "corrupt file: nothing on the token" || fail "corrupt file: $n object(s) on the token"
+
+stop_server
+finish
