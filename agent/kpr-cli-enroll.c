@@ -40,7 +40,7 @@ kpr_cli_print_identity_line (const KprIdentity *id)
 int
 kpr_cli_enroll (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   g_autofree char *server = NULL, *label = NULL, *user = NULL, *token = NULL, *key = NULL;
   g_autofree char *protection = NULL, *fingerprint = NULL, *ca_file = NULL;
   gboolean software = FALSE, no_backup = FALSE, server_keygen = FALSE;
@@ -112,7 +112,7 @@ kpr_cli_enroll (int argc, char **argv)
 int
 kpr_cli_renew (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   gboolean force = FALSE, renewed = FALSE;
   const GOptionEntry entries[] = {
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Renew now even if not due", NULL },
@@ -152,7 +152,7 @@ kpr_cli_renew (int argc, char **argv)
 int
 kpr_cli_install (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
@@ -182,7 +182,7 @@ kpr_cli_install (int argc, char **argv)
 int
 kpr_cli_revoke (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Secret word from FILE (when the token is lost)", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },

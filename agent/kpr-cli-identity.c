@@ -285,7 +285,7 @@ kpr_cli_show (int argc, char **argv)
 int
 kpr_cli_export (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   g_autofree char *to = NULL;
   gboolean legacy = FALSE;
   const GOptionEntry entries[] = {
@@ -319,7 +319,7 @@ kpr_cli_export (int argc, char **argv)
 int
 kpr_cli_lock (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "yes", 0, 0, G_OPTION_ARG_NONE, &ui.yes, "Lock even without a verified backup", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
@@ -347,7 +347,7 @@ kpr_cli_lock (int argc, char **argv)
 int
 kpr_cli_import (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   g_autofree char *token = NULL;
   gboolean software = FALSE, exportable = FALSE;
   const GOptionEntry entries[] = {
@@ -382,7 +382,7 @@ kpr_cli_import (int argc, char **argv)
 int
 kpr_cli_delete (int argc, char **argv)
 {
-  KprCliUi ui = { 0 };
+  g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "yes", 0, 0, G_OPTION_ARG_NONE, &ui.yes, "Delete even without a verified backup", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },

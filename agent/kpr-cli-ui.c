@@ -67,6 +67,14 @@ cli_progress (const char *message, gpointer data)
   fprintf (stderr, "%s\n", message);
 }
 
+void
+kpr_cli_ui_clear (KprCliUi *ui)
+{
+  g_clear_pointer (&ui->pin_file, g_free);
+  g_clear_pointer (&ui->secret_file, g_free);
+  g_clear_pointer (&ui->passphrase_file, g_free);
+}
+
 KprAgentUi
 kpr_cli_agent_ui (KprCliUi *ui)
 {

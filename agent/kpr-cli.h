@@ -30,6 +30,9 @@ typedef struct {
   gboolean yes;
 } KprCliUi;
 
+void kpr_cli_ui_clear (KprCliUi *ui);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KprCliUi, kpr_cli_ui_clear)
+
 KprAgentUi kpr_cli_agent_ui (KprCliUi *ui);
 
 /* Reports @error (if any), frees it and @agent; the exit status. */
