@@ -2,20 +2,8 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <unistd.h>
 
 #include "kpr-cli.h"
-
-/* The common end of every command: report once, free, exit status. */
-int
-kpr_cli_finish (KprAgent *agent, GError *error)
-{
-  int status = error ? kpr_cli_report (error) : 0;
-
-  g_clear_error (&error);
-  kpr_agent_free (agent);
-  return status;
-}
 
 void
 kpr_cli_print_identity_line (const KprIdentity *id)
@@ -37,173 +25,152 @@ kpr_cli_print_identity_line (const KprIdentity *id)
             "then lock it with 'certkeeper lock %s'.\n", id->name, id->name, id->name);
 }
 
+typedef struct {
+  char *server, *label, *user, *token, *key, *protection, *fingerprint, *ca_file;
+  gboolean software, no_backup, server_keygen;
+} EnrollArgs;
+
+static gboolean
+usage_error (GError **error, const char *message)
+{
+  g_set_error_literal (error, KPR_ERROR, KPR_ERROR_USAGE, message);
+  return FALSE;
+}
+
+static gboolean
+run_enroll (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  EnrollArgs *a = data;
+  KprEnrollOptions o = {
+    .name = args[0], .server = a->server, .label = a->label, .username = a->user,
+    .token_uri = a->token, .no_backup = a->no_backup, .server_keygen = a->server_keygen,
+    .trust_fingerprint = a->fingerprint, .ca_file = a->ca_file,
+  };
+  g_autoptr (KprIdentity) id = NULL;
+
+  if (!a->server || !a->user)
+    return usage_error (error, "enroll needs --server URL and --user USER");
+  if (a->token && a->software)
+    return usage_error (error, "--token and --software exclude each other");
+  if (a->fingerprint && a->ca_file)
+    return usage_error (error, "--trust-fingerprint and --ca-file exclude each other");
+  if (a->key && !kpr_key_type_from_string (a->key, &o.key_type))
+    return usage_error (error, "--key is one of ec-p256, ec-p384, rsa-2048, rsa-3072");
+  if (a->protection && (!kpr_protection_from_string (a->protection, &o.protection)
+                        || o.protection == KPR_PROTECTION_EXPORTABLE))
+    return usage_error (error, "--protection is standard or strong");
+  if (!(id = kpr_agent_enroll (agent, &o, error)))
+    return FALSE;
+  kpr_cli_print_identity_line (id);
+  return TRUE;
+}
+
 int
 kpr_cli_enroll (int argc, char **argv)
 {
+  static const KprCliSpec spec = {
+    "enroll", "NAME", "Get a certificate: key made here, certified by the server.", 1, 1,
+  };
   g_auto (KprCliUi) ui = { 0 };
-  g_autofree char *server = NULL, *label = NULL, *user = NULL, *token = NULL, *key = NULL;
-  g_autofree char *protection = NULL, *fingerprint = NULL, *ca_file = NULL;
-  gboolean software = FALSE, no_backup = FALSE, server_keygen = FALSE;
+  EnrollArgs a = { 0 };
   const GOptionEntry entries[] = {
-    { "server", 0, 0, G_OPTION_ARG_STRING, &server, "Enrollment server (https://host[:port])", "URL" },
-    { "label", 0, 0, G_OPTION_ARG_STRING, &label, "CA label on the server", "LABEL" },
-    { "user", 0, 0, G_OPTION_ARG_STRING, &user, "Your username at the server", "USER" },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Make the key on this token (PKCS#11 URI)", "URI" },
-    { "software", 0, 0, G_OPTION_ARG_NONE, &software, "Make the key on the software token (default)", NULL },
-    { "key", 0, 0, G_OPTION_ARG_STRING, &key, "ec-p256 (default), ec-p384, rsa-2048, rsa-3072", "TYPE" },
-    { "protection", 0, 0, G_OPTION_ARG_STRING, &protection, "standard (default) or strong (PIN to use the key)", "LEVEL" },
-    { "no-backup", 0, 0, G_OPTION_ARG_NONE, &no_backup, "Software token: make the key non-exportable at once", NULL },
-    { "server-keygen", 0, 0, G_OPTION_ARG_NONE, &server_keygen, "Let the server make the key (imported non-exportable)", NULL },
+    { "server", 0, 0, G_OPTION_ARG_STRING, &a.server, "Enrollment server (https://host[:port])", "URL" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &a.label, "CA label on the server", "LABEL" },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &a.user, "Your username at the server", "USER" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &a.token, "Make the key on this token (PKCS#11 URI)", "URI" },
+    { "software", 0, 0, G_OPTION_ARG_NONE, &a.software, "Make the key on the software token (default)", NULL },
+    { "key", 0, 0, G_OPTION_ARG_STRING, &a.key, "ec-p256 (default), ec-p384, rsa-2048, rsa-3072", "TYPE" },
+    { "protection", 0, 0, G_OPTION_ARG_STRING, &a.protection, "standard (default) or strong (PIN to use the key)", "LEVEL" },
+    { "no-backup", 0, 0, G_OPTION_ARG_NONE, &a.no_backup, "Software token: make the key non-exportable at once", NULL },
+    { "server-keygen", 0, 0, G_OPTION_ARG_NONE, &a.server_keygen, "Let the server make the key (imported non-exportable)", NULL },
     { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Read the secret word from FILE (0600; - for stdin)", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Read the token PIN from FILE (0600; - for stdin)", "FILE" },
-    { "trust-fingerprint", 0, 0, G_OPTION_ARG_STRING, &fingerprint, "SHA-256 fingerprint of the server's CA", "SHA256" },
-    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, "Trust the CA certificate in FILE", "FILE" },
+    { "trust-fingerprint", 0, 0, G_OPTION_ARG_STRING, &a.fingerprint, "SHA-256 fingerprint of the server's CA", "SHA256" },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &a.ca_file, "Trust the CA certificate in FILE", "FILE" },
     { NULL },
   };
-  KprEnrollOptions o = { 0 };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprIdentity) id = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
+  int status = kpr_cli_run (&spec, entries, &ui, argc, argv, run_enroll, &a);
 
-  if (!kpr_cli_parse ("enroll", "NAME", "Get a certificate: key made here, certified by the server.",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2 || !server || !user)
-    {
-      fprintf (stderr, "certkeeper enroll: needs NAME, --server URL and --user USER\n");
-      return KPR_ERROR_USAGE;
-    }
-  if ((token && software) || (fingerprint && ca_file))
-    {
-      fprintf (stderr, "certkeeper enroll: %s\n", token && software ? "--token and --software exclude each other"
-                                                                    : "--trust-fingerprint and --ca-file exclude each other");
-      return KPR_ERROR_USAGE;
-    }
-  o.name = argv[1];
-  o.server = server;
-  o.label = label;
-  o.username = user;
-  o.token_uri = token;
-  o.no_backup = no_backup;
-  o.server_keygen = server_keygen;
-  o.trust_fingerprint = fingerprint;
-  o.ca_file = ca_file;
-  if (key && !kpr_key_type_from_string (key, &o.key_type))
-    {
-      fprintf (stderr, "certkeeper enroll: unknown key type “%s”\n", key);
-      return KPR_ERROR_USAGE;
-    }
-  if (protection && (!kpr_protection_from_string (protection, &o.protection)
-                     || o.protection == KPR_PROTECTION_EXPORTABLE))
-    {
-      fprintf (stderr, "certkeeper enroll: protection is standard or strong\n");
-      return KPR_ERROR_USAGE;
-    }
+  g_free (a.server), g_free (a.label), g_free (a.user), g_free (a.token);
+  g_free (a.key), g_free (a.protection), g_free (a.fingerprint), g_free (a.ca_file);
+  return status;
+}
 
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if ((id = kpr_agent_enroll (agent, &o, &error)))
-    kpr_cli_print_identity_line (id);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+static gboolean
+run_renew (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  gboolean *force = data, renewed = FALSE;
+  g_autoptr (KprIdentity) id = kpr_agent_renew (agent, args[0], *force, &renewed, error);
+
+  if (!id)
+    return FALSE;
+  if (!renewed)
+    printf ("“%s” is not due for renewal yet (use --force to renew now).\n", id->name);
+  kpr_cli_print_identity_line (id);
+  return TRUE;
 }
 
 int
 kpr_cli_renew (int argc, char **argv)
 {
-  g_auto (KprCliUi) ui = { 0 };
-  gboolean force = FALSE, renewed = FALSE;
+  static const KprCliSpec spec = {
+    "renew", "NAME", "Renew a certificate with a new key (or poll a pending request).", 1, 1,
+  };
+  g_auto (KprCliUi) ui = { .secret_needs_terminal = TRUE };
+  gboolean force = FALSE;
   const GOptionEntry entries[] = {
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Renew now even if not due", NULL },
     { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Secret word from FILE, if the server asks for one", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprIdentity) id = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_renew, &force);
+}
 
-  if (!kpr_cli_parse ("renew", "NAME", "Renew a certificate with a new key (or poll a pending request).",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2)
-    {
-      fprintf (stderr, "certkeeper renew: needs the identity's NAME\n");
-      return KPR_ERROR_USAGE;
-    }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  /* Without a terminal the renewal must not wait for a secret word that
-   * nobody will type; --secret-file supplies one. */
-  if (!ui.secret_file && !isatty (0))
-    agent_ui.ask = NULL;
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if ((id = kpr_agent_renew (agent, argv[1], force, &renewed, &error)))
-    {
-      if (!renewed)
-        printf ("“%s” is not due for renewal yet (use --force to renew now).\n", id->name);
-      kpr_cli_print_identity_line (id);
-    }
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+static gboolean
+run_install (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  g_autoptr (KprIdentity) id = kpr_agent_install (agent, args[0], args[1], error);
+
+  if (id)
+    kpr_cli_print_identity_line (id);
+  return id != NULL;
 }
 
 int
 kpr_cli_install (int argc, char **argv)
 {
+  static const KprCliSpec spec = {
+    "install", "NAME FILE.cer", "Finish a pending identity with the certificate the server sent you.", 2, 2,
+  };
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprIdentity) id = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_install, NULL);
+}
 
-  if (!kpr_cli_parse ("install", "NAME FILE.cer",
-                      "Finish a pending identity with the certificate the server sent you.",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 3)
-    {
-      fprintf (stderr, "certkeeper install: needs NAME and FILE.cer\n");
-      return KPR_ERROR_USAGE;
-    }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if ((id = kpr_agent_install (agent, argv[1], argv[2], &error)))
-    kpr_cli_print_identity_line (id);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+static gboolean
+run_revoke (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  if (!kpr_agent_revoke (agent, args[0], error))
+    return FALSE;
+  printf ("The certificate of “%s” is revoked; its key was removed from this computer.\n", args[0]);
+  return TRUE;
 }
 
 int
 kpr_cli_revoke (int argc, char **argv)
 {
+  static const KprCliSpec spec = {
+    "revoke", "NAME", "Revoke a certificate (I lost my token) and wipe the local key.", 1, 1,
+  };
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Secret word from FILE (when the token is lost)", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
-
-  if (!kpr_cli_parse ("revoke", "NAME", "Revoke a certificate (I lost my token) and wipe the local key.",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2)
-    {
-      fprintf (stderr, "certkeeper revoke: needs the identity's NAME\n");
-      return KPR_ERROR_USAGE;
-    }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if (kpr_agent_revoke (agent, argv[1], &error))
-    printf ("The certificate of “%s” is revoked; its key was removed from this computer.\n", argv[1]);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_revoke, NULL);
 }

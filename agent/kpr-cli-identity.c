@@ -143,31 +143,24 @@ print_json (JsonBuilder *b)
 }
 
 /* list and status share everything but the exit status. */
-static int
-list_identities (int argc, char **argv, const char *command, gboolean strict)
+typedef struct {
+  gboolean json;
+  gboolean strict;
+} ListArgs;
+
+static gboolean
+list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
 {
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { NULL },
-  };
-  g_autoptr (GError) error = NULL;
+  ListArgs *a = data;
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_auto (GStrv) names = NULL;
+  g_auto (GStrv) names = kpr_store_list (kpr_agent_get_store (agent), error);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   guint attention = 0;
-  KprAgent *agent;
 
-  if (!kpr_cli_parse (command, "", strict ? "Report every identity; exit 26 when one needs attention."
-                                          : "List the identities.", entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (!(agent = kpr_agent_new (NULL, &error)))
-    return kpr_cli_report (error);
-  if (!(names = kpr_store_list (kpr_agent_get_store (agent), &error)))
-    return kpr_cli_finish (agent, g_steal_pointer (&error));
-
+  if (!names)
+    return FALSE;
   json_builder_begin_array (b);
-  if (!json && names[0])
+  if (!a->json && names[0])
     printf ("%-20s %-12s %-22s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
   for (char **n = names; *n; n++)
     {
@@ -177,6 +170,7 @@ list_identities (int argc, char **argv, const char *command, gboolean strict)
 
       if (!id)
         {
+          /* One damaged record must not hide the others. */
           fprintf (stderr, "certkeeper: %s\n", local->message);
           attention++;
           continue;
@@ -185,7 +179,7 @@ list_identities (int argc, char **argv, const char *command, gboolean strict)
       if (status == KPR_STATUS_EXPIRED || status == KPR_STATUS_FAILED
           || status == KPR_STATUS_RENEW_DUE)
         attention++;
-      if (json)
+      if (a->json)
         add_identity_json (b, id, now);
       else
         {
@@ -197,213 +191,248 @@ list_identities (int argc, char **argv, const char *command, gboolean strict)
         }
     }
   json_builder_end_array (b);
-  if (json)
+  if (a->json)
     print_json (b);
   else if (!names[0])
     printf ("No identities yet. Get one with 'certkeeper enroll NAME --server URL --user USER'.\n");
-  kpr_agent_free (agent);
-  return strict && attention ? KPR_ERROR_ATTENTION : 0;
+  if (a->strict && attention)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_ATTENTION, "%u identit%s need%s attention",
+                   attention, attention == 1 ? "y" : "ies", attention == 1 ? "s" : "");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 int
 kpr_cli_list (int argc, char **argv)
 {
-  return list_identities (argc, argv, "list", FALSE);
+  static const KprCliSpec spec = { "list", "", "List the identities.", 0, 0 };
+  g_auto (KprCliUi) ui = { 0 };
+  ListArgs a = { 0 };
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a.json, "Print JSON", NULL },
+    { NULL },
+  };
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, list_identities, &a);
 }
 
 int
 kpr_cli_status (int argc, char **argv)
 {
-  return list_identities (argc, argv, "status", TRUE);
-}
-
-int
-kpr_cli_show (int argc, char **argv)
-{
-  gboolean json = FALSE, pem = FALSE;
+  static const KprCliSpec spec = {
+    "status", "", "Report every identity; exit 26 when one is expired, failed or due.", 0, 0,
+  };
+  g_auto (KprCliUi) ui = { 0 };
+  ListArgs a = { .strict = TRUE };
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { "pem", 0, 0, G_OPTION_ARG_NONE, &pem, "Print the certificate (PEM)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a.json, "Print JSON", NULL },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprIdentity) id = NULL;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  KprAgent *agent;
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, list_identities, &a);
+}
 
-  if (!kpr_cli_parse ("show", "NAME", "Show one identity.", entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2)
+typedef struct {
+  gboolean json, pem;
+} ShowArgs;
+
+static void
+print_identity (const KprIdentity *id, gint64 now)
+{
+  printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s%s\n",
+          id->name, kpr_status_to_string (kpr_identity_status (id, now)),
+          kpr_state_to_string (id->state), id->server ? id->server : "-",
+          id->label ? " label " : "", id->label ? id->label : "",
+          id->username ? id->username : "-", id->token_uri,
+          kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
+          id->imported ? ", imported" : ", generated");
+  if (id->cert)
     {
-      fprintf (stderr, "certkeeper show: needs the identity's NAME\n");
-      return KPR_ERROR_USAGE;
+      g_autofree char *subject = name_text (X509_get_subject_name (id->cert));
+      g_autofree char *issuer = name_text (X509_get_issuer_name (id->cert));
+      g_autofree char *serial = serial_text (id->cert), *fp = fingerprint_text (id->cert);
+      g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
+      printf ("  subject:    %s\n  issuer:     %s\n  serial:     %s\n  sha256:     %s\n"
+              "  valid until %s; renewal %s\n",
+              subject, issuer, serial, fp, until,
+              kpr_identity_renew_at (id) > now ? "due later" : "due now");
     }
-  if (!(agent = kpr_agent_new (NULL, &error)))
-    return kpr_cli_report (error);
-  if (!(id = kpr_store_load (kpr_agent_get_store (agent), argv[1], &error)))
-    return kpr_cli_finish (agent, g_steal_pointer (&error));
-  if (pem)
+  printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
+          id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
+}
+
+static gboolean
+run_show (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  ShowArgs *a = data;
+  g_autoptr (KprIdentity) id = kpr_store_load (kpr_agent_get_store (agent), args[0], error);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (!id)
+    return FALSE;
+  if (a->pem)
     {
-      if (id->cert)
-        PEM_write_X509 (stdout, id->cert);
-      else
-        g_set_error (&error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "“%s” has no certificate yet", id->name);
+      if (!id->cert)
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "“%s” has no certificate yet", id->name);
+          return FALSE;
+        }
+      PEM_write_X509 (stdout, id->cert);
     }
-  else if (json)
+  else if (a->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       add_identity_json (b, id, now);
       print_json (b);
     }
   else
+    print_identity (id, now);
+  return TRUE;
+}
+
+int
+kpr_cli_show (int argc, char **argv)
+{
+  static const KprCliSpec spec = { "show", "NAME", "Show one identity.", 1, 1 };
+  g_auto (KprCliUi) ui = { 0 };
+  ShowArgs a = { 0 };
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &a.json, "Print JSON", NULL },
+    { "pem", 0, 0, G_OPTION_ARG_NONE, &a.pem, "Print the certificate (PEM)", NULL },
+    { NULL },
+  };
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_show, &a);
+}
+
+typedef struct {
+  char *to;
+  gboolean legacy;
+} ExportArgs;
+
+static gboolean
+run_export (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  ExportArgs *a = data;
+
+  if (!a->to)
     {
-      printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s%s\n",
-              id->name, kpr_status_to_string (kpr_identity_status (id, now)),
-              kpr_state_to_string (id->state), id->server ? id->server : "-",
-              id->label ? " label " : "", id->label ? id->label : "",
-              id->username ? id->username : "-", id->token_uri,
-              kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
-              id->imported ? ", imported" : ", generated");
-      if (id->cert)
-        {
-          g_autofree char *subject = name_text (X509_get_subject_name (id->cert));
-          g_autofree char *issuer = name_text (X509_get_issuer_name (id->cert));
-          g_autofree char *serial = serial_text (id->cert), *fp = fingerprint_text (id->cert);
-          g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
-          gint64 left = kpr_identity_renew_at (id) - now;
-          printf ("  subject:    %s\n  issuer:     %s\n  serial:     %s\n  sha256:     %s\n"
-                  "  valid until %s; renewal %s\n",
-                  subject, issuer, serial, fp, until,
-                  left > 0 ? "due later" : "due now");
-        }
-      printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
-              id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
+      g_set_error_literal (error, KPR_ERROR, KPR_ERROR_USAGE, "export needs --to FILE.p12");
+      return FALSE;
     }
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+  if (!kpr_agent_export (agent, args[0], a->to, a->legacy ? KPR_P12_LEGACY : KPR_P12_MODERN, error))
+    return FALSE;
+  printf ("Backup of “%s” written to %s and verified.\nKeep it on removable storage, "
+          "then run 'certkeeper lock %s'.\n", args[0], a->to, args[0]);
+  return TRUE;
 }
 
 int
 kpr_cli_export (int argc, char **argv)
 {
+  static const KprCliSpec spec = {
+    "export", "NAME", "Write a verified PKCS#12 backup (while the key is exportable).", 1, 1,
+  };
   g_auto (KprCliUi) ui = { 0 };
-  g_autofree char *to = NULL;
-  gboolean legacy = FALSE;
+  ExportArgs a = { 0 };
   const GOptionEntry entries[] = {
-    { "to", 0, 0, G_OPTION_ARG_FILENAME, &to, "Write the backup to FILE.p12", "FILE" },
+    { "to", 0, 0, G_OPTION_ARG_FILENAME, &a.to, "Write the backup to FILE.p12", "FILE" },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
-    { "legacy", 0, 0, G_OPTION_ARG_NONE, &legacy, "3DES/SHA-1 for old importers", NULL },
+    { "legacy", 0, 0, G_OPTION_ARG_NONE, &a.legacy, "3DES/SHA-1 for old importers", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
+  int status = kpr_cli_run (&spec, entries, &ui, argc, argv, run_export, &a);
 
-  if (!kpr_cli_parse ("export", "NAME", "Write a verified PKCS#12 backup (while the key is exportable).",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2 || !to)
-    {
-      fprintf (stderr, "certkeeper export: needs NAME and --to FILE.p12\n");
-      return KPR_ERROR_USAGE;
-    }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if (kpr_agent_export (agent, argv[1], to, legacy ? KPR_P12_LEGACY : KPR_P12_MODERN, &error))
-    printf ("Backup of “%s” written to %s and verified.\nKeep it on removable storage, "
-            "then run 'certkeeper lock %s'.\n", argv[1], to, argv[1]);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+  g_free (a.to);
+  return status;
+}
+
+static gboolean
+run_lock (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  if (!kpr_agent_lock (agent, args[0], error))
+    return FALSE;
+  printf ("The key of “%s” can no longer leave its token.\n", args[0]);
+  return TRUE;
 }
 
 int
 kpr_cli_lock (int argc, char **argv)
 {
+  static const KprCliSpec spec = { "lock", "NAME", "Make the key non-exportable, for good.", 1, 1 };
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "yes", 0, 0, G_OPTION_ARG_NONE, &ui.yes, "Lock even without a verified backup", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_lock, NULL);
+}
 
-  if (!kpr_cli_parse ("lock", "NAME", "Make the key non-exportable, for good.", entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2)
+typedef struct {
+  char *token;
+  gboolean software, exportable;
+} ImportArgs;
+
+static gboolean
+run_import (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  ImportArgs *a = data;
+  g_autoptr (KprIdentity) id = NULL;
+
+  if (a->token && a->software)
     {
-      fprintf (stderr, "certkeeper lock: needs the identity's NAME\n");
-      return KPR_ERROR_USAGE;
+      g_set_error_literal (error, KPR_ERROR, KPR_ERROR_USAGE, "--token and --software exclude each other");
+      return FALSE;
     }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if (kpr_agent_lock (agent, argv[1], &error))
-    printf ("The key of “%s” can no longer leave its token.\n", argv[1]);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+  if (!(id = kpr_agent_import (agent, args[0], args[1], a->token, a->exportable, error)))
+    return FALSE;
+  kpr_cli_print_identity_line (id);
+  return TRUE;
 }
 
 int
 kpr_cli_import (int argc, char **argv)
 {
+  static const KprCliSpec spec = {
+    "import", "FILE.p12 [NAME]", "Restore a backup; the key becomes non-exportable.", 1, 2,
+  };
   g_auto (KprCliUi) ui = { 0 };
-  g_autofree char *token = NULL;
-  gboolean software = FALSE, exportable = FALSE;
+  ImportArgs a = { 0 };
   const GOptionEntry entries[] = {
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Import to this token (PKCS#11 URI)", "URI" },
-    { "software", 0, 0, G_OPTION_ARG_NONE, &software, "Import to the software token (default)", NULL },
-    { "exportable", 0, 0, G_OPTION_ARG_NONE, &exportable, "Keep the key exportable (software token only)", NULL },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &a.token, "Import to this token (PKCS#11 URI)", "URI" },
+    { "software", 0, 0, G_OPTION_ARG_NONE, &a.software, "Import to the software token (default)", NULL },
+    { "exportable", 0, 0, G_OPTION_ARG_NONE, &a.exportable, "Keep the key exportable (software token only)", NULL },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprIdentity) id = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
+  int status = kpr_cli_run (&spec, entries, &ui, argc, argv, run_import, &a);
 
-  if (!kpr_cli_parse ("import", "FILE.p12 [NAME]", "Restore a backup; the key becomes non-exportable.",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc < 2 || argc > 3 || (token && software))
-    {
-      fprintf (stderr, "certkeeper import: needs FILE.p12 (and optionally NAME); --token or --software\n");
-      return KPR_ERROR_USAGE;
-    }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if ((id = kpr_agent_import (agent, argv[1], argc == 3 ? argv[2] : NULL, token, exportable, &error)))
-    kpr_cli_print_identity_line (id);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+  g_free (a.token);
+  return status;
+}
+
+static gboolean
+run_delete (KprAgent *agent, char **args, gpointer data, GError **error)
+{
+  if (!kpr_agent_delete (agent, args[0], error))
+    return FALSE;
+  printf ("“%s” deleted; its record is archived.\n", args[0]);
+  return TRUE;
 }
 
 int
 kpr_cli_delete (int argc, char **argv)
 {
+  static const KprCliSpec spec = {
+    "delete", "NAME", "Remove the key and certificate; archive the record.", 1, 1,
+  };
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "yes", 0, 0, G_OPTION_ARG_NONE, &ui.yes, "Delete even without a verified backup", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  g_autoptr (GError) error = NULL;
-  KprAgentUi agent_ui;
-  KprAgent *agent;
-
-  if (!kpr_cli_parse ("delete", "NAME", "Remove the key and certificate; archive the record.",
-                      entries, &argc, &argv))
-    return KPR_ERROR_USAGE;
-  if (argc != 2)
-    {
-      fprintf (stderr, "certkeeper delete: needs the identity's NAME\n");
-      return KPR_ERROR_USAGE;
-    }
-  agent_ui = kpr_cli_agent_ui (&ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)))
-    return kpr_cli_report (error);
-  if (kpr_agent_delete (agent, argv[1], &error))
-    printf ("“%s” deleted; its record is archived.\n", argv[1]);
-  return kpr_cli_finish (agent, g_steal_pointer (&error));
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_delete, NULL);
 }

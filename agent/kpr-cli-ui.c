@@ -80,9 +80,9 @@ kpr_cli_agent_ui (KprCliUi *ui)
 {
   KprAgentUi agent_ui = {
     .pin = cli_pin,
-    .ask = cli_ask,
     /* A script (stdin not a terminal) cannot be asked yes/no: the flows
      * then say which option to pass instead. */
+    .ask = ui->secret_needs_terminal && !ui->secret_file && !isatty (STDIN_FILENO) ? NULL : cli_ask,
     .confirm = ui->yes || isatty (STDIN_FILENO) ? cli_confirm : NULL,
     .progress = kpr_prompt_is_interactive () ? cli_progress : NULL,
     .data = ui,

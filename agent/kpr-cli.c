@@ -44,6 +44,33 @@ kpr_cli_parse (const char *command, const char *usage, const char *summary,
 }
 
 int
+kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *ui, int argc,
+             char **argv, KprCliAction action, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprAgent) agent = NULL;
+  KprAgentUi agent_ui;
+  int n_args;
+
+  if (!kpr_cli_parse (spec->name, spec->usage, spec->summary, entries, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  /* GOption left the positional arguments in argv[1..argc-1]; terminate
+   * them so actions can take optional ones. */
+  argv[argc] = NULL;
+  n_args = argc - 1;
+  if (n_args < spec->min_args || n_args > spec->max_args)
+    {
+      fprintf (stderr, "certkeeper %s: expected %s\nTry 'certkeeper %s --help'.\n", spec->name,
+               spec->usage[0] ? spec->usage : "no arguments", spec->name);
+      return KPR_ERROR_USAGE;
+    }
+  agent_ui = kpr_cli_agent_ui (ui);
+  if (!(agent = kpr_agent_new (&agent_ui, &error)) || !action (agent, argv + 1, data, &error))
+    return kpr_cli_report (error);
+  return 0;
+}
+
+int
 kpr_cli_report (const GError *error)
 {
   int code = kpr_error_exit_code (error);

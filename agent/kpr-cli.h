@@ -28,6 +28,9 @@ typedef struct {
   char *secret_file;
   char *passphrase_file;
   gboolean yes;
+  /* Unattended runs (cron, the daemon) must not wait for a secret word on
+   * stdin: only a terminal or --secret-file can answer. */
+  gboolean secret_needs_terminal;
 } KprCliUi;
 
 void kpr_cli_ui_clear (KprCliUi *ui);
@@ -35,8 +38,21 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KprCliUi, kpr_cli_ui_clear)
 
 KprAgentUi kpr_cli_agent_ui (KprCliUi *ui);
 
-/* Reports @error (if any), frees it and @agent; the exit status. */
-int kpr_cli_finish (KprAgent *agent, GError *error);
+/* A command "certkeeper NAME ARGS… [OPTIONS]": parses @entries, checks
+ * the number of positional arguments, opens the agent with the command
+ * line's questions (@ui), runs @action on the arguments and reports its
+ * error once.  Returns the exit status. */
+typedef gboolean (*KprCliAction) (KprAgent *agent, char **args, gpointer data, GError **error);
+
+typedef struct {
+  const char *name;    /* "renew" */
+  const char *usage;   /* "NAME" */
+  const char *summary; /* one sentence for --help */
+  int min_args, max_args;
+} KprCliSpec;
+
+int kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *ui, int argc,
+                 char **argv, KprCliAction action, gpointer data);
 void kpr_cli_print_identity_line (const KprIdentity *id);
 
 int kpr_cli_tokens (int argc, char **argv);
