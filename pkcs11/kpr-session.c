@@ -1,14 +1,14 @@
 /* kpr-session.c — our raw session on a token, and logging in.
  *
- * Login goes through libp11 (PKCS11_login) so that libp11's view of the
- * slot stays right for the EVP_PKEY it hands out; PKCS#11 login state
- * belongs to the application, so our raw session is logged in with it.
+ * Login is a raw C_Login on our session, not PKCS11_login(): libp11 0.4.12
+ * keeps a plain copy of the PIN on the heap for as long as the process
+ * lives (to log in again after a fork), which we measured; C_Login keeps
+ * none.  PKCS#11 login state belongs to the application, so libp11's own
+ * sessions, and the EVP_PKEY it hands out, are logged in with ours.
  * Never PKCS11_open_session() (it closes every session on the slot) nor
  * PKCS11_logout() (it logs the whole process out) — DESIGN §3.
  */
 #include "config.h"
-
-#include <openssl/err.h>
 
 #include "kpr-token-private.h"
 
@@ -57,17 +57,6 @@ kpr_token_is_logged_in (KprToken *token)
   return si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RO_USER_FUNCTIONS;
 }
 
-/* libp11 queues the module's return value as the OpenSSL error reason. */
-static CK_RV
-libp11_last_ckr (void)
-{
-  unsigned long code = ERR_peek_last_error ();
-  CK_RV rv = code ? (CK_RV) ERR_GET_REASON (code) : CKR_GENERAL_ERROR;
-
-  ERR_clear_error ();
-  return kpr_ckr_name (rv) ? rv : CKR_GENERAL_ERROR;
-}
-
 gboolean
 kpr_token_login (KprToken *token, KprPinFunc pin_func, gpointer user_data, GError **error)
 {
@@ -97,11 +86,15 @@ kpr_token_login (KprToken *token, KprPinFunc pin_func, gpointer user_data, GErro
   if (!pin)
     return FALSE;
 
-  if (PKCS11_login (token->slot, 0, pin->data) == 0)
-    return TRUE;
-
   {
-    CK_RV rv = libp11_last_ckr ();
+    CK_SESSION_HANDLE session = kpr_token_session (token, error);
+    CK_RV rv;
+
+    if (!session)
+      return FALSE;
+    rv = token->module->fn->C_Login (session, CKU_USER, (CK_UTF8CHAR_PTR) pin->data, pin->len);
+    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
+      return TRUE;
     /* Re-read the flags so the message can say how many tries are left. */
     (void) kpr_token_update_info (token, NULL);
     if (token->info.pin_locked)

@@ -3,6 +3,7 @@
  * pkcs11-tool (OpenSC), p11tool (GnuTLS), openssl, NSS certutil/pk12util. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/pem.h>
@@ -185,6 +186,62 @@ test_login_wrong_pin (void)
   kpr_token_ctx_free (ctx);
 }
 
+/* Occurrences of @needle in this process's heap. */
+static guint
+heap_count (const char *needle)
+{
+  g_autofree char *maps = NULL;
+  g_auto (GStrv) lines = NULL;
+  FILE *mem = fopen ("/proc/self/mem", "rb");
+  gsize nlen = strlen (needle);
+  guint hits = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  g_assert_nonnull (mem);
+  lines = g_strsplit (maps, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      unsigned long from, to;
+      g_autofree char *buf = NULL;
+      gsize got;
+      if (!strstr (*l, "[heap]") || sscanf (*l, "%lx-%lx", &from, &to) != 2)
+        continue;
+      buf = g_malloc (to - from);
+      if (fseek (mem, (long) from, SEEK_SET) != 0)
+        continue;
+      got = fread (buf, 1, to - from, mem);
+      for (gsize i = 0; i + nlen <= got; i++)
+        hits += memcmp (buf + i, needle, nlen) == 0;
+    }
+  fclose (mem);
+  return hits;
+}
+
+static void
+test_login_keeps_no_pin (void)
+{
+  g_autoptr (GError) error = NULL;
+  /* Built on the stack from pieces, so only a copy made by the code under
+   * test can be found on the heap. */
+  char pin[32];
+  g_autofree char *out = NULL;
+  KprTokenCtx *ctx;
+  KprToken *token;
+
+  g_snprintf (pin, sizeof pin, "%s-%s-%d", "Pin", "Copy-Canary", 5519);
+  if (fixture_run (&out, "softhsm2-util", "--init-token", "--free", "--label", "pincopy", "--pin",
+                   pin, "--so-pin", TEST_SO_PIN, NULL) != 0)
+    g_error ("softhsm2-util failed: %s", out);
+  ctx = fixture_ctx ();
+  token = kpr_token_ctx_find (ctx, "pkcs11:token=pincopy", &error);
+  g_assert_no_error (error);
+  g_assert_true (kpr_token_login (token, fixture_pin, pin, &error));
+  g_assert_no_error (error);
+  /* libp11's PKCS11_login would keep one for the life of the process. */
+  g_assert_cmpuint (heap_count (pin), ==, 0);
+  kpr_token_ctx_free (ctx);
+}
+
 /* SoftHSM has no PIN lockout, so the PIN flags come from the shim
  * module (the only stand-in in this suite). */
 static KprTokenCtx *
@@ -277,6 +334,7 @@ main (int argc, char **argv)
   g_test_add_func ("/token/software/config", test_softhsm_config);
   g_test_add_func ("/token/login/wrong-pin", test_login_wrong_pin);
   g_test_add_func ("/token/login/pin-flags", test_login_pin_flags);
+  g_test_add_func ("/token/login/keeps-no-pin", test_login_keeps_no_pin);
   g_test_add_func ("/token/module/oversized-attribute", test_oversized_attribute);
   register_key_tests ();
 
