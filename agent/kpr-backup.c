@@ -125,7 +125,7 @@ kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Pre
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_EXPORTABLE,
                    "The key of “%s” is protected from export (%s); no backup can be made of it",
-                   name, id->imported ? "imported as non-exportable" : "locked or made on a token");
+                   name, id->imported ? "it was imported as non-exportable" : "it was locked, or made non-exportable");
       return FALSE;
     }
   absolute = g_canonicalize_filename (path, NULL);

@@ -346,14 +346,20 @@ kpr_token_lock_key (KprToken *token, GBytes *id, GError **error)
   CK_ATTRIBUTE sensitive = { CKA_SENSITIVE, &yes, sizeof yes };
   CK_ATTRIBUTE extractable = { CKA_EXTRACTABLE, &no, sizeof no };
   CK_OBJECT_HANDLE obj;
-  CK_RV rv;
+  gboolean is_sensitive = FALSE, is_extractable = TRUE;
+  CK_RV rv = CKR_OK;
 
-  if (!kpr_token_find_one (token, CKO_PRIVATE_KEY, id, &obj, error))
+  if (!kpr_token_find_one (token, CKO_PRIVATE_KEY, id, &obj, error)
+      || !kpr_token_get_bool (token, obj, CKA_SENSITIVE, &is_sensitive, error)
+      || !kpr_token_get_bool (token, obj, CKA_EXTRACTABLE, &is_extractable, error))
     return FALSE;
-  /* One attribute per call: a token that refuses one must not leave us
-   * guessing which of the two took effect. */
-  rv = token->module->fn->C_SetAttributeValue (token->session, obj, &sensitive, 1);
-  if (rv == CKR_OK)
+  /* Only what is not locked yet: tokens refuse to set a one-way attribute
+   * again (CKR_ATTRIBUTE_READ_ONLY), and a lock interrupted after the
+   * token changed but before the caller recorded it must be able to run
+   * again.  One attribute per call, so a refusal says which one. */
+  if (!is_sensitive)
+    rv = token->module->fn->C_SetAttributeValue (token->session, obj, &sensitive, 1);
+  if (rv == CKR_OK && is_extractable)
     rv = token->module->fn->C_SetAttributeValue (token->session, obj, &extractable, 1);
   if (rv != CKR_OK)
     {

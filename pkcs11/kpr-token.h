@@ -186,7 +186,8 @@ gboolean kpr_token_get_key_info (KprToken *token, GBytes *id, KprKeyInfo *ret_in
                                  GError **error);
 
 /* Ends the exporting mode: CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE.  One
- * way: the token refuses to turn either back. */
+ * way: the token refuses to turn either back.  Locking a locked key
+ * succeeds (a re-run converges). */
 gboolean kpr_token_lock_key (KprToken *token, GBytes *id, GError **error);
 
 /* --- certificates and objects (kpr-objects.c) --- */
