@@ -112,7 +112,7 @@ kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protecti
   CK_OBJECT_HANDLE pub, priv;
   CK_SESSION_HANDLE session;
   CK_ULONG n_pub = 0, n_priv = 0;
-  CK_ATTRIBUTE pub_tmpl[8], priv_tmpl[10];
+  CK_ATTRIBUTE pub_tmpl[12], priv_tmpl[14];
   CK_RV rv;
 
 #define ADD(tmpl, n, t, v, l) (tmpl[(n)++] = (CK_ATTRIBUTE) { (t), (void *) (v), (l) })
@@ -141,7 +141,11 @@ kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protecti
 
   ADD (pub_tmpl, n_pub, CKA_TOKEN, &yes, sizeof yes);
   ADD (pub_tmpl, n_pub, CKA_PRIVATE, &no, sizeof no);
+  /* Signing keys only: a client key (or a CA key) never needs to
+   * decrypt, unwrap or derive, and tokens' defaults differ. */
   ADD (pub_tmpl, n_pub, CKA_VERIFY, &yes, sizeof yes);
+  ADD (pub_tmpl, n_pub, CKA_ENCRYPT, &no, sizeof no);
+  ADD (pub_tmpl, n_pub, CKA_WRAP, &no, sizeof no);
   ADD (pub_tmpl, n_pub, CKA_ID, id_data, id_len);
   ADD (pub_tmpl, n_pub, CKA_LABEL, label, label_len);
   if (is_rsa)
@@ -155,12 +159,13 @@ kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protecti
   ADD (priv_tmpl, n_priv, CKA_TOKEN, &yes, sizeof yes);
   ADD (priv_tmpl, n_priv, CKA_PRIVATE, &is_private, sizeof is_private);
   ADD (priv_tmpl, n_priv, CKA_SIGN, &yes, sizeof yes);
+  ADD (priv_tmpl, n_priv, CKA_DECRYPT, &no, sizeof no);
+  ADD (priv_tmpl, n_priv, CKA_UNWRAP, &no, sizeof no);
+  ADD (priv_tmpl, n_priv, CKA_DERIVE, &no, sizeof no);
   ADD (priv_tmpl, n_priv, CKA_SENSITIVE, &sensitive, sizeof sensitive);
   ADD (priv_tmpl, n_priv, CKA_EXTRACTABLE, &exportable, sizeof exportable);
   ADD (priv_tmpl, n_priv, CKA_ID, id_data, id_len);
   ADD (priv_tmpl, n_priv, CKA_LABEL, label, label_len);
-  if (is_rsa)
-    ADD (priv_tmpl, n_priv, CKA_DECRYPT, &yes, sizeof yes);
 #undef ADD
 
   rv = token->module->fn->C_GenerateKeyPair (session, &mech, pub_tmpl, n_pub, priv_tmpl,

@@ -215,7 +215,7 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
   };
   Blob blobs[G_N_ELEMENTS (rsa_names)] = { { 0 } };
   g_autofree unsigned char *params = NULL, *point_der = NULL;
-  CK_ATTRIBUTE priv[20], pub[12];
+  CK_ATTRIBUTE priv[24], pub[12];
   CK_ULONG np = 0, nu = 0;
   gboolean ok = FALSE;
 
@@ -227,6 +227,9 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
   ADD (priv, np, CKA_SENSITIVE, &sensitive, sizeof sensitive);
   ADD (priv, np, CKA_EXTRACTABLE, &extractable, sizeof extractable);
   ADD (priv, np, CKA_SIGN, &yes, sizeof yes);
+  ADD (priv, np, CKA_DECRYPT, &no, sizeof no);
+  ADD (priv, np, CKA_UNWRAP, &no, sizeof no);
+  ADD (priv, np, CKA_DERIVE, &no, sizeof no);
   ADD (priv, np, CKA_ID, id_data, id_len);
   ADD (priv, np, CKA_LABEL, label, label_len);
   ADD (pub, nu, CKA_CLASS, &pub_class, sizeof pub_class);
@@ -239,7 +242,6 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
 
   if (is_rsa)
     {
-      ADD (priv, np, CKA_DECRYPT, &yes, sizeof yes);
       for (gsize i = 0; i < G_N_ELEMENTS (rsa_names); i++)
         {
           if (!blob_from_param (key, rsa_names[i], 0, &blobs[i]))

@@ -131,6 +131,10 @@ test_generate (gconstpointer data)
     g_assert_null (strstr (listing, "sensitive"));
   else
     g_assert_nonnull (strstr (listing, "sensitive, always sensitive, never extractable, local"));
+  /* A signing key and nothing else. */
+  g_assert_nonnull (strstr (listing, "Usage:      sign\n"));
+  g_assert_nonnull (strstr (listing, "Usage:      verify\n"));
+
   /* p11tool (GnuTLS) reads the same type and size. */
   if (fixture_have ("p11tool"))
     {
