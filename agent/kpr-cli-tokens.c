@@ -201,6 +201,13 @@ token_init_software (int argc, char **argv)
   return status;
 }
 
+static KprSecret *
+token_pin (const KprTokenInfo *info, gpointer pin_file, GError **error)
+{
+  return kpr_prompt_token_pin (pin_file, info->label, info->pin_count_low, info->pin_final_try,
+                               error);
+}
+
 /* The token to work on: --token URI, else the software token. */
 static KprToken *
 pick_token (KprTokenCtx *ctx, const char *uri, GError **error)
@@ -262,7 +269,7 @@ token_keygen (int argc, char **argv)
     return kpr_cli_report (error);
 
   if ((token = pick_token (ctx, uri, &error))
-      && kpr_token_login (token, kpr_prompt_pin, pin_file, &error))
+      && kpr_token_login (token, token_pin, pin_file, &error))
     {
       /* RSA on a smart card can take a minute: say something meanwhile. */
       if (kpr_prompt_is_interactive ())

@@ -13,7 +13,8 @@ static KprSecret *
 cli_pin (const KprTokenInfo *info, gpointer data, GError **error)
 {
   KprCliUi *ui = data;
-  return kpr_prompt_pin (info, ui->pin_file, error);
+  return kpr_prompt_token_pin (ui->pin_file, info->label, info->pin_count_low, info->pin_final_try,
+                               error);
 }
 
 static KprSecret *

@@ -83,19 +83,17 @@ kpr_prompt_secret_from (const char *file, const char *question, gboolean confirm
 }
 
 KprSecret *
-kpr_prompt_pin (const KprTokenInfo *info, gpointer user_data, GError **error)
+kpr_prompt_token_pin (const char *pin_file, const char *label, gboolean count_low,
+                      gboolean final_try, GError **error)
 {
-  const char *pin_file = user_data;
   g_autofree char *question = NULL;
 
   if (pin_file)
     return kpr_secret_read_file (pin_file, error);
-  if (info->pin_final_try)
-    fprintf (stderr, "Warning: this is the LAST try before the PIN of “%s” is blocked.\n",
-             info->label);
-  else if (info->pin_count_low)
-    fprintf (stderr, "Warning: the PIN of “%s” was mistyped before; few tries are left.\n",
-             info->label);
-  question = g_strdup_printf ("PIN for token “%s”: ", info->label);
+  if (final_try)
+    fprintf (stderr, "Warning: this is the LAST try before the PIN of “%s” is blocked.\n", label);
+  else if (count_low)
+    fprintf (stderr, "Warning: the PIN of “%s” was mistyped before; few tries are left.\n", label);
+  question = g_strdup_printf ("PIN for token “%s”: ", label);
   return kpr_prompt_secret (question, FALSE, error);
 }

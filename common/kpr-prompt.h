@@ -2,13 +2,13 @@
  *
  * On a terminal the answer is read from /dev/tty without echo; when stdin
  * is not a terminal one line is read from stdin (so a script can answer
- * after, say, the server has sent the secret word).  Program code only:
- * library code never talks to the person.
+ * after, say, the server has sent the secret word).  For programs
+ * (certkeeper, certkeeper-ca) only: library code never talks to the person.
  */
 #pragma once
 
-#include "kpr-common.h"
-#include "kpr-token.h"
+#include "kpr-error.h"
+#include "kpr-secret.h"
 
 /* Ask @question; with @confirm (terminals only) ask twice and compare. */
 KprSecret *kpr_prompt_secret (const char *question, gboolean confirm, GError **error);
@@ -17,9 +17,10 @@ KprSecret *kpr_prompt_secret (const char *question, gboolean confirm, GError **e
 KprSecret *kpr_prompt_secret_from (const char *file, const char *question, gboolean confirm,
                                    GError **error);
 
-/* A KprPinFunc: @user_data is the --pin-file path or NULL.  Warns about a
- * low PIN count or the final try before asking. */
-KprSecret *kpr_prompt_pin (const KprTokenInfo *info, gpointer user_data, GError **error);
+/* A token's PIN: from @pin_file when given, else asked on the terminal
+ * after a warning about a low PIN count or the final try. */
+KprSecret *kpr_prompt_token_pin (const char *pin_file, const char *label, gboolean count_low,
+                                 gboolean final_try, GError **error);
 
 /* TRUE when stderr is a terminal (progress and warnings are shown). */
 gboolean kpr_prompt_is_interactive (void);

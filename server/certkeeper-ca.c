@@ -1,12 +1,21 @@
 /* certkeeper-ca — the reference EST enrollment server (DESIGN §8, §9).
  *
  *   certkeeper-ca init DIR [--lifetime 14d] [--approval manual|auto]
- *   certkeeper-ca user add DIR NAME --phone P | user list DIR | user disable DIR NAME
+ *                 [--ca-token URI [--ca-module PATH] [--pin-file F]]
+ *   certkeeper-ca user add DIR NAME --phone P | user list DIR
+ *   certkeeper-ca user disable DIR NAME [--pin-file F]
  *   certkeeper-ca code DIR NAME [--ttl 24h]
  *   certkeeper-ca serve DIR [--listen 127.0.0.1:8443] [--otp-outbox FILE | --otp-command CMD]
- *   certkeeper-ca approve DIR ID | revoke DIR SERIAL
+ *                 [--pin-file F]
+ *   certkeeper-ca approve DIR ID | revoke DIR SERIAL [--pin-file F]
  *
- * Exit status: 0, or the KprError code of the failure (2 = usage).
+ * With the CA key on a PKCS#11 token, the commands that sign (init, serve,
+ * revoke, user disable) need the token's PIN: from --pin-file (0600, "-"
+ * for stdin) or, on a terminal, a no-echo prompt; never argv or the
+ * environment.
+ *
+ * Exit status: 0, or the KprError code of the failure (2 = usage, 6 = the
+ * CA key's token is not there, 9 = wrong PIN).
  */
 #include "config.h"
 
@@ -14,7 +23,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
+#include "kpr-prompt.h"
 #include "kpr-server.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);
@@ -72,11 +83,49 @@ parse_options (const char *cmd, const char *params, const char *summary,
   return TRUE;
 }
 
+/* KprPinFunc: the PIN of the CA key's token from --pin-file (@data), else
+ * a no-echo prompt when standard input is a terminal. */
+static KprSecret *
+token_pin (const KprTokenInfo *info, gpointer data, GError **error)
+{
+  const char *pin_file = data;
+
+  /* A server started by a service manager has no one to ask. */
+  if (!pin_file && !isatty (STDIN_FILENO))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "The CA key is on token “%s”, which needs its PIN; give --pin-file FILE "
+                   "(mode 0600, '-' for standard input) or run on a terminal to be asked",
+                   info->label);
+      return NULL;
+    }
+  return kpr_prompt_token_pin (pin_file, info->label, info->pin_count_low, info->pin_final_try,
+                               error);
+}
+
+/* Opens DIR and, when its key is on a token, logs in (once). */
+static KprCa *
+open_ca_signing (const char *cmd, const char *dir, const char *pin_file, int *ret)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprCa) ca = kpr_ca_open (dir, &error);
+
+  if (!ca || !kpr_ca_unlock (ca, token_pin, (gpointer) pin_file, &error))
+    {
+      *ret = report (cmd, error);
+      return NULL;
+    }
+  return g_steal_pointer (&ca);
+}
+
 static int
 cmd_init (int argc, char **argv)
 {
   g_autofree char *lifetime_text = NULL;
   g_autofree char *approval_text = NULL;
+  g_autofree char *token_uri = NULL;
+  g_autofree char *module = NULL;
+  g_autofree char *pin_file = NULL;
   g_autoptr (GError) error = NULL;
   gint64 lifetime = KPR_CA_DEFAULT_LIFETIME;
   KprApproval approval = KPR_APPROVAL_AUTO;
@@ -86,6 +135,13 @@ cmd_init (int argc, char **argv)
       "Lifetime of issued certificates, e.g. 14d, 365d, 90s (default 14d)", "DURATION" },
     { "approval", 0, 0, G_OPTION_ARG_STRING, &approval_text,
       "auto (default) or manual: requests wait for 'approve'", "MODE" },
+    { "ca-token", 0, 0, G_OPTION_ARG_STRING, &token_uri,
+      "Generate the CA key on this PKCS#11 token (RFC 7512 URI, e.g. pkcs11:token=ca) "
+      "instead of DIR/ca.key", "URI" },
+    { "ca-module", 0, 0, G_OPTION_ARG_FILENAME, &module,
+      "PKCS#11 module of that token, when it is not registered with p11-kit", "PATH" },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
+      "The token's PIN: first line of FILE (0600; '-' = stdin); default: ask", "FILE" },
     { NULL }
   };
 
@@ -98,9 +154,27 @@ cmd_init (int argc, char **argv)
     approval = KPR_APPROVAL_MANUAL;
   else if (approval_text && !g_str_equal (approval_text, "auto"))
     return usage_error ("init", "--approval must be 'auto' or 'manual'");
-  if (!kpr_ca_init (argv[1], lifetime, approval, &error))
+  if (!token_uri && (module || pin_file))
+    return usage_error ("init", "--ca-module and --pin-file go with --ca-token URI");
+  if (token_uri && !g_str_has_prefix (token_uri, "pkcs11:"))
+    return usage_error ("init", "--ca-token takes a PKCS#11 URI such as pkcs11:token=ca");
+  if (module)
+    {
+      /* ca.conf keeps it; serve may run from another directory. */
+      char *absolute = g_canonicalize_filename (module, NULL);
+      g_free (module);
+      module = absolute;
+    }
+  if (token_uri
+      ? !kpr_ca_init_on_token (argv[1], lifetime, approval, token_uri, module, token_pin,
+                               pin_file, &error)
+      : !kpr_ca_init (argv[1], lifetime, approval, &error))
     return report ("init", error);
-  g_print ("CA created in %s; clients trust %s/ca.pem\n", argv[1], argv[1]);
+  if (token_uri)
+    g_print ("CA created in %s with its key on %s; clients trust %s/ca.pem\n", argv[1],
+             token_uri, argv[1]);
+  else
+    g_print ("CA created in %s; clients trust %s/ca.pem\n", argv[1], argv[1]);
   return 0;
 }
 
@@ -120,6 +194,7 @@ cmd_user (int argc, char **argv)
 {
   const char *verb = argc > 1 ? argv[1] : NULL;
   g_autofree char *phone = NULL;
+  g_autofree char *pin_file = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (KprCa) ca = NULL;
   int ret = 0;
@@ -128,13 +203,18 @@ cmd_user (int argc, char **argv)
       "Mobile number for secret words, e.g. +15550100", "NUMBER" },
     { NULL }
   };
+  const GOptionEntry disable_entries[] = {
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
+      "PIN of the CA key's token, if it is on one (0600; '-' = stdin)", "FILE" },
+    { NULL }
+  };
 
   if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h"))
     {
       g_print ("Usage:\n"
                "  certkeeper-ca user add DIR NAME --phone NUMBER\n"
                "  certkeeper-ca user list DIR\n"
-               "  certkeeper-ca user disable DIR NAME\n\n"
+               "  certkeeper-ca user disable DIR NAME [--pin-file FILE]\n\n"
                "Manage the users allowed to enroll (added in person, never over the network).\n");
       return verb ? 0 : KPR_ERROR_USAGE;
     }
@@ -171,10 +251,10 @@ cmd_user (int argc, char **argv)
     {
       guint revoked = 0;
       if (!parse_options ("user disable", "DIR NAME",
-                          "Disable a user and revoke the user's certificates.", NULL, &argc,
-                          &argv, 2, &ret))
+                          "Disable a user and revoke the user's certificates.",
+                          disable_entries, &argc, &argv, 2, &ret))
         return ret;
-      if (!(ca = open_ca ("user disable", argv[1], &ret)))
+      if (!(ca = open_ca_signing ("user disable", argv[1], pin_file, &ret)))
         return ret;
       if (!kpr_ca_user_disable (ca, argv[2], &revoked, &error))
         return report ("user disable", error);
@@ -230,6 +310,7 @@ cmd_serve (int argc, char **argv)
   g_autofree char *listen = NULL;
   g_autofree char *outbox = NULL;
   g_autofree char *command = NULL;
+  g_autofree char *pin_file = NULL;
   g_autofree char *address = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (KprCa) ca = NULL;
@@ -243,6 +324,9 @@ cmd_serve (int argc, char **argv)
       "Append secret-word messages to FILE (0600): TIME USER PHONE WORD", "FILE" },
     { "otp-command", 0, 0, G_OPTION_ARG_STRING, &command,
       "Run CMD (no shell) per message; it reads 'PHONE WORD' on stdin", "CMD" },
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
+      "PIN of the CA key's token, if it is on one (0600; '-' = stdin); default: ask",
+      "FILE" },
     { NULL }
   };
 
@@ -251,8 +335,14 @@ cmd_serve (int argc, char **argv)
     return ret;
   if (outbox && command)
     return usage_error ("serve", "give either --otp-outbox or --otp-command, not both");
-  if (!(ca = open_ca ("serve", argv[1], &ret)))
+  /* Logs in to the CA key's token once, here, for the whole run. */
+  if (!(ca = open_ca_signing ("serve", argv[1], pin_file, &ret)))
     return ret;
+  if (kpr_ca_get_token_uri (ca))
+    {
+      g_autofree char *line = g_strdup_printf ("CA key on token %s", kpr_ca_get_token_uri (ca));
+      log_line (line, NULL);
+    }
   options.listen = listen;
   options.otp_outbox = outbox;
   options.otp_command = command;
@@ -299,13 +389,19 @@ cmd_revoke (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (KprCa) ca = NULL;
+  g_autofree char *pin_file = NULL;
   int ret = 0;
+  const GOptionEntry entries[] = {
+    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
+      "PIN of the CA key's token, if it is on one (0600; '-' = stdin)", "FILE" },
+    { NULL }
+  };
 
   if (!parse_options ("revoke", "DIR SERIAL",
-                      "Revoke a certificate by serial (hex) and rewrite the CRL.", NULL, &argc,
-                      &argv, 2, &ret))
+                      "Revoke a certificate by serial (hex) and rewrite the CRL.", entries,
+                      &argc, &argv, 2, &ret))
     return ret;
-  if (!(ca = open_ca ("revoke", argv[1], &ret)))
+  if (!(ca = open_ca_signing ("revoke", argv[1], pin_file, &ret)))
     return ret;
   if (!kpr_ca_revoke_serial (ca, argv[2], "admin", &error))
     return report ("revoke", error);

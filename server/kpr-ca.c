@@ -1,9 +1,9 @@
 /* kpr-ca.c — the CA directory: creating it, loading it, and everything
  * that signs (user certificates and the CRL).
  *
- * The CA key is touched only by ca_sign_context(); a key on a PKCS#11
- * token (an EVP_PKEY from pkcs11/) can replace the file key there without
- * changing anything else.
+ * The CA key is touched only by ca_sign_context(): either the key read
+ * from ca.key or the token-backed EVP_PKEY of kpr-ca-token.c, which signs
+ * on the PKCS#11 token; nothing else knows the difference.
  */
 #include "config.h"
 
@@ -21,10 +21,9 @@
 
 #define CA_VALIDITY (10 * 365 * 24 * 3600LL)
 #define TLS_VALIDITY (825 * 24 * 3600LL)
-#define CRL_VALIDITY (7 * 24 * 3600LL)
 
-static gboolean
-ossl_fail (GError **error, int code, const char *what)
+gboolean
+kpr_ossl_fail (GError **error, int code, const char *what)
 {
   g_autofree char *detail = kpr_ossl_error_string ();
 
@@ -32,8 +31,8 @@ ossl_fail (GError **error, int code, const char *what)
   return FALSE;
 }
 
-static char *
-ca_path (const char *dir, const char *name)
+char *
+kpr_ca_path (const char *dir, const char *name)
 {
   return g_build_filename (dir, name, NULL);
 }
@@ -48,7 +47,7 @@ kpr_key_generate (const char *type, int bits, GError **error)
   else
     key = EVP_PKEY_Q_keygen (NULL, NULL, "EC", type);
   if (!key)
-    ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot generate a key");
+    kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot generate a key");
   return key;
 }
 
@@ -60,13 +59,13 @@ kpr_serial_random (BIGNUM **ret_bn, char **ret_hex, GError **error)
   char *hex;
 
   if (RAND_bytes (bytes, sizeof bytes) != 1)
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "No randomness for a serial number");
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "No randomness for a serial number");
   /* Positive (RFC 5280) and always 16 bytes long, so every serial prints
    * the same width. */
   bytes[0] = (bytes[0] & 0x7f) | 0x40;
   bn = BN_bin2bn (bytes, sizeof bytes, NULL);
   if (!bn || !(hex = BN_bn2hex (bn)))
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot make a serial number");
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot make a serial number");
   *ret_hex = g_strdup (hex);
   OPENSSL_free (hex);
   *ret_bn = g_steal_pointer (&bn);
@@ -110,11 +109,19 @@ kpr_serial_normalize (const char *text, GError **error)
 static EVP_MD_CTX *
 ca_sign_context (KprCa *ca, GError **error)
 {
-  g_autoptr (EVP_MD_CTX) ctx = EVP_MD_CTX_new ();
+  g_autoptr (EVP_MD_CTX) ctx = NULL;
 
+  if (!ca->key)
+    {
+      /* A programming error: the command did not call kpr_ca_unlock(). */
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL,
+                   "The CA key on token %s was not unlocked", ca->token_uri);
+      return NULL;
+    }
+  ctx = EVP_MD_CTX_new ();
   if (!ctx || EVP_DigestSignInit_ex (ctx, NULL, "SHA256", NULL, NULL, ca->key, NULL) != 1)
     {
-      ossl_fail (error, KPR_ERROR_INTERNAL, "The CA key cannot sign");
+      kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "The CA key cannot sign");
       return NULL;
     }
   return g_steal_pointer (&ctx);
@@ -128,7 +135,7 @@ kpr_ca_sign_cert (KprCa *ca, X509 *cert, GError **error)
   if (!ctx)
     return FALSE;
   if (X509_sign_ctx (cert, ctx) <= 0)
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Signing a certificate failed");
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Signing a certificate failed");
   return TRUE;
 }
 
@@ -140,7 +147,7 @@ kpr_ca_sign_crl (KprCa *ca, X509_CRL *crl, GError **error)
   if (!ctx)
     return FALSE;
   if (X509_CRL_sign_ctx (crl, ctx) <= 0)
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Signing the CRL failed");
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Signing the CRL failed");
   return TRUE;
 }
 
@@ -153,7 +160,7 @@ add_ext (X509 *cert, X509 *issuer, int nid, const char *value, GError **error)
   X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
   ext = X509V3_EXT_nconf_nid (NULL, &ctx, nid, value);
   if (!ext || !X509_add_ext (cert, ext, -1))
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add a certificate extension");
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add a certificate extension");
   return TRUE;
 }
 
@@ -176,7 +183,7 @@ cert_skeleton (X509_NAME *issuer, const char *cn, EVP_PKEY *pub, const BIGNUM *s
       || !ASN1_TIME_set (X509_getm_notAfter (cert), (time_t) not_after)
       || !X509_set_pubkey (cert, pub))
     {
-      ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build a certificate");
+      kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build a certificate");
       return NULL;
     }
   return g_steal_pointer (&cert);
@@ -265,7 +272,7 @@ write_pem (const char *path, EVP_PKEY *key, X509 *cert, GError **error)
 
   if (!bio || (key && !PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL))
       || (cert && !PEM_write_bio_X509 (bio, cert)))
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot encode PEM");
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot encode PEM");
   len = BIO_get_mem_data (bio, &data);
   ok = write_new_file (path, data, (gsize) len, key ? 0600 : 0644, error);
   if (key)
@@ -273,28 +280,27 @@ write_pem (const char *path, EVP_PKEY *key, X509 *cert, GError **error)
   return ok;
 }
 
+/* Self-signed with @ca's key, whose public half is @pub. */
 static X509 *
-make_ca_cert (EVP_PKEY *key, gint64 now, GError **error)
+make_ca_cert (KprCa *ca, EVP_PKEY *pub, gint64 now, GError **error)
 {
   g_autoptr (BIGNUM) serial = NULL;
   g_autofree char *hex = NULL;
   g_autofree char *cn = NULL;
   g_autoptr (X509) cert = NULL;
-  KprCa self = { .key = key };
 
   if (!kpr_serial_random (&serial, &hex, error))
     return NULL;
   /* A distinct name per CA, so two test CAs are never confused. */
   cn = g_strdup_printf ("certkeeper CA %.8s", hex + 8);
-  cert = cert_skeleton (NULL, cn, key, serial, now - 60, now + CA_VALIDITY, error);
+  cert = cert_skeleton (NULL, cn, pub, serial, now - 60, now + CA_VALIDITY, error);
   if (!cert)
     return NULL;
-  self.cert = cert;
   if (!add_ext (cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", error)
       || !add_ext (cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign", error)
       || !add_ext (cert, cert, NID_subject_key_identifier, "hash", error)
       || !add_ext (cert, cert, NID_authority_key_identifier, "keyid:always", error)
-      || !kpr_ca_sign_cert (&self, cert, error))
+      || !kpr_ca_sign_cert (ca, cert, error))
     return NULL;
   return g_steal_pointer (&cert);
 }
@@ -325,43 +331,78 @@ make_tls_cert (KprCa *ca, EVP_PKEY *key, gint64 now, GError **error)
 }
 
 static gboolean
-write_config (const char *path, gint64 lifetime, KprApproval approval, GError **error)
+write_config (const char *path, KprCa *ca, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree char *data = NULL;
-  g_autofree char *life = g_strdup_printf ("%" G_GINT64_FORMAT "s", lifetime);
+  g_autofree char *life = g_strdup_printf ("%" G_GINT64_FORMAT "s", ca->lifetime);
   gsize len;
 
   g_key_file_set_string (kf, "ca", "lifetime", life);
   g_key_file_set_string (kf, "ca", "approval",
-                         approval == KPR_APPROVAL_MANUAL ? "manual" : "auto");
+                         ca->approval == KPR_APPROVAL_MANUAL ? "manual" : "auto");
+  if (ca->token_uri)
+    {
+      g_autofree char *id = kpr_hex_encode (ca->key_id);
+      g_key_file_set_string (kf, "ca", "token", ca->token_uri);
+      g_key_file_set_string (kf, "ca", "key-id", id);
+      if (ca->token_module)
+        g_key_file_set_string (kf, "ca", "token-module", ca->token_module);
+    }
   g_key_file_set_comment (kf, "ca", NULL,
-                          " certkeeper-ca settings; lifetime takes s/m/h/d suffixes,"
-                          " approval is auto or manual", NULL);
+                          ca->token_uri
+                            ? " certkeeper-ca settings; lifetime takes s/m/h/d suffixes,"
+                              " approval is auto or manual; the CA key is on the PKCS#11"
+                              " token named by token=, with CKA_ID key-id= (hex)"
+                            : " certkeeper-ca settings; lifetime takes s/m/h/d suffixes,"
+                              " approval is auto or manual", NULL);
   data = g_key_file_to_data (kf, &len, NULL);
   return write_new_file (path, data, len, 0600, error);
 }
 
-gboolean
-kpr_ca_init (const char *dir, gint64 lifetime, KprApproval approval, GError **error)
+/* Creates the CA key (in ca.key, or on ca->token_uri) and ca.pem. */
+static gboolean
+init_ca_key (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, gint64 now, GError **error)
 {
-  g_autofree char *key_path = ca_path (dir, "ca.key");
-  g_autofree char *pem_path = ca_path (dir, "ca.pem");
-  g_autofree char *tls_key_path = ca_path (dir, "tls.key");
-  g_autofree char *tls_pem_path = ca_path (dir, "tls.pem");
-  g_autofree char *conf_path = ca_path (dir, "ca.conf");
-  g_autofree char *db_path = ca_path (dir, "ca.db");
-  g_autoptr (EVP_PKEY) key = NULL;
+  g_autofree char *key_path = kpr_ca_path (ca->dir, "ca.key");
+  g_autofree char *pem_path = kpr_ca_path (ca->dir, "ca.pem");
+  g_autoptr (EVP_PKEY) pub = NULL;
+
+  if (ca->token_uri)
+    {
+      if (!(pub = kpr_ca_token_create (ca, pin_func, pin_data, error))
+          || !(ca->cert = make_ca_cert (ca, pub, now, error)))
+        return FALSE;
+      /* ca.pem is created exclusively, so two inits of the same
+       * directory cannot both succeed. */
+      return write_pem (pem_path, NULL, ca->cert, error);
+    }
+  if (!(ca->key = kpr_key_generate ("P-256", 0, error))
+      || !(ca->cert = make_ca_cert (ca, ca->key, now, error))
+      /* The key file is created first and exclusively, so two inits of
+       * the same directory cannot both succeed. */
+      || !write_pem (key_path, ca->key, NULL, error)
+      || !write_pem (pem_path, NULL, ca->cert, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+init_ca (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, GError **error)
+{
+  g_autofree char *pem_path = kpr_ca_path (ca->dir, "ca.pem");
+  g_autofree char *tls_key_path = kpr_ca_path (ca->dir, "tls.key");
+  g_autofree char *tls_pem_path = kpr_ca_path (ca->dir, "tls.pem");
+  g_autofree char *conf_path = kpr_ca_path (ca->dir, "ca.conf");
+  g_autofree char *db_path = kpr_ca_path (ca->dir, "ca.db");
   g_autoptr (EVP_PKEY) tls_key = NULL;
-  g_autoptr (X509) cert = NULL;
   g_autoptr (X509) tls_cert = NULL;
-  g_autoptr (KprCa) ca = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
-  if (g_mkdir_with_parents (dir, 0700) < 0)
+  if (g_mkdir_with_parents (ca->dir, 0700) < 0)
     {
       int saved = errno;
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot create %s: %s", dir,
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot create %s: %s", ca->dir,
                    g_strerror (saved));
       return FALSE;
     }
@@ -369,36 +410,26 @@ kpr_ca_init (const char *dir, gint64 lifetime, KprApproval approval, GError **er
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
                    "%s already holds a CA; refusing to overwrite it (choose another directory)",
-                   dir);
+                   ca->dir);
       return FALSE;
     }
-  if (!(key = kpr_key_generate ("P-256", 0, error))
-      || !(cert = make_ca_cert (key, now, error))
-      /* The key file is created first and exclusively, so two inits of
-       * the same directory cannot both succeed. */
-      || !write_pem (key_path, key, NULL, error)
-      || !write_pem (pem_path, NULL, cert, error))
+  if (!init_ca_key (ca, pin_func, pin_data, now, error))
     return FALSE;
 
-  ca = g_new0 (KprCa, 1);
-  ca->dir = g_strdup (dir);
-  ca->key = g_steal_pointer (&key);
-  ca->cert = g_steal_pointer (&cert);
-  ca->lifetime = lifetime;
-  ca->approval = approval;
-
+  /* The TLS server key stays a file even when the CA key is on a token:
+   * it signs every handshake and is worth far less. */
   if (!(tls_key = kpr_key_generate ("P-256", 0, error))
       || !(tls_cert = make_tls_cert (ca, tls_key, now, error))
       || !write_pem (tls_key_path, tls_key, NULL, error)
       || !write_pem (tls_pem_path, NULL, tls_cert, error)
-      || !write_config (conf_path, lifetime, approval, error)
+      || !write_config (conf_path, ca, error)
       || !(ca->db = kpr_store_open (db_path, TRUE, error)))
     return FALSE;
 
   if (!kpr_store_begin (ca->db, error))
     return FALSE;
   if (!kpr_ca_write_crl (ca, error)
-      || !kpr_store_audit (ca->db, "admin", "init", dir,
+      || !kpr_store_audit (ca->db, "admin", "init", ca->dir,
                            NULL, error))
     {
       kpr_store_rollback (ca->db);
@@ -407,10 +438,40 @@ kpr_ca_init (const char *dir, gint64 lifetime, KprApproval approval, GError **er
   return kpr_store_commit (ca->db, error);
 }
 
+gboolean
+kpr_ca_init (const char *dir, gint64 lifetime, KprApproval approval, GError **error)
+{
+  g_autoptr (KprCa) ca = g_new0 (KprCa, 1);
+
+  ca->dir = g_strdup (dir);
+  ca->lifetime = lifetime;
+  ca->approval = approval;
+  return init_ca (ca, NULL, NULL, error);
+}
+
+gboolean
+kpr_ca_init_on_token (const char *dir, gint64 lifetime, KprApproval approval,
+                      const char *token_uri, const char *module, KprPinFunc pin_func,
+                      gpointer pin_data, GError **error)
+{
+  g_autoptr (KprCa) ca = g_new0 (KprCa, 1);
+
+  ca->dir = g_strdup (dir);
+  ca->lifetime = lifetime;
+  ca->approval = approval;
+  ca->token_uri = g_strdup (token_uri);
+  ca->token_module = g_strdup (module);
+  if (init_ca (ca, pin_func, pin_data, error))
+    return TRUE;
+  /* No orphan key pair on the token. */
+  kpr_ca_token_discard (ca);
+  return FALSE;
+}
+
 static gboolean
 load_config (KprCa *ca, GError **error)
 {
-  g_autofree char *path = ca_path (ca->dir, "ca.conf");
+  g_autofree char *path = kpr_ca_path (ca->dir, "ca.conf");
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) local = NULL;
   g_autofree char *life = NULL;
@@ -440,20 +501,47 @@ load_config (KprCa *ca, GError **error)
                    "%s: approval must be 'auto' or 'manual', not '%s'", path, approval);
       return FALSE;
     }
+  ca->token_uri = g_key_file_get_string (kf, "ca", "token", NULL);
+  ca->token_module = g_key_file_get_string (kf, "ca", "token-module", NULL);
+  if (ca->token_uri)
+    {
+      g_autofree char *id = g_key_file_get_string (kf, "ca", "key-id", NULL);
+      if (!id || !(ca->key_id = kpr_hex_decode (id)))
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                       "%s: token= needs key-id= with the CA key's CKA_ID in hex", path);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
 gboolean
 kpr_ca_load (KprCa *ca, GError **error)
 {
-  g_autofree char *key_path = ca_path (ca->dir, "ca.key");
-  g_autofree char *pem_path = ca_path (ca->dir, "ca.pem");
-  g_autofree char *db_path = ca_path (ca->dir, "ca.db");
+  g_autofree char *key_path = kpr_ca_path (ca->dir, "ca.key");
+  g_autofree char *pem_path = kpr_ca_path (ca->dir, "ca.pem");
+  g_autofree char *db_path = kpr_ca_path (ca->dir, "ca.db");
   g_autoptr (BIO) kb = NULL;
   g_autoptr (BIO) cb = NULL;
 
   if (!load_config (ca, error))
     return FALSE;
+  if (ca->token_uri)
+    {
+      /* The key comes from the token in kpr_ca_unlock(). */
+      if (!(cb = BIO_new_file (pem_path, "r")))
+        {
+          ERR_clear_error ();
+          g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
+                       "Cannot read the CA certificate %s", pem_path);
+          return FALSE;
+        }
+      if (!(ca->cert = PEM_read_bio_X509 (cb, NULL, NULL, NULL)))
+        return kpr_ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA certificate is damaged");
+      ca->db = kpr_store_open (db_path, FALSE, error);
+      return ca->db != NULL;
+    }
   kb = BIO_new_file (key_path, "r");
   cb = BIO_new_file (pem_path, "r");
   if (!kb || !cb)
@@ -466,9 +554,9 @@ kpr_ca_load (KprCa *ca, GError **error)
   ca->key = PEM_read_bio_PrivateKey (kb, NULL, NULL, NULL);
   ca->cert = PEM_read_bio_X509 (cb, NULL, NULL, NULL);
   if (!ca->key || !ca->cert)
-    return ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA key or certificate is damaged");
+    return kpr_ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA key or certificate is damaged");
   if (X509_check_private_key (ca->cert, ca->key) != 1)
-    return ossl_fail (error, KPR_ERROR_KEY_MISMATCH,
+    return kpr_ossl_fail (error, KPR_ERROR_KEY_MISMATCH,
                       "ca.key does not belong to ca.pem");
   ca->db = kpr_store_open (db_path, FALSE, error);
   return ca->db != NULL;
@@ -485,6 +573,20 @@ kpr_ca_open (const char *dir, GError **error)
   return g_steal_pointer (&ca);
 }
 
+const char *
+kpr_ca_get_token_uri (KprCa *ca)
+{
+  return ca->token_uri;
+}
+
+gboolean
+kpr_ca_unlock (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, GError **error)
+{
+  if (ca->key || !ca->token_uri)
+    return TRUE;
+  return kpr_ca_token_open (ca, pin_func, pin_data, error);
+}
+
 void
 kpr_ca_free (KprCa *ca)
 {
@@ -492,7 +594,12 @@ kpr_ca_free (KprCa *ca)
     return;
   if (ca->db)
     sqlite3_close (ca->db);
+  /* The token-backed key before the context that owns its module. */
   EVP_PKEY_free (ca->key);
+  kpr_token_ctx_free (ca->tokens);
+  g_clear_pointer (&ca->key_id, g_bytes_unref);
+  g_free (ca->token_uri);
+  g_free (ca->token_module);
   X509_free (ca->cert);
   g_free (ca->dir);
   g_free (ca);
@@ -508,125 +615,4 @@ KprApproval
 kpr_ca_get_approval (KprCa *ca)
 {
   return ca->approval;
-}
-
-/* ---- CRL ---------------------------------------------------------------- */
-
-static gboolean
-add_revoked (X509_CRL *crl, const char *serial_hex, gint64 when, int reason, GError **error)
-{
-  X509_REVOKED *rev = X509_REVOKED_new ();
-  g_autoptr (BIGNUM) bn = NULL;
-  ASN1_INTEGER *serial = NULL;
-  ASN1_TIME *at = ASN1_TIME_set (NULL, (time_t) when);
-  ASN1_ENUMERATED *code = NULL;
-  gboolean ok = FALSE;
-
-  if (rev && at && BN_hex2bn (&bn, serial_hex) && (serial = BN_to_ASN1_INTEGER (bn, NULL))
-      && X509_REVOKED_set_serialNumber (rev, serial)
-      && X509_REVOKED_set_revocationDate (rev, at))
-    {
-      ok = TRUE;
-      if (reason > 0)
-        {
-          code = ASN1_ENUMERATED_new ();
-          ok = code && ASN1_ENUMERATED_set (code, reason)
-               && X509_REVOKED_add1_ext_i2d (rev, NID_crl_reason, code, 0, 0) == 1;
-        }
-      if (ok)
-        ok = X509_CRL_add0_revoked (crl, rev) == 1;
-      if (ok)
-        rev = NULL;
-    }
-  ASN1_ENUMERATED_free (code);
-  ASN1_INTEGER_free (serial);
-  ASN1_TIME_free (at);
-  X509_REVOKED_free (rev);
-  if (!ok)
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add an entry to the CRL");
-  return TRUE;
-}
-
-gboolean
-kpr_ca_write_crl (KprCa *ca, GError **error)
-{
-  g_autoptr (X509_CRL) crl = X509_CRL_new ();
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  g_autoptr (X509_EXTENSION) aki = NULL;
-  g_autofree char *path = ca_path (ca->dir, "crl.der");
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  gint64 number;
-  ASN1_INTEGER *num;
-  ASN1_TIME *t1 = ASN1_TIME_set (NULL, (time_t) now);
-  ASN1_TIME *t2 = ASN1_TIME_set (NULL, (time_t) (now + CRL_VALIDITY));
-  X509V3_CTX ctx;
-  unsigned char *der = NULL;
-  int len;
-  gboolean ok;
-  int rc;
-
-  ok = crl && t1 && t2 && X509_CRL_set_version (crl, X509_CRL_VERSION_2)
-       && X509_CRL_set_issuer_name (crl, X509_get_subject_name (ca->cert))
-       && X509_CRL_set1_lastUpdate (crl, t1) && X509_CRL_set1_nextUpdate (crl, t2);
-  ASN1_TIME_free (t1);
-  ASN1_TIME_free (t2);
-  if (!ok)
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build the CRL");
-
-  /* Expired certificates stay listed for a day after they expire. */
-  stmt = kpr_store_prepare (ca->db,
-                            "SELECT serial, revoked, COALESCE(reason, 0) FROM certs"
-                            " WHERE revoked IS NOT NULL AND not_after > ? ORDER BY revoked",
-                            error);
-  if (!stmt)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, now - 86400);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    if (!add_revoked (crl, (const char *) sqlite3_column_text (stmt, 0),
-                      sqlite3_column_int64 (stmt, 1), sqlite3_column_int (stmt, 2), error))
-      return FALSE;
-  if (rc != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "listing revoked certificates", error);
-
-  if ((number = kpr_store_next_crl_number (ca->db, error)) < 0)
-    return FALSE;
-  num = ASN1_INTEGER_new ();
-  ok = num && ASN1_INTEGER_set_int64 (num, number)
-       && X509_CRL_add1_ext_i2d (crl, NID_crl_number, num, 0, 0) == 1;
-  ASN1_INTEGER_free (num);
-  X509V3_set_ctx (&ctx, ca->cert, NULL, NULL, crl, 0);
-  aki = ok ? X509V3_EXT_nconf_nid (NULL, &ctx, NID_authority_key_identifier, "keyid:always")
-           : NULL;
-  if (!aki || !X509_CRL_add_ext (crl, aki, -1) || !X509_CRL_sort (crl))
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build the CRL");
-  if (!kpr_ca_sign_crl (ca, crl, error))
-    return FALSE;
-  if ((len = i2d_X509_CRL (crl, &der)) <= 0)
-    return ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot encode the CRL");
-  /* Atomic replace: a reader never sees half a CRL. */
-  ok = g_file_set_contents_full (path, (const char *) der, len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0644, NULL);
-  OPENSSL_free (der);
-  if (!ok)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write %s", path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-GBytes *
-kpr_ca_read_crl (KprCa *ca, GError **error)
-{
-  g_autofree char *path = ca_path (ca->dir, "crl.der");
-  char *data = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &data, &len, NULL))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot read %s", path);
-      return NULL;
-    }
-  return g_bytes_new_take (data, len);
 }

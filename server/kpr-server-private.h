@@ -27,8 +27,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_EXTENSION, X509_EXTENSION_free)
 struct _KprCa {
   char *dir;
   sqlite3 *db;
-  EVP_PKEY *key;  /* used only through kpr_ca_sign_* */
+  EVP_PKEY *key;  /* used only through kpr_ca_sign_*; NULL until unlocked */
   X509 *cert;
+  /* CA key on a PKCS#11 token (kpr-ca-token.c); all NULL for ca.key. */
+  char *token_uri;
+  char *token_module;
+  GBytes *key_id;
+  KprTokenCtx *tokens; /* the process's one context; freed after @key */
+  KprToken *token;
   gint64 lifetime;
   KprApproval approval;
 };
@@ -64,6 +70,19 @@ X509 *kpr_ca_make_user_cert (KprCa *ca, const char *username, EVP_PKEY *pub,
 gboolean kpr_ca_write_crl (KprCa *ca, GError **error);
 GBytes *kpr_ca_read_crl (KprCa *ca, GError **error);
 
+/* ---- kpr-ca-token.c: the CA key on a PKCS#11 token ------------------- */
+/* Generates the CA key pair on ca->token_uri; sets ca->tokens, token,
+ * key_id and key (the signer) and returns the public key. */
+EVP_PKEY *kpr_ca_token_create (KprCa *ca, KprPinFunc pin_func, gpointer pin_data,
+                               GError **error);
+/* Logs in and loads ca->key from the token; checks it against ca->cert. */
+gboolean kpr_ca_token_open (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, GError **error);
+/* After a failed init: removes the key pair made by kpr_ca_token_create. */
+void kpr_ca_token_discard (KprCa *ca);
+/* ca.conf's key-id= (hex) ↔ CKA_ID. */
+char *kpr_hex_encode (GBytes *bytes);
+GBytes *kpr_hex_decode (const char *text);
+
 /* ---- kpr-parse.c: hostile-input parsers (fuzzed) ---------------------- */
 gboolean kpr_valid_username (const char *name);
 gboolean kpr_valid_phone (const char *phone);
@@ -78,6 +97,10 @@ char *kpr_parse_revoke_json (const char *body, gsize len, GError **error);
 gboolean kpr_policy_check_key (EVP_PKEY *key, GError **error);
 /* Masked phone for the challenge answer: "+1•••••0100". */
 char *kpr_mask_phone (const char *phone);
+
+/* ---- kpr-ca.c helpers shared with kpr-crl.c ---------------------------- */
+char *kpr_ca_path (const char *dir, const char *name);
+gboolean kpr_ossl_fail (GError **error, int code, const char *what);
 
 /* ---- kpr-users.c: users, secret words, codes, delivery ---------------- */
 typedef struct {

@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "kpr-common.h"
+#include "kpr-token.h"
 
 G_BEGIN_DECLS
 
@@ -28,7 +29,24 @@ typedef struct _KprCa KprCa;
  * and crl.der.  KPR_ERROR_EXISTS when DIR already holds a CA. */
 gboolean kpr_ca_init (const char *dir, gint64 lifetime, KprApproval approval,
                       GError **error);
+/* The same with the CA key generated on the PKCS#11 token @token_uri
+ * (RFC 7512) instead of ca.key: EC P-256, non-exportable, PIN needed to
+ * use it.  @module (may be NULL) is a module to load besides the ones
+ * registered with p11-kit.  ca.conf records the URI and the key's CKA_ID;
+ * nothing is left on the token when init fails. */
+gboolean kpr_ca_init_on_token (const char *dir, gint64 lifetime, KprApproval approval,
+                               const char *token_uri, const char *module,
+                               KprPinFunc pin_func, gpointer pin_data, GError **error);
+/* Opens DIR.  A key file is loaded at once; a key on a token only by
+ * kpr_ca_unlock(), so commands that never sign need no PIN. */
 KprCa *kpr_ca_open (const char *dir, GError **error);
+/* The URI of the token that holds the CA key, or NULL for ca.key. */
+const char *kpr_ca_get_token_uri (KprCa *ca);
+/* Makes the CA key ready to sign, once per process: nothing to do for
+ * ca.key; for a token, loads the modules, finds the token
+ * (KPR_ERROR_NO_TOKEN), logs in asking @pin_func (KPR_ERROR_PIN_INCORRECT,
+ * never retried) and checks the key belongs to ca.pem. */
+gboolean kpr_ca_unlock (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, GError **error);
 void kpr_ca_free (KprCa *ca);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprCa, kpr_ca_free)
 
