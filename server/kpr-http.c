@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -227,7 +228,19 @@ dispatch (struct evhttp_request *req, void *data)
   gsize i;
 
   if (conn)
-    evhttp_connection_get_peer (conn, &address, &port);
+    {
+      struct bufferevent *bev = evhttp_connection_get_bufferevent (conn);
+      evutil_socket_t fd = bev ? bufferevent_getfd (bev) : -1;
+      int one = 1;
+
+      evhttp_connection_get_peer (conn, &address, &port);
+      /* evhttp writes headers and body separately; with Nagle on, the body
+       * waits ~40 ms for the client's delayed ACK on every reused
+       * connection (bench/RESULTS.md).  The socket only exists here, not
+       * when the bufferevent is made. */
+      if (fd >= 0)
+        setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
   rq.peer = g_strdup_printf ("%s:%u", address ? address : "?", port);
 
   for (i = 0; op && i < G_N_ELEMENTS (routes); i++)
