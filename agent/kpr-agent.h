@@ -138,6 +138,12 @@ typedef struct {
   /* Progress on long operations; may be NULL. */
   void (*progress) (const char *message, gpointer data);
   gpointer data;
+  /* ask() already knows the answer (an enrollment code from a file, for
+   * the headless agent): the agent does not request a secret word from
+   * the server first, which would only text the person a useless word and
+   * count against the server's rate limit; it asks KPR_ASK_PASSWORD and
+   * sends the answer as the HTTP Basic password. */
+  gboolean secret_known;
 } KprAgentUi;
 
 typedef struct _KprAgent KprAgent;
@@ -204,5 +210,60 @@ KprTokenCtx *kpr_agent_get_tokens (KprAgent *agent, GError **error);
 /* The identity's token, logged in through ui->pin when needed. */
 KprToken *kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login,
                                GError **error);
+
+/* --- the scheduler (kpr-scheduler.c): when to do what, no I/O --- */
+
+/* What the resident agent does next for one identity. */
+typedef enum {
+  KPR_SCHED_NONE = 0, /* nothing until something changes (revoked, failed, blocked) */
+  KPR_SCHED_ENROLL,   /* not enrolled yet, or an enrollment to continue */
+  KPR_SCHED_POLL,     /* a pending request: ask the server again */
+  KPR_SCHED_RENEW,    /* renew (or finish an interrupted renewal) */
+  KPR_SCHED_REMIND,   /* renewal is due and has not happened: tell the person */
+} KprSchedAction;
+
+typedef struct {
+  double renew_fraction; /* of the lifetime; default 2/3 */
+  double max_jitter;     /* of the lifetime, taken off the renewal time; default 0.05 */
+} KprSchedPolicy;
+
+/* What the scheduler knows of one identity; times are unix seconds. */
+typedef struct {
+  const char *name;       /* seeds the jitter */
+  gboolean exists;        /* FALSE: configured but never enrolled */
+  KprState state;
+  gint64 not_before;      /* 0 without a certificate */
+  gint64 not_after;
+  gint64 retry_at;        /* PENDING: when the server said to ask again */
+  guint failures;         /* consecutive failed attempts (0: the last one worked) */
+  gint64 last_failure;    /* when the last attempt failed */
+  gint64 retry_after;     /* seconds the server asked for with the failure; 0 none */
+  gint64 last_reminder;   /* 0: never reminded */
+  gint64 last_renewal;    /* when the agent last got a certificate; 0 never */
+  gboolean blocked;       /* a failure no retry can fix (wrong code or PIN) */
+} KprSchedInput;
+
+typedef struct {
+  KprSchedAction action;
+  gint64 when; /* unix seconds (<= now: now); G_MAXINT64 with KPR_SCHED_NONE */
+} KprSchedNext;
+
+void kpr_sched_policy_init (KprSchedPolicy *policy);
+/* The jittered renewal time: deterministic for a name, at most max_jitter
+ * of the lifetime before renew_fraction, never past 90 % of it. */
+gint64 kpr_sched_renew_at (const KprSchedPolicy *policy, const char *name, gint64 not_before,
+                           gint64 not_after);
+/* Seconds to wait after the @failures-th consecutive failure. */
+gint64 kpr_sched_backoff (guint failures, gint64 lifetime, gint64 remaining);
+/* Seconds between two reminders for a certificate of @lifetime seconds. */
+gint64 kpr_sched_reminder_interval (gint64 lifetime);
+/* Fills the certificate and state fields of @input from @identity. */
+void kpr_sched_input_from_identity (KprSchedInput *input, const KprIdentity *identity);
+KprSchedNext kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *input,
+                             gint64 now);
+/* The earliest action over @n identities (index in *ret_index, may be
+ * NULL); G_MAXINT64 when there is nothing to do. */
+gint64 kpr_sched_deadline (const KprSchedPolicy *policy, const KprSchedInput *inputs, gsize n,
+                           gint64 now, gsize *ret_index);
 
 G_END_DECLS

@@ -116,10 +116,15 @@ obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, GEr
 {
   const char *username = id->username;
   g_autoptr (GError) local = NULL;
-  g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, username, &local);
+  g_autoptr (KprEstChallenge) challenge = NULL;
   g_autofree char *detail = NULL;
   KprAsk what;
 
+  /* An enrollment code is already at hand: a secret word requested now
+   * would be texted for nothing (see KprAgentUi.secret_known). */
+  if (agent->ui.secret_known && agent->ui.ask)
+    return agent->ui.ask (KPR_ASK_PASSWORD, username, agent->ui.data, error);
+  challenge = kpr_est_client_challenge (client, username, &local);
   if (challenge)
     {
       what = KPR_ASK_SECRET_WORD;

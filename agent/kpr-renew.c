@@ -96,7 +96,8 @@ request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *ne
   kpr_agent_progress (agent, "The server refused the current certificate (%s); "
                       "asking for a secret word instead", local ? local->message : "no key");
   {
-    g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, id->username, NULL);
+    g_autoptr (KprEstChallenge) challenge =
+      agent->ui.secret_known ? NULL : kpr_est_client_challenge (client, id->username, NULL);
     g_autofree char *detail = challenge
       ? g_strdup_printf ("sent by %s to %s", challenge->channel, challenge->destination)
       : g_strdup_printf ("for %s", id->username);

@@ -1,0 +1,584 @@
+/* kpr-daemon.c — the headless agent: config, the sleep-until-deadline
+ * loop, the post-renew hook.
+ *
+ * The store's lock is held only while working: the agent (and with it the
+ * flock and the token modules) is created when a deadline comes and freed
+ * before sleeping again, so `certkeeper status --json` works for
+ * monitoring between deadlines.  A renewal interrupted by a signal or a
+ * crash is finished or rolled back by the next run (kpr-lifecycle.c); a
+ * SIGTERM waits for the work at hand, which the main loop only sees once
+ * the current step returns.
+ *
+ * Failures are retried on the scheduler's backoff, except those no retry
+ * can fix (a wrong enrollment code or PIN, an untrusted server): those are
+ * logged with what to do and left alone until SIGHUP or a restart, so
+ * that a used code is not replayed into the server's lockout.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib-unix.h>
+
+#include "kpr-daemon.h"
+
+/* Sleeping longer than this is not trusted: the monotonic clock of the
+ * main loop stops during suspend while certificates age in real time. */
+#define MAX_SLEEP (6 * 3600)
+#define BUSY_RETRY 5
+
+typedef struct {
+  /* from the config */
+  char *name, *server, *label, *username, *token_uri;
+  char *pin_file, *code_file, *ca_file;
+  char **hook_argv;
+  KprKeyType key_type;
+  KprProtection protection;
+  /* what the scheduler needs that is not in the record */
+  guint failures;
+  gint64 last_failure;
+  gint64 last_reminder;
+  gint64 last_renewal;
+  gboolean blocked;
+  char *last_error;
+} DaemonIdentity;
+
+struct _KprDaemon {
+  char *config_path;
+  KprSchedPolicy policy;
+  GPtrArray *identities; /* DaemonIdentity */
+  DaemonIdentity *current; /* whose files answer the agent's questions */
+  GMainLoop *loop;
+  guint timer;
+  gboolean resumed;
+  int status;
+};
+
+void
+kpr_log (KprLogPriority priority, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  g_auto (GStrv) lines = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  /* journald reads one priority per line. */
+  lines = g_strsplit (message, "\n", -1);
+  for (int i = 0; lines[i]; i++)
+    if (lines[i][0] || i == 0)
+      fprintf (stderr, "<%d>%s\n", priority, lines[i]);
+  fflush (stderr);
+}
+
+static void
+identity_free (gpointer data)
+{
+  DaemonIdentity *id = data;
+
+  g_free (id->name), g_free (id->server), g_free (id->label), g_free (id->username);
+  g_free (id->token_uri), g_free (id->pin_file), g_free (id->code_file), g_free (id->ca_file);
+  g_strfreev (id->hook_argv);
+  g_free (id->last_error);
+  g_free (id);
+}
+
+void
+kpr_daemon_free (KprDaemon *daemon)
+{
+  if (!daemon)
+    return;
+  g_free (daemon->config_path);
+  g_clear_pointer (&daemon->identities, g_ptr_array_unref);
+  g_clear_pointer (&daemon->loop, g_main_loop_unref);
+  if (daemon->timer)
+    g_source_remove (daemon->timer);
+  g_free (daemon);
+}
+
+/* --- the config ---------------------------------------------------------- */
+
+static const char *const identity_keys[] = {
+  "server", "label", "username", "token", "pin-file", "enrollment-code-file", "ca-file", "key",
+  "protection", "hook", NULL,
+};
+
+/* Relative paths are taken from the config file's directory, so a config
+ * and its secret files can move together. */
+static char *
+config_path_value (GKeyFile *kf, const char *group, const char *key, const char *base)
+{
+  g_autofree char *value = g_key_file_get_string (kf, group, key, NULL);
+
+  if (!value || !*value)
+    return NULL;
+  if (g_path_is_absolute (value))
+    return g_steal_pointer (&value);
+  return g_build_filename (base, value, NULL);
+}
+
+static gboolean
+bad_config (GError **error, const char *path, const char *group, const char *message)
+{
+  g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "%s, [%s]: %s", path, group, message);
+  return FALSE;
+}
+
+static gboolean
+load_identity (KprDaemon *daemon, GKeyFile *kf, const char *group, const char *base,
+               GError **error)
+{
+  g_autoptr (GPtrArray) holder = g_ptr_array_new_with_free_func (identity_free);
+  DaemonIdentity *id = g_new0 (DaemonIdentity, 1);
+  g_auto (GStrv) keys = g_key_file_get_keys (kf, group, NULL, NULL);
+  g_autofree char *token = NULL, *key = NULL, *protection = NULL, *hook = NULL;
+  const char *path = daemon->config_path;
+
+  g_ptr_array_add (holder, id);
+  id->name = g_strstrip (g_strdup (group + strlen ("identity ")));
+  if (!kpr_identity_name_is_valid (id->name))
+    return bad_config (error, path, group, "the name may use letters, digits, '.', '_', '-'");
+  for (int i = 0; keys && keys[i]; i++)
+    if (!g_strv_contains (identity_keys, keys[i]))
+      kpr_log (KPR_LOG_WARNING, "%s, [%s]: unknown key “%s” is ignored", path, group, keys[i]);
+  id->server = g_key_file_get_string (kf, group, "server", NULL);
+  id->username = g_key_file_get_string (kf, group, "username", NULL);
+  if (!id->server || !id->username)
+    return bad_config (error, path, group, "server= and username= are required");
+  id->label = g_key_file_get_string (kf, group, "label", NULL);
+  token = g_key_file_get_string (kf, group, "token", NULL);
+  if (token && !g_str_equal (token, "software"))
+    id->token_uri = g_steal_pointer (&token);
+  id->pin_file = config_path_value (kf, group, "pin-file", base);
+  id->code_file = config_path_value (kf, group, "enrollment-code-file", base);
+  id->ca_file = config_path_value (kf, group, "ca-file", base);
+  key = g_key_file_get_string (kf, group, "key", NULL);
+  if (key && !kpr_key_type_from_string (key, &id->key_type))
+    return bad_config (error, path, group, "key= is one of ec-p256, ec-p384, rsa-2048, rsa-3072");
+  protection = g_key_file_get_string (kf, group, "protection", NULL);
+  if (protection && (!kpr_protection_from_string (protection, &id->protection)
+                     || id->protection == KPR_PROTECTION_EXPORTABLE))
+    return bad_config (error, path, group, "protection= is standard or strong");
+  hook = g_key_file_get_string (kf, group, "hook", NULL);
+  if (hook)
+    {
+      g_autoptr (GError) local = NULL;
+      /* Split like a shell would, but never run one: the hook is a
+       * program and its arguments. */
+      if (!g_shell_parse_argv (hook, NULL, &id->hook_argv, &local))
+        {
+          g_autofree char *message = g_strdup_printf ("hook= cannot be split into a command: %s",
+                                                      local->message);
+          return bad_config (error, path, group, message);
+        }
+    }
+  for (guint i = 0; i < daemon->identities->len; i++)
+    if (g_str_equal (((DaemonIdentity *) daemon->identities->pdata[i])->name, id->name))
+      return bad_config (error, path, group, "this identity is declared twice");
+  g_ptr_array_add (daemon->identities, g_ptr_array_steal_index (holder, 0));
+  return TRUE;
+}
+
+KprDaemon *
+kpr_daemon_new (const char *config_path, GError **error)
+{
+  g_autoptr (KprDaemon) daemon = g_new0 (KprDaemon, 1);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) groups = NULL;
+  g_autofree char *base = g_path_get_dirname (config_path);
+
+  daemon->config_path = g_strdup (config_path);
+  daemon->identities = g_ptr_array_new_with_free_func (identity_free);
+  kpr_sched_policy_init (&daemon->policy);
+  if (!g_key_file_load_from_file (kf, config_path, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, KPR_ERROR,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? KPR_ERROR_IO
+                                                                              : KPR_ERROR_BAD_INPUT,
+                   "Cannot read the config %s: %s", config_path, local->message);
+      return NULL;
+    }
+  if (g_key_file_has_key (kf, "agent", "renew-at", NULL))
+    {
+      double fraction = g_key_file_get_double (kf, "agent", "renew-at", NULL);
+      if (fraction < 0.1 || fraction > 0.9)
+        {
+          bad_config (error, config_path, "agent", "renew-at= is a fraction from 0.1 to 0.9");
+          return NULL;
+        }
+      daemon->policy.renew_fraction = fraction;
+    }
+  groups = g_key_file_get_groups (kf, NULL);
+  for (int i = 0; groups[i]; i++)
+    {
+      if (g_str_has_prefix (groups[i], "identity "))
+        {
+          if (!load_identity (daemon, kf, groups[i], base, error))
+            return NULL;
+        }
+      else if (!g_str_equal (groups[i], "agent"))
+        kpr_log (KPR_LOG_WARNING, "%s: unknown group [%s] is ignored", config_path, groups[i]);
+    }
+  if (daemon->identities->len == 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "%s declares no identity: add an [identity NAME] group", config_path);
+      return NULL;
+    }
+  return g_steal_pointer (&daemon);
+}
+
+/* --- answering the agent from files ----------------------------------------- */
+
+static KprSecret *
+daemon_pin (const KprTokenInfo *info, gpointer data, GError **error)
+{
+  KprDaemon *daemon = data;
+  DaemonIdentity *id = daemon->current;
+
+  if (!id || !id->pin_file)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "The token “%s” needs its PIN and [identity %s] in %s has no pin-file=",
+                   info->label, id ? id->name : "?", daemon->config_path);
+      return NULL;
+    }
+  return kpr_secret_read_file (id->pin_file, error);
+}
+
+static KprSecret *
+daemon_ask (KprAsk what, const char *detail, gpointer data, GError **error)
+{
+  KprDaemon *daemon = data;
+  DaemonIdentity *id = daemon->current;
+
+  if (what != KPR_ASK_SECRET_WORD && what != KPR_ASK_PASSWORD)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
+                   "The headless agent does not make or open backups");
+      return NULL;
+    }
+  if (!id || !id->code_file)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server wants a secret for “%s” and [identity %s] has no "
+                   "enrollment-code-file=: mint a code with 'certkeeper-ca code DIR %s' and "
+                   "name its file there", id ? id->username : "?", id ? id->name : "?",
+                   id ? id->username : "USER");
+      return NULL;
+    }
+  return kpr_secret_read_file (id->code_file, error);
+}
+
+static void
+daemon_progress (const char *message, gpointer data)
+{
+  KprDaemon *daemon = data;
+
+  kpr_log (KPR_LOG_DEBUG, "%s: %s", daemon->current ? daemon->current->name : "agent", message);
+}
+
+/* --- one round of work ----------------------------------------------------------- */
+
+/* Failures that a retry cannot fix: waiting for a person (SIGHUP). */
+static gboolean
+error_is_final (const GError *error)
+{
+  static const KprError final[] = {
+    KPR_ERROR_USAGE, KPR_ERROR_BAD_INPUT, KPR_ERROR_INSECURE_FILE, KPR_ERROR_PIN_INCORRECT,
+    KPR_ERROR_PIN_LOCKED, KPR_ERROR_CANCELLED, KPR_ERROR_EXISTS, KPR_ERROR_AUTH,
+    KPR_ERROR_UNTRUSTED, KPR_ERROR_UNSUPPORTED,
+  };
+
+  if (error->domain != KPR_ERROR)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (final); i++)
+    if (error->code == (int) final[i])
+      return TRUE;
+  return FALSE;
+}
+
+/* The scheduler's view of @cfg; the record, when there is one, in
+ * *ret_identity. */
+static gboolean
+sched_input (KprDaemon *daemon, KprStore *store, DaemonIdentity *cfg, KprSchedInput *in,
+             KprIdentity **ret_identity)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprIdentity) identity = NULL;
+
+  memset (in, 0, sizeof *in);
+  if (kpr_store_exists (store, cfg->name))
+    {
+      if (!(identity = kpr_store_load (store, cfg->name, &error)))
+        {
+          if (!cfg->blocked)
+            kpr_log (KPR_LOG_ERR, "%s: %s", cfg->name, error->message);
+          cfg->blocked = TRUE;
+        }
+      else
+        kpr_sched_input_from_identity (in, identity);
+    }
+  in->name = cfg->name;
+  in->failures = cfg->failures;
+  in->last_failure = cfg->last_failure;
+  in->last_reminder = cfg->last_reminder;
+  in->last_renewal = cfg->last_renewal;
+  in->blocked = cfg->blocked;
+  if (ret_identity)
+    *ret_identity = g_steal_pointer (&identity);
+  return TRUE;
+}
+
+static void
+failed (DaemonIdentity *cfg, const char *what, const GError *error, gint64 now)
+{
+  g_free (cfg->last_error);
+  cfg->last_error = g_strdup (error->message);
+  if (error_is_final (error))
+    {
+      cfg->blocked = TRUE;
+      kpr_log (KPR_LOG_ERR, "%s: %s failed: %s (%s) — not retried: fix it, then send SIGHUP "
+               "or restart certkeeper-agent", cfg->name, what, error->message,
+               error->domain == KPR_ERROR ? kpr_error_hint (error->code) : "internal error");
+      return;
+    }
+  cfg->failures++;
+  cfg->last_failure = now;
+  kpr_log (KPR_LOG_WARNING, "%s: %s failed (attempt %u): %s", cfg->name, what, cfg->failures,
+           error->message);
+}
+
+static void
+act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction action, gint64 now,
+     const KprSchedInput *in)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprIdentity) identity = NULL;
+  g_autofree char *before = NULL;
+  KprStore *store = kpr_agent_get_store (agent);
+  gboolean renewed = FALSE;
+  const char *what = action == KPR_SCHED_ENROLL ? "enrollment"
+                     : action == KPR_SCHED_POLL ? "polling the pending request"
+                                                : "renewal";
+
+  if (action == KPR_SCHED_REMIND)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (in->not_after);
+      g_autofree char *until = dt ? g_date_time_format_iso8601 (dt) : g_strdup ("?");
+      kpr_log (in->not_after <= now ? KPR_LOG_ERR : KPR_LOG_WARNING,
+               "%s: the certificate %s %s and is not renewed yet (last error: %s)", cfg->name,
+               in->not_after <= now ? "expired" : "expires", until,
+               cfg->last_error ? cfg->last_error : "none");
+      cfg->last_reminder = now;
+      return;
+    }
+  daemon->current = cfg;
+  if (action == KPR_SCHED_ENROLL && !kpr_store_exists (store, cfg->name))
+    {
+      KprEnrollOptions o = {
+        .name = cfg->name, .server = cfg->server, .label = cfg->label,
+        .username = cfg->username, .token_uri = cfg->token_uri, .key_type = cfg->key_type,
+        .protection = cfg->protection ? cfg->protection : KPR_PROTECTION_STANDARD,
+        /* A kiosk makes no backups: the key is non-exportable from the
+         * start, and status does not report a missing backup forever. */
+        .no_backup = TRUE, .ca_file = cfg->ca_file,
+      };
+      kpr_log (KPR_LOG_INFO, "%s: enrolling as %s with %s", cfg->name, cfg->username, cfg->server);
+      identity = kpr_agent_enroll (agent, &o, &error);
+      renewed = identity != NULL;
+    }
+  else
+    {
+      g_autoptr (KprIdentity) old = kpr_store_load (store, cfg->name, NULL);
+      if (old && old->cert)
+        before = kpr_daemon_serial_hex (old->cert);
+      kpr_log (KPR_LOG_INFO, "%s: %s", cfg->name, what);
+      identity = kpr_agent_renew (agent, cfg->name, action == KPR_SCHED_RENEW, &renewed, &error);
+    }
+  daemon->current = NULL;
+  if (!identity)
+    {
+      if (g_error_matches (error, KPR_ERROR, KPR_ERROR_PENDING))
+        {
+          /* The server's schedule (retry_at), not a failure. */
+          cfg->failures = 0;
+          kpr_log (KPR_LOG_NOTICE, "%s: %s", cfg->name, error->message);
+          return;
+        }
+      failed (cfg, what, error, now);
+      return;
+    }
+  cfg->failures = 0;
+  cfg->last_reminder = 0;
+  g_clear_pointer (&cfg->last_error, g_free);
+  if (identity->state == KPR_STATE_ACTIVE && identity->cert)
+    {
+      g_autofree char *serial = kpr_daemon_serial_hex (identity->cert);
+      g_autofree char *until = kpr_daemon_time_text (X509_get0_notAfter (identity->cert));
+
+      if (before && g_str_equal (before, serial))
+        return; /* nothing new (an interrupted step was tidied up) */
+      cfg->last_renewal = now;
+      kpr_log (KPR_LOG_INFO, "%s: %s, serial %s, valid until %s", cfg->name,
+               before ? "renewed" : "enrolled", serial, until);
+      kpr_daemon_run_hook (cfg->name, cfg->hook_argv, store, identity,
+                           before ? "renewed" : "enrolled");
+    }
+}
+
+static gboolean on_deadline (gpointer data);
+
+static void
+arm (KprDaemon *daemon, gint64 deadline, gint64 now, const char *why)
+{
+  gint64 delay = deadline == G_MAXINT64 ? MAX_SLEEP : CLAMP (deadline - now, 0, MAX_SLEEP);
+
+  if (daemon->timer)
+    g_source_remove (daemon->timer);
+  kpr_log (KPR_LOG_INFO, "next wake-up in %" G_GINT64_FORMAT " s (%s)", delay, why);
+  daemon->timer = g_timeout_add_seconds ((guint) delay, on_deadline, daemon);
+}
+
+static const char *
+action_name (KprSchedAction action)
+{
+  static const char *const names[] = { "nothing to do", "enroll", "poll", "renew", "remind" };
+  return names[action];
+}
+
+static void
+work (KprDaemon *daemon)
+{
+  KprAgentUi ui = {
+    .pin = daemon_pin, .ask = daemon_ask, .progress = daemon_progress, .data = daemon,
+    /* The code is in a file: no secret word is requested by text. */
+    .secret_known = TRUE,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprAgent) agent = kpr_agent_new (&ui, &error);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree KprSchedInput *inputs = NULL;
+  gint64 deadline;
+  gsize index = 0;
+  guint n = daemon->identities->len;
+
+  if (!agent)
+    {
+      /* Somebody runs certkeeper right now: come back in a moment.  A
+       * state dir that cannot be opened at all is retried more slowly. */
+      gboolean busy = g_error_matches (error, KPR_ERROR, KPR_ERROR_BUSY);
+      kpr_log (busy ? KPR_LOG_NOTICE : KPR_LOG_ERR, "%s", error->message);
+      arm (daemon, now + (busy ? BUSY_RETRY : 60), now,
+           busy ? "the state is busy" : "the state cannot be opened");
+      return;
+    }
+  if (!daemon->resumed)
+    {
+      /* Whatever a crash or a SIGKILL interrupted is finished or rolled
+       * back first, without asking anything. */
+      for (guint i = 0; i < n; i++)
+        {
+          DaemonIdentity *cfg = daemon->identities->pdata[i];
+          g_autoptr (KprIdentity) identity = NULL;
+          g_autoptr (GError) local = NULL;
+
+          if (!kpr_store_exists (kpr_agent_get_store (agent), cfg->name))
+            continue;
+          daemon->current = cfg;
+          identity = kpr_agent_resume (agent, cfg->name, &local);
+          daemon->current = NULL;
+          if (!identity)
+            kpr_log (KPR_LOG_WARNING, "%s: cannot tidy up an interrupted step: %s", cfg->name,
+                     local->message);
+          else
+            kpr_log (KPR_LOG_INFO, "%s: %s", cfg->name, kpr_state_to_string (identity->state));
+        }
+      daemon->resumed = TRUE;
+    }
+  inputs = g_new0 (KprSchedInput, n);
+  for (guint i = 0; i < n; i++)
+    {
+      DaemonIdentity *cfg = daemon->identities->pdata[i];
+      KprSchedNext next;
+
+      sched_input (daemon, kpr_agent_get_store (agent), cfg, &inputs[i], NULL);
+      next = kpr_sched_next (&daemon->policy, &inputs[i], now);
+      if (next.action != KPR_SCHED_NONE && next.when <= now)
+        act (daemon, agent, cfg, next.action, now, &inputs[i]);
+    }
+  /* The records as they now stand decide when to wake up. */
+  now = g_get_real_time () / G_USEC_PER_SEC;
+  for (guint i = 0; i < n; i++)
+    sched_input (daemon, kpr_agent_get_store (agent), daemon->identities->pdata[i], &inputs[i],
+                 NULL);
+  deadline = kpr_sched_deadline (&daemon->policy, inputs, n, now, &index);
+  {
+    g_autofree char *why = deadline == G_MAXINT64
+      ? g_strdup ("nothing scheduled")
+      : g_strdup_printf ("%s: %s", ((DaemonIdentity *) daemon->identities->pdata[index])->name,
+                         action_name (kpr_sched_next (&daemon->policy, &inputs[index], now).action));
+    arm (daemon, deadline, now, why);
+  }
+}
+
+static gboolean
+on_deadline (gpointer data)
+{
+  KprDaemon *daemon = data;
+
+  daemon->timer = 0;
+  work (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_stop (gpointer data)
+{
+  KprDaemon *daemon = data;
+
+  kpr_log (KPR_LOG_INFO, "stopping");
+  g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_hangup (gpointer data)
+{
+  KprDaemon *daemon = data;
+
+  kpr_log (KPR_LOG_INFO, "SIGHUP: retrying every identity now");
+  for (guint i = 0; i < daemon->identities->len; i++)
+    {
+      DaemonIdentity *cfg = daemon->identities->pdata[i];
+      cfg->blocked = FALSE;
+      cfg->failures = 0;
+    }
+  arm (daemon, 0, 0, "SIGHUP");
+  return G_SOURCE_CONTINUE;
+}
+
+int
+kpr_daemon_run (KprDaemon *daemon)
+{
+  guint term, intr, hup;
+
+  daemon->loop = g_main_loop_new (NULL, FALSE);
+  term = g_unix_signal_add (SIGTERM, on_stop, daemon);
+  intr = g_unix_signal_add (SIGINT, on_stop, daemon);
+  hup = g_unix_signal_add (SIGHUP, on_hangup, daemon);
+  kpr_log (KPR_LOG_INFO, "certkeeper-agent %s: %u identit%s from %s", PACKAGE_VERSION,
+           daemon->identities->len, daemon->identities->len == 1 ? "y" : "ies",
+           daemon->config_path);
+  daemon->timer = g_idle_add (on_deadline, daemon);
+  g_main_loop_run (daemon->loop);
+  g_source_remove (term);
+  g_source_remove (intr);
+  g_source_remove (hup);
+  return daemon->status;
+}
