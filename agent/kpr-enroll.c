@@ -206,6 +206,12 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
   g_autoptr (GError) local = NULL;
   g_autoptr (KprSecret) secret = NULL;
   KprEstCredentials creds = { id->username, NULL };
+  /* The request may have reached the server before (a crash, a lost
+   * answer, a pending request): send it again without credentials first.
+   * A server that already decided answers with the certificate, or 202;
+   * one that needs credentials says 401 and only then is a secret word
+   * spent. */
+  gboolean again = id->state == KPR_STATE_SUBMITTED || id->state == KPR_STATE_PENDING;
   X509 *cert;
 
   if (!id->pending_csr)
@@ -221,9 +227,7 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
       && !kpr_lifecycle_enter (agent->store, id, KPR_STATE_SUBMITTED, error))
     return FALSE;
 
-  /* A poll of a pending request goes without credentials first: the CSR
-   * names our key, and a certificate for it is useless to anyone else. */
-  if (id->retry_at == 0)
+  if (!again)
     {
       secret = obtain_secret (agent, client, id, error);
       if (!secret)
@@ -233,8 +237,7 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
   kpr_agent_progress (agent, "Sending the certificate request to %s", id->server);
   cert = kpr_est_client_enroll (client, id->pending_csr, key, FALSE, creds.secret ? &creds : NULL,
                                 &local);
-  if (!cert && id->retry_at != 0 && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH)
-      && agent->ui.ask)
+  if (!cert && again && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH) && agent->ui.ask)
     {
       g_clear_error (&local);
       secret = obtain_secret (agent, client, id, error);

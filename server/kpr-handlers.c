@@ -187,6 +187,24 @@ reply_pending (KprRequest *rq, gint64 id)
   kpr_reply_text (rq, 202, text);
 }
 
+/* A repeated request (the answer to the first was lost: the client
+ * crashed, the network dropped) must neither issue a second certificate
+ * nor need credentials that were spent on the first.  A current
+ * certificate for the CSR's key is public and useless without that key,
+ * so it is simply returned. */
+static gboolean
+reply_if_issued (KprRequest *rq, X509_REQ *csr)
+{
+  g_autoptr (X509) cert = kpr_cert_find_by_key (rq->server->ca, X509_REQ_get0_pubkey (csr), NULL);
+
+  if (!cert)
+    return FALSE;
+  kpr_server_log (rq->server, "%s: returned the certificate already issued for this key",
+                  rq->peer);
+  reply_certs (rq, cert);
+  return TRUE;
+}
+
 void
 kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
 {
@@ -205,6 +223,11 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
   gint64 pending_id = 0;
   gboolean replied = FALSE;
 
+  if (!(csr = request_csr (rq, &replied, &error)))
+    goto fail;
+  if (kind == KPR_ISSUE_ENROLL && reply_if_issued (rq, csr))
+    return;
+
   /* A poll of a recorded request repeats the CSR without credentials: the
    * word that opened it is spent, and the certificate is useless to anyone
    * without the CSR's private key.  Anything else needs Basic auth. */
@@ -212,8 +235,6 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
     {
       gboolean approved = FALSE;
 
-      if (!(csr = request_csr (rq, &replied, &error)))
-        goto fail;
       csr_key = X509_REQ_get0_pubkey (csr);
       if (!csr_key
           || !kpr_pending_find_by_key (ca, csr_key, kind, &pending_id, &approved, &user, &error))
@@ -237,8 +258,6 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
     }
 
   if (!basic_auth (rq, &name, &password, &error))
-    goto fail;
-  if (!(csr = request_csr (rq, &replied, &error)))
     goto fail;
   csr_key = X509_REQ_get0_pubkey (csr);
   if (kind == KPR_ISSUE_ENROLL && !kpr_policy_check_key (csr_key, &error))
@@ -356,6 +375,12 @@ kpr_handle_reenroll (KprRequest *rq)
   X509 *current = kpr_request_peer_cert (rq);
   gboolean replied = FALSE;
 
+  /* Before the certificate check: a renewal whose answer was lost left the
+   * presented certificate superseded (revoked) by the one asked for. */
+  if (!(csr = request_csr (rq, &replied, &error)))
+    goto fail;
+  if (reply_if_issued (rq, csr))
+    return;
   if (!current)
     {
       g_set_error (&error, KPR_ERROR, KPR_ERROR_REJECTED,
@@ -364,7 +389,6 @@ kpr_handle_reenroll (KprRequest *rq)
       goto fail;
     }
   if (!(user = kpr_cert_owner (ca, current, &old_serial, &error))
-      || !(csr = request_csr (rq, &replied, &error))
       || !kpr_policy_check_key (X509_REQ_get0_pubkey (csr), &error)
       || !same_identity (csr, current, &error)
       || !(cert = kpr_issue (ca, user, X509_REQ_get0_pubkey (csr), KPR_ISSUE_REENROLL, 0, 0,

@@ -53,6 +53,8 @@ kpr_revoke_user_certs (KprCa *ca, gint64 user_id, int reason, guint *ret_count, 
   return TRUE;
 }
 
+static char *pubkey_fingerprint (EVP_PKEY *pub);
+
 /* Records @cert; FALSE with KPR_ERROR_EXISTS on a serial collision. */
 static gboolean
 record_cert (KprCa *ca, const KprUser *user, KprIssueKind kind, X509 *cert,
@@ -76,7 +78,8 @@ record_cert (KprCa *ca, const KprUser *user, KprIssueKind kind, X509 *cert,
     not_after = (gint64) timegm (&tm);
   stmt = kpr_store_prepare (ca->db,
                             "INSERT INTO certs(serial, user_id, kind, subject, not_before,"
-                            " not_after, der, issued) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
+                            " not_after, der, issued, pubkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            error);
   if (!stmt)
     {
       OPENSSL_free (der);
@@ -90,6 +93,10 @@ record_cert (KprCa *ca, const KprUser *user, KprIssueKind kind, X509 *cert,
   sqlite3_bind_int64 (stmt, 6, not_after);
   sqlite3_bind_blob (stmt, 7, der, len, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 8, now);
+  {
+    g_autofree char *fp = pubkey_fingerprint (X509_get0_pubkey (cert));
+    sqlite3_bind_text (stmt, 9, fp, -1, SQLITE_TRANSIENT);
+  }
   rc = sqlite3_step (stmt);
   OPENSSL_free (der);
   if (rc != SQLITE_DONE)
@@ -551,4 +558,30 @@ kpr_ca_approve (KprCa *ca, gint64 id, char **ret_user, GError **error)
 fail:
   kpr_store_rollback (ca->db);
   return FALSE;
+}
+
+X509 *
+kpr_cert_find_by_key (KprCa *ca, EVP_PKEY *pub, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autofree char *fp = pub ? pubkey_fingerprint (pub) : NULL;
+  const unsigned char *der;
+  X509 *cert = NULL;
+  int rc;
+
+  if (!fp)
+    return NULL;
+  stmt = kpr_store_prepare (ca->db,
+                            "SELECT der FROM certs WHERE pubkey = ? AND revoked IS NULL"
+                            " AND not_after > ? ORDER BY issued DESC LIMIT 1", error);
+  if (!stmt)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, fp, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, g_get_real_time () / G_USEC_PER_SEC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW && (der = sqlite3_column_blob (stmt, 0)))
+    cert = d2i_X509 (NULL, &der, sqlite3_column_bytes (stmt, 0));
+  else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    kpr_store_fail (ca->db, "looking up certificates", error);
+  return cert;
 }

@@ -169,6 +169,9 @@ gboolean kpr_pending_find (KprCa *ca, const char *name, EVP_PKEY *pub,
  * request).  @ret_id is 0 when there is none. */
 gboolean kpr_pending_find_by_key (KprCa *ca, EVP_PKEY *pub, KprIssueKind kind, gint64 *ret_id,
                                   gboolean *ret_approved, KprUser **ret_user, GError **error);
+/* The newest current, unrevoked certificate issued for public key @pub,
+ * or NULL (also on errors, which set @error). */
+X509 *kpr_cert_find_by_key (KprCa *ca, EVP_PKEY *pub, GError **error);
 /* Records a request and consumes @word_id in one transaction. */
 gint64 kpr_pending_create (KprCa *ca, const KprUser *user, EVP_PKEY *pub,
                            KprIssueKind kind, gint64 word_id,

@@ -43,7 +43,8 @@ static const char schema[] =
   "  der BLOB NOT NULL,"
   "  issued INTEGER NOT NULL,"
   "  revoked INTEGER,"
-  "  reason INTEGER);"
+  "  reason INTEGER,"
+  "  pubkey TEXT);"
   "CREATE INDEX IF NOT EXISTS certs_user ON certs(user_id, revoked);"
   "CREATE TABLE IF NOT EXISTS pending ("
   "  id INTEGER PRIMARY KEY,"
@@ -107,6 +108,14 @@ kpr_store_open (const char *path, gboolean create, GError **error)
                            "PRAGMA foreign_keys=ON;"
                            "PRAGMA synchronous=FULL;", error)
       || !kpr_store_exec (db, schema, error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+  /* Databases from before certs.pubkey: add the column (an error only
+   * means it is already there); its index needs it first. */
+  sqlite3_exec (db, "ALTER TABLE certs ADD COLUMN pubkey TEXT", NULL, NULL, NULL);
+  if (!kpr_store_exec (db, "CREATE INDEX IF NOT EXISTS certs_pubkey ON certs(pubkey);", error))
     {
       sqlite3_close (db);
       return NULL;

@@ -116,8 +116,17 @@ for point in before:NEW after:NEW after:keygen before:KEY_READY after:KEY_READY 
     home "enroll-${point/:/-}"
     enroll KPR_FAULT_AT="$point"
     killed "enroll killed at $point" $?
+    words=$(wc -l <"$T/outbox")
     enroll
     rc=$?
+    # Once the server has issued, finishing must not cost another secret
+    # word: the repeated request gets the same certificate back.
+    case $point in
+        before:ISSUED | after:ISSUED | before:INSTALLED | after:INSTALLED | before:ACTIVE)
+            [ "$(wc -l <"$T/outbox")" -eq "$words" ] ||
+                fail "enroll re-run after $point asked for a new secret word"
+            ;;
+    esac
     # Killed after ACTIVE was written, the identity is complete: a re-run
     # says so (16) instead of enrolling twice.
     if [ "$point" = after:ACTIVE ]; then
@@ -137,9 +146,14 @@ for point in before:next-key-id after:next-key-id after:next-keygen before:NEXT_
     serial=$(field "['serial']")
     ck KPR_FAULT_AT="$point" "$CK" renew alice --force --pin-file "$T/pin" --secret-file - >/dev/null
     killed "renew killed at $point" $?
+    words=$(wc -l <"$T/outbox")
     # The next run, as the agent would do it: finish or roll back.
     ck "$CK" renew alice --pin-file "$T/pin" --secret-file - >/dev/null ||
         fail "renew re-run after $point: $(cat "$T/err")"
+    # Even when the server already superseded the certificate we present,
+    # the renewal finishes over mutual TLS: no secret word.
+    [ "$(wc -l <"$T/outbox")" -eq "$words" ] ||
+        fail "renew re-run after $point asked for a secret word"
     converged "renew killed at $point"
     new=$(field "['serial']")
     case $point in

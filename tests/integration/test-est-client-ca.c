@@ -295,11 +295,24 @@ test_lifecycle (void)
   g_assert_no_error (error);
   g_assert_cmpint (EVP_PKEY_eq (X509_get0_pubkey (cert1), key1), ==, 1);
 
-  /* The used word is refused, and not retried. */
-  g_assert_null (kpr_est_client_enroll (client, req, key1, FALSE, &creds, &error));
-  g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
-  g_clear_error (&error);
+  /* The same request again (its answer lost) gets the same certificate:
+   * nothing new is issued and no new word is needed. */
+  {
+    g_autoptr (X509) again = kpr_est_client_enroll (client, req, key1, FALSE, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (X509_cmp (again, cert1), ==, 0);
+  }
   g_clear_pointer (&req, X509_REQ_free);
+
+  /* The used word is refused for any other key, and not retried. */
+  {
+    g_autoptr (EVP_PKEY) other = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+    g_autoptr (X509_REQ) other_req = kpr_est_csr_new (other, alice, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_null (kpr_est_client_enroll (client, other_req, other, FALSE, &creds, &error));
+    g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
+    g_clear_error (&error);
+  }
 
   /* Reenroll with a new key over mutual TLS (no word). */
   kpr_est_client_set_client_cert (client, cert1, key1, NULL);

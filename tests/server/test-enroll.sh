@@ -51,9 +51,17 @@ openssl x509 -in "$TMP/a1.pem" -noout -subject | grep -qx 'subject=CN = alice' |
 openssl verify -CAfile "$CA/ca.pem" "$TMP/a1.pem" >/dev/null || fail "does not verify"
 ok "simpleenroll: the CSR's key, CN=username whatever the CSR asked, chains to ca.pem"
 
-st=$(post_est simpleenroll "$TMP/alice.netrc" a1 "$TMP/replay.txt")
-[ "$st" = 401 ] || fail "replay: $st"
-ok "a used secret word is refused on replay (401)"
+# The same request again (its answer lost): the same certificate, nothing
+# new issued; the spent word opens nothing else.
+st=$(post_est simpleenroll "$TMP/alice.netrc" a1 "$TMP/replay.p7")
+[ "$st" = 200 ] || fail "repeated request: $st"
+p7_to_pem "$TMP/replay.p7" "$TMP/replay.pem"
+[ "$(serial_of "$TMP/replay.pem")" = "$(serial_of "$TMP/a1.pem")" ] ||
+  fail "a repeated request issued a second certificate"
+new_csr a1b "/CN=alice" -newkey ec -pkeyopt ec_paramgen_curve:P-256
+st=$(post_est simpleenroll "$TMP/alice.netrc" a1b "$TMP/replay.txt")
+[ "$st" = 401 ] || fail "replay with a new key: $st"
+ok "a repeated request gets the same certificate; a used word is refused for a new key (401)"
 
 # Second enrollment with an enrollment code revokes the first certificate.
 "$CA_BIN" code "$CA" alice --ttl 1h >"$TMP/code.txt"
@@ -67,7 +75,8 @@ openssl crl -inform DER -in "$TMP/crl.der" -noout -text >"$TMP/crl.txt" || fail 
 grep -q "Serial Number: $(serial_of "$TMP/a1.pem")" "$TMP/crl.txt" || fail "first serial not on CRL"
 grep -q "Superseded" "$TMP/crl.txt" || fail "no superseded reason"
 openssl crl -inform DER -in "$TMP/crl.der" -noout -CAfile "$CA/ca.pem" 2>&1 | grep -q 'verify OK' || fail "CRL signature"
-st=$(post_est simpleenroll "$TMP/code.netrc" a2 "$TMP/x")
+new_csr a2b "/CN=alice" -newkey ec -pkeyopt ec_paramgen_curve:P-256
+st=$(post_est simpleenroll "$TMP/code.netrc" a2b "$TMP/x")
 [ "$st" = 401 ] || fail "code reused: $st"
 ok "enrollment code works once; the new certificate revokes the previous one (GET /crl)"
 
