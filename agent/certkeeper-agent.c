@@ -1,12 +1,13 @@
-/* certkeeper-agent — the resident agent.  This build has the headless
- * mode (kiosks: kpr-daemon.c); the desktop mode (tray, notifications,
- * D-Bus) is the rest of issue 5. */
+/* certkeeper-agent — the resident agent: the desktop mode (the person's
+ * store, org.certkeeper.Agent1 on the session bus, notifications:
+ * kpr-desktop.c) or, with --headless, the kiosk mode (a config file:
+ * kpr-daemon.c).  The tray icon is still to come. */
 #include "config.h"
 
 #include <stdio.h>
 #include <sys/prctl.h>
 
-#include "kpr-daemon.h"
+#include "kpr-desktop.h"
 
 #define DEFAULT_CONFIG "/etc/certkeeper/agent.conf"
 
@@ -49,9 +50,20 @@ main (int argc, char **argv)
     }
   if (!headless)
     {
-      fprintf (stderr, "certkeeper-agent: the desktop mode is not available in this build; "
-                       "run with --headless --config FILE\n");
-      return KPR_ERROR_USAGE;
+      g_autoptr (KprDesktop) desktop = NULL;
+
+      if (config)
+        {
+          fprintf (stderr, "certkeeper-agent: --config is for --headless; the desktop mode "
+                           "reads ~/.config/certkeeper/certkeeper.conf\n");
+          return KPR_ERROR_USAGE;
+        }
+      if (!(desktop = kpr_desktop_new (&error)))
+        {
+          kpr_log (KPR_LOG_ERR, "%s", error->message);
+          return kpr_error_exit_code (error);
+        }
+      return kpr_desktop_run (desktop);
     }
   if (!(daemon = kpr_daemon_new (config ? config : DEFAULT_CONFIG, &error)))
     {

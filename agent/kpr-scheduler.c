@@ -126,6 +126,7 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
 {
   KprSchedNext next = { KPR_SCHED_NONE, G_MAXINT64 };
   gint64 retry = retry_time (in, now);
+  gboolean interrupted = FALSE;
 
   if (in->blocked)
     return next;
@@ -152,10 +153,17 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
     case KPR_STATE_NEXT_KEY_READY:
     case KPR_STATE_NEXT_SUBMITTED:
     case KPR_STATE_NEXT_INSTALLED:
-      /* An interrupted renewal goes on as soon as it may. */
-      next.action = KPR_SCHED_RENEW;
-      next.when = MAX (now, retry);
-      return next;
+      /* An interrupted renewal goes on as soon as it may.  One that
+       * keeps failing (the server is down after the request was made)
+       * still has a certificate ageing: the reminders below apply. */
+      if (in->failures == 0 || in->not_after <= in->not_before)
+        {
+          next.action = KPR_SCHED_RENEW;
+          next.when = MAX (now, retry);
+          return next;
+        }
+      interrupted = TRUE;
+      break;
 
     default:
       next.action = KPR_SCHED_ENROLL;
@@ -178,7 +186,7 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
      * would be hammered in a loop. */
     gint64 spacing = in->last_renewal ? in->last_renewal + CLAMP (lifetime / 20, 1, BACKOFF_MIN)
                                       : G_MININT64;
-    gint64 attempt = MAX (MAX (renew_at, retry), spacing);
+    gint64 attempt = MAX (MAX (interrupted ? G_MININT64 : renew_at, retry), spacing);
     gint64 remind = in->last_reminder
                                       ? in->last_reminder + kpr_sched_reminder_interval (lifetime)
                       : renew_at;

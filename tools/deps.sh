@@ -12,7 +12,7 @@ packages=(
   p11-kit p11-kit-modules softhsm2 opensc
   # tests: independent checkers and test servers
   openssl curl gnutls-bin libnss3-tools sqlite3 python3 binutils libengine-pkcs11-openssl
-  systemd util-linux
+  systemd util-linux dbus libglib2.0-dev-bin
 )
 
 if [ "$(id -u)" -eq 0 ]; then

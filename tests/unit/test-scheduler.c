@@ -86,6 +86,31 @@ test_ninety_seconds (void)
   g_assert_cmpint (next.when - in.last_failure, >=, 1);
 }
 
+/* A renewal stuck after its request was sent (the server went away):
+ * retried on the backoff, and the person is reminded like for ACTIVE. */
+static void
+test_interrupted_failing (void)
+{
+  KprSchedPolicy p = policy ();
+  KprSchedInput in = active ("stuck", T0, 120);
+  KprSchedNext next;
+  gint64 due = kpr_sched_renew_at (&p, "stuck", T0, T0 + 120);
+
+  in.state = KPR_STATE_NEXT_SUBMITTED;
+  next = kpr_sched_next (&p, &in, T0 + 1); /* after a crash: at once */
+  g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
+  g_assert_cmpint (next.when, ==, T0 + 1);
+  in.failures = 1;
+  in.last_failure = due + 1;
+  next = kpr_sched_next (&p, &in, due + 1);
+  g_assert_cmpint (next.action, ==, KPR_SCHED_REMIND);
+  in.last_reminder = due + 1;
+  next = kpr_sched_next (&p, &in, due + 1);
+  g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
+  g_assert_cmpint (next.when, >, due + 1);
+  g_assert_cmpint (next.when, <=, due + 1 + 6);
+}
+
 static void
 test_expired (void)
 {
@@ -288,6 +313,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/two-weeks", test_two_weeks);
   g_test_add_func ("/scheduler/ninety-seconds", test_ninety_seconds);
   g_test_add_func ("/scheduler/expired", test_expired);
+  g_test_add_func ("/scheduler/interrupted-failing", test_interrupted_failing);
   g_test_add_func ("/scheduler/due-on-arrival", test_due_on_arrival);
   g_test_add_func ("/scheduler/backoff", test_backoff);
   g_test_add_func ("/scheduler/retry-after", test_retry_after);
