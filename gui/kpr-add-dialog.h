@@ -1,0 +1,16 @@
+/* kpr-add-dialog.h — "Add an identity": the assistant from the server
+ * address to a certificate on this computer or a token (kpr_agent_enroll
+ * in a KprWorker), ending with the next step offered ("Make a backup
+ * now").  A pending answer says what happens next. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define KPR_TYPE_ADD_DIALOG (kpr_add_dialog_get_type ())
+G_DECLARE_FINAL_TYPE (KprAddDialog, kpr_add_dialog, KPR, ADD_DIALOG, AdwWindow)
+
+KprAddDialog *kpr_add_dialog_new (GtkWindow *parent);
+
+G_END_DECLS

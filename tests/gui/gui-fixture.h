@@ -1,0 +1,54 @@
+/* gui-fixture.h — shared by the certkeeper-gtk tests (suite gui).
+ *
+ * The tests run under Xvfb (lib-gui.sh starts one per test on a free
+ * display, GDK_BACKEND=x11, GSK_RENDERER=cairo) with the private HOME and
+ * XDG dirs of tests/agent/lib.sh, the compiled settings schema of the
+ * build (GSETTINGS_SCHEMA_DIR) and GSETTINGS_BACKEND=memory.  They drive
+ * the real widgets (gui/kpr-gui.h) against a real certkeeper-ca and
+ * SoftHSM2 token prepared by the shell script, and check the widget tree;
+ * each main screen is saved as a PNG under $KPR_SCREENSHOT_DIR.
+ *
+ * Results are TAP on stdout (kpr_gui_check); the exit status is 1 when a
+ * check failed.
+ */
+#pragma once
+
+#include "kpr-gui.h"
+
+G_BEGIN_DECLS
+
+/* adw_init() and the test's TAP counter; call first. */
+void kpr_gui_test_init (int *argc, char ***argv);
+/* One TAP line; returns @cond. */
+gboolean kpr_gui_check (gboolean cond, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* 0 when every check passed, else 1 (the process's exit status). */
+int kpr_gui_test_finish (void);
+
+/* Runs the main loop until @cond returns TRUE or @timeout_ms passes;
+ * returns the last value of @cond. */
+gboolean kpr_gui_wait (gboolean (*cond) (gpointer data), gpointer data, guint timeout_ms);
+/* Runs the main loop for @ms (lets widgets lay out and draw). */
+void kpr_gui_settle (guint ms);
+
+/* The first widget under @root (depth first, @root included) whose
+ * buildable id (the .ui "id") or widget name (gtk_widget_set_name) is
+ * @id; NULL when there is none. */
+GtkWidget *kpr_gui_find (GtkWidget *root, const char *id);
+/* The first GtkLabel / AdwPreferencesRow / AdwActionRow / GtkButton
+ * under @root whose visible text (label, title or subtitle) contains
+ * @text; NULL when there is none. */
+GtkWidget *kpr_gui_find_text (GtkWidget *root, const char *text);
+/* TRUE when @widget is visible, mapped and sensitive (with its parents):
+ * what a person could click. */
+gboolean kpr_gui_can_click (GtkWidget *widget);
+/* Clicks a GtkButton (emits "clicked") or activates any other widget. */
+void kpr_gui_click (GtkWidget *widget);
+/* Types @text into a GtkEditable (GtkEntry, GtkPasswordEntry, AdwEntryRow…). */
+void kpr_gui_type (GtkWidget *editable, const char *text);
+
+/* Renders @widget's window (or @widget itself) and writes
+ * $KPR_SCREENSHOT_DIR/@name.png; returns FALSE (and says why on stderr)
+ * when it could not. */
+gboolean kpr_gui_screenshot (GtkWidget *widget, const char *name);
+
+G_END_DECLS
