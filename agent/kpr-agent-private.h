@@ -26,6 +26,7 @@ struct _KprAgent {
   KprAgentUi ui;
   KprStore *store;
   KprTokenCtx *tokens;
+  guint retry_after; /* the server's Retry-After with the last failure */
 };
 
 void kpr_agent_progress (KprAgent *agent, const char *format, ...) G_GNUC_PRINTF (2, 3);

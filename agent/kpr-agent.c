@@ -76,6 +76,12 @@ kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean logi
   return token;
 }
 
+guint
+kpr_agent_get_retry_after (KprAgent *agent)
+{
+  return agent->retry_after;
+}
+
 KprEstClient *
 kpr_agent_client_for (KprAgent *agent, const KprIdentity *identity, GError **error)
 {

@@ -87,6 +87,9 @@ KprStatus kpr_identity_status (const KprIdentity *identity, gint64 now);
 gint64 kpr_identity_renew_at (const KprIdentity *identity);
 /* The key is still exportable and no verified backup exists. */
 gboolean kpr_identity_backup_missing (const KprIdentity *identity);
+/* The private key's PKCS#11 URI as other programs take it (token
+ * attributes and id only: libp11 refuses the library-* ones). */
+char *kpr_identity_key_uri (const KprIdentity *identity);
 
 /* --- the store (kpr-store.c) --- */
 
@@ -112,6 +115,9 @@ gboolean kpr_store_archive (KprStore *store, const char *name, GError **error);
 /* One line in NAME.log; never holds a secret. */
 void kpr_store_audit (KprStore *store, const char *name, const char *format, ...)
   G_GNUC_PRINTF (3, 4);
+/* The lines of NAME.log, oldest first (an empty list when there is no
+ * log yet); for the GUI's history. */
+GStrv kpr_store_read_audit (KprStore *store, const char *name, GError **error);
 gboolean kpr_store_save_trust (KprStore *store, const char *name, KprX509Stack *anchors,
                                GError **error);
 KprX509Stack *kpr_store_load_trust (KprStore *store, const char *name, GError **error);
@@ -177,6 +183,10 @@ KprIdentity *kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *options,
  * as it is and *ret_renewed is FALSE. */
 KprIdentity *kpr_agent_renew (KprAgent *agent, const char *name, gboolean force,
                               gboolean *ret_renewed, GError **error);
+/* After a failed enroll or renew: the seconds the server asked to wait
+ * (HTTP 503 or 429 with Retry-After), for the scheduler; 0 when it said
+ * nothing. */
+guint kpr_agent_get_retry_after (KprAgent *agent);
 
 /* Completes a pending identity with the certificate the server mailed;
  * refused (KPR_ERROR_KEY_MISMATCH) unless it carries the waiting key. */
@@ -192,6 +202,10 @@ KprIdentity *kpr_agent_resume (KprAgent *agent, const char *name, GError **error
 
 gboolean kpr_agent_export (KprAgent *agent, const char *name, const char *path,
                            KprP12Preset preset, GError **error);
+/* How strong a new backup passphrase is, with the settings export uses
+ * (libpwquality's defaults): 0 when kpr_agent_export would refuse it
+ * (*ret_why, may be NULL, gets a sentence saying why), else 1-100. */
+int kpr_passphrase_strength (const KprSecret *passphrase, char **ret_why);
 gboolean kpr_agent_lock (KprAgent *agent, const char *name, GError **error);
 /* Removes the key and certificate objects and archives the record.  When
  * the key could still be backed up and no verified backup exists, asks

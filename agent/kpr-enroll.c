@@ -248,6 +248,7 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
     }
   if (!cert)
     {
+      agent->retry_after = kpr_est_client_get_retry_after (client);
       if (g_error_matches (local, KPR_ERROR, KPR_ERROR_PENDING))
         {
           guint wait = kpr_est_client_get_retry_after (client);
@@ -379,6 +380,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
   g_autoptr (KprIdentity) id = NULL;
   g_autoptr (KprEstClient) client = NULL;
 
+  agent->retry_after = 0;
   if (!kpr_identity_name_is_valid (o->name))
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
@@ -464,6 +466,7 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
   g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
   g_autoptr (KprX509Stack) certs = NULL, anchors = NULL;
   g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (GError) local = NULL;
   KprToken *token;
   X509 *cert;
 
@@ -484,8 +487,18 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
   /* Matched by public key: a certificate for anyone else's key (or from
    * another CA) is refused before anything changes. */
   cert = sk_X509_value (certs, 0);
-  if (!kpr_est_verify_issued (cert, key, anchors, certs, 0, error))
-    return NULL;
+  if (!kpr_est_verify_issued (cert, key, anchors, certs, 0, &local))
+    {
+      /* Said from the file's side: nothing came from the server here. */
+      if (g_error_matches (local, KPR_ERROR, KPR_ERROR_KEY_MISMATCH))
+        g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
+                     "%s is a certificate for another key, not the one “%s” is waiting for",
+                     cert_path, name);
+      else
+        g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s cannot complete “%s”: ",
+                                    cert_path, name);
+      return NULL;
+    }
   X509_up_ref (cert);
   id->cert = cert;
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error)

@@ -55,18 +55,15 @@ swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
  * pair; when that is refused (expired, revoked, unknown to the server),
  * the same flow with username + secret word. */
 static X509 *
-request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *next_key,
-                 GError **error)
+ask_server (KprAgent *agent, KprEstClient *client, KprToken *token, KprIdentity *id,
+            EVP_PKEY *next_key, GError **error)
 {
-  g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
   g_autoptr (EVP_PKEY) current = NULL;
   g_autoptr (GError) local = NULL;
   g_autoptr (KprSecret) secret = NULL;
   KprEstCredentials creds = { id->username, NULL };
   X509 *cert;
 
-  if (!client)
-    return NULL;
   current = kpr_token_get_private_key (token, id->key_id, &local);
   if (current)
     {
@@ -108,6 +105,21 @@ request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *ne
     return NULL;
   creds.secret = secret;
   return kpr_est_client_enroll (client, id->pending_csr, next_key, FALSE, &creds, error);
+}
+
+static X509 *
+request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *next_key,
+                 GError **error)
+{
+  g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
+  X509 *cert;
+
+  if (!client)
+    return NULL;
+  cert = ask_server (agent, client, token, id, next_key, error);
+  if (!cert)
+    agent->retry_after = kpr_est_client_get_retry_after (client);
+  return cert;
 }
 
 static gboolean
@@ -178,6 +190,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   KprToken *token;
 
+  agent->retry_after = 0;
   if (ret_renewed)
     *ret_renewed = FALSE;
   if (!id)

@@ -59,6 +59,18 @@ kpr_est_check_status (KprEstClient *client, const KprEstResponse *resp, gboolean
                    "The server accepted the request for later processing; try again in %u s%s%s",
                    client->retry_after, text[0] ? ": " : "", text);
     }
+  else if ((resp->status == 503 || resp->status == 429) && resp->retry_after > 0)
+    {
+      /* Overloaded (503) or locked out for a while (429, EXTENSIONS.md):
+       * the wait is the server's to set, and the scheduler respects it. */
+      client->retry_after = (guint) CLAMP (resp->retry_after, KPR_EST_RETRY_MIN,
+                                           KPR_EST_RETRY_MAX);
+      g_set_error (error, KPR_ERROR,
+                   resp->status == 503 ? KPR_ERROR_UNREACHABLE : KPR_ERROR_REJECTED,
+                   "The server is %s (HTTP %ld); it asks to try again in %u s%s%s",
+                   resp->status == 503 ? "busy" : "refusing requests for now", resp->status,
+                   client->retry_after, text[0] ? ": " : "", text);
+    }
   else if (resp->status == 401)
     g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
                  "The server refused the credentials (HTTP 401)%s%s", text[0] ? ": " : "", text);

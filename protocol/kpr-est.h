@@ -13,6 +13,7 @@
  *   KPR_ERROR_PENDING      202: kpr_est_client_get_retry_after() says when
  *   KPR_ERROR_REJECTED     other 4xx, with the server's text (sanitised)
  *   KPR_ERROR_UNREACHABLE  connection failures, timeouts, 5xx
+ *   (a 503 or 429 with Retry-After also sets kpr_est_client_get_retry_after)
  *   KPR_ERROR_PROTOCOL     malformed answers, wrong Content-Type, too large
  *   KPR_ERROR_UNSUPPORTED  tls-unique asked for on a TLS 1.3 connection
  * Nothing is ever printed; secrets are never put in messages.
@@ -64,8 +65,9 @@ void kpr_est_client_set_client_cert (KprEstClient *client, X509 *cert, EVP_PKEY 
                                      KprX509Stack *chain);
 /* Seconds; 0 keeps the default. */
 void kpr_est_client_set_timeouts (KprEstClient *client, guint connect_s, guint total_s);
-/* After a KPR_ERROR_PENDING: seconds to wait, in [KPR_EST_RETRY_MIN,
- * KPR_EST_RETRY_MAX]; 0 when the last request was not pending. */
+/* After a KPR_ERROR_PENDING, or a 503/429 that carried Retry-After:
+ * seconds to wait, in [KPR_EST_RETRY_MIN, KPR_EST_RETRY_MAX]; 0 when the
+ * server said nothing. */
 guint kpr_est_client_get_retry_after (KprEstClient *client);
 /* The HTTP status of the last answer that was checked (0 if none): lets a
  * caller tell "no such endpoint" (404) from "too many requests" (429). */

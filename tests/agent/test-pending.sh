@@ -37,6 +37,9 @@ case "$RC" in
     14|23) ok "install of the CA's own certificate refused (exit $RC)" ;;
     *) fail "install of the CA's own certificate: expected exit 14 or 23, got $RC: $(cat "$ERR")" ;;
 esac
+# Said from the file's side: no server was involved in an install.
+[ "$RC" != 14 ] || expect_stderr "is a certificate for another key, not the one “alice” is waiting for" \
+    "install refusal: the message names the mismatch, not a server"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/other.key" \
     -out "$TMP/other.pem" -days 1 -subj /CN=alice 2>/dev/null
 run install alice "$TMP/other.pem" --pin-file "$PIN_FILE"

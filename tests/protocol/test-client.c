@@ -177,7 +177,11 @@ test_status (Fixture *fx, gconstpointer data)
 
 static const StatusCase status_cases[] = {
   { "500\nContent-Type: text/plain", "boom", KPR_ERROR_UNREACHABLE, 0, "boom" },
-  { "503\nRetry-After: 10", "", KPR_ERROR_UNREACHABLE, 0, NULL },
+  /* Overloaded or locked out: the server's wait reaches the scheduler. */
+  { "503\nRetry-After: 10", "", KPR_ERROR_UNREACHABLE, 10, "try again in 10 s" },
+  { "503", "", KPR_ERROR_UNREACHABLE, 0, NULL },
+  { "429\nRetry-After: 120", "locked", KPR_ERROR_REJECTED, 120, "locked" },
+  { "429\nRetry-After: 999999", "", KPR_ERROR_REJECTED, KPR_EST_RETRY_MAX, NULL },
   { "202\nRetry-After: 7", "", KPR_ERROR_PENDING, 7, NULL },
   /* curl 7.88 turns a past date into a negative delay. */
   { "202\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT", "", KPR_ERROR_PENDING, KPR_EST_RETRY_MIN,
