@@ -13,22 +13,43 @@
 
 #include "kpr-agent-private.h"
 
-static gboolean
-check_strength (const KprSecret *passphrase, const char *user, GError **error)
+/* One pwquality check for the strength meter and for export, so the
+ * meter never accepts what export refuses.  Defaults, not
+ * /etc/security/pwquality.conf: a backup passphrase is not a login
+ * password and the system's policy may not exist. */
+static int
+strength (const KprSecret *passphrase, const char *user, char **ret_why)
 {
   pwquality_settings_t *settings = pwquality_default_settings ();
   void *aux = NULL;
   char buf[256];
   int score;
 
-  /* Defaults, not /etc/security/pwquality.conf: a backup passphrase is
-   * not a login password and the system's policy may not exist. */
   score = pwquality_check (settings, passphrase->data, NULL, user, &aux);
-  if (score < 0)
-    g_set_error (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET, "The passphrase is too weak: %s",
-                 pwquality_strerror (buf, sizeof buf, score, aux));
+  if (score < 0 && ret_why)
+    *ret_why = g_strdup_printf ("The passphrase is too weak: %s.",
+                                pwquality_strerror (buf, sizeof buf, score, aux));
   pwquality_free_settings (settings);
-  return score >= 0;
+  /* pwquality scores an acceptable but poor passphrase 0: keep 0 for
+   * "refused" so callers need only look at the number. */
+  return score < 0 ? 0 : MAX (score, 1);
+}
+
+int
+kpr_passphrase_strength (const KprSecret *passphrase, char **ret_why)
+{
+  return strength (passphrase, NULL, ret_why);
+}
+
+static gboolean
+check_strength (const KprSecret *passphrase, const char *user, GError **error)
+{
+  g_autofree char *why = NULL;
+
+  if (strength (passphrase, user, &why) > 0)
+    return TRUE;
+  g_set_error_literal (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET, why);
+  return FALSE;
 }
 
 static char *

@@ -58,8 +58,44 @@ fingerprint_text (X509 *cert)
   return g_string_free (s, FALSE);
 }
 
+/* "agent": what a running certkeeper-agent says about @name (status
+ * only; docs/desktop.md). */
 static void
-add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now)
+add_agent_json (JsonBuilder *b, const KprCliAgentInfo *agent, const char *name)
+{
+  const char *needs = NULL, *message = NULL;
+  gboolean waiting = kpr_cli_agent_waiting_for (agent, name, &needs, &message);
+
+  json_builder_set_member_name (b, "agent");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "running");
+  json_builder_add_boolean_value (b, agent->running);
+  if (agent->running)
+    {
+      json_builder_set_member_name (b, "next_check");
+      if (agent->next_check)
+        json_builder_add_int_value (b, agent->next_check);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "waiting");
+      json_builder_add_boolean_value (b, waiting);
+      json_builder_set_member_name (b, "needs");
+      if (waiting && needs && *needs)
+        json_builder_add_string_value (b, needs);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "message");
+      if (waiting && message && *message)
+        json_builder_add_string_value (b, message);
+      else
+        json_builder_add_null_value (b);
+    }
+  json_builder_end_object (b);
+}
+
+static void
+add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
+                   const KprCliAgentInfo *agent)
 {
 #define STR(k, v) (json_builder_set_member_name (b, k), (v) ? json_builder_add_string_value (b, v) : json_builder_add_null_value (b))
   json_builder_begin_object (b);
@@ -71,29 +107,16 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now)
   STR ("username", id->username);
   STR ("token", id->token_uri);
   {
-    /* The private key as other PKCS#11-aware programs name it. */
     gsize len;
     const guint8 *d = g_bytes_get_data (id->key_id, &len);
-    g_autoptr (GString) hex = g_string_new (NULL), uri = g_string_new (NULL);
+    g_autoptr (GString) hex = g_string_new (NULL);
+    /* The private key as other PKCS#11-aware programs name it (the GUI's
+     * Copy button shows the same). */
+    g_autofree char *uri = kpr_identity_key_uri (id);
     for (gsize i = 0; i < len; i++)
-      {
-        g_string_append_printf (hex, "%02x", d[i]);
-        g_string_append_printf (uri, "%%%02X", d[i]);
-      }
+      g_string_append_printf (hex, "%02x", d[i]);
     STR ("key_id", hex->str);
-    /* Token attributes only: libp11 (the OpenSSL engine and provider)
-     * refuses the library-* ones our token URIs carry. */
-    {
-      g_auto (GStrv) parts = g_strsplit (id->token_uri + strlen ("pkcs11:"), ";", -1);
-      GString *token = g_string_new ("pkcs11:");
-      for (char **p = parts; *p; p++)
-        if (!g_str_has_prefix (*p, "library-"))
-          g_string_append_printf (token, "%s%s", token->len > 7 ? ";" : "", *p);
-      g_string_append_printf (token, ";id=%s;type=private", uri->str);
-      g_string_assign (uri, token->str);
-      g_string_free (token, TRUE);
-    }
-    STR ("key_uri", uri->str);
+    STR ("key_uri", uri);
   }
   STR ("key_type", kpr_key_type_to_string (id->key_type));
   STR ("protection", kpr_protection_to_string (id->protection));
@@ -125,6 +148,8 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now)
   STR ("where", id->backup_where);
   STR ("sha256", id->backup_sha256);
   json_builder_end_object (b);
+  if (agent)
+    add_agent_json (b, agent, id->name);
   json_builder_end_object (b);
 #undef STR
 }
@@ -142,6 +167,46 @@ print_json (JsonBuilder *b)
   printf ("%s\n", text);
 }
 
+/* status: the agent's lines under the table. */
+static void
+print_agent (const KprCliAgentInfo *agent, gint64 now)
+{
+  GVariantIter iter;
+  const char *name, *needs, *message;
+
+  if (!agent->running)
+    {
+      /* A kiosk's headless agent is not on a session bus. */
+      printf ("certkeeper-agent: not running in this session\n");
+      return;
+    }
+  if (agent->next_check)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (agent->next_check);
+      g_autofree char *when = g_date_time_format (dt, "%Y-%m-%d %H:%M:%S");
+      gint64 in = MAX (agent->next_check - now, 0);
+      printf ("certkeeper-agent: running, next check %s (in %" G_GINT64_FORMAT " min)\n", when,
+              (in + 59) / 60);
+    }
+  else
+    printf ("certkeeper-agent: running, nothing scheduled\n");
+  if (!agent->waiting)
+    return;
+  g_variant_iter_init (&iter, agent->waiting);
+  while (g_variant_iter_next (&iter, "(&s&s&s)", &name, &needs, &message))
+    {
+      const char *what = g_str_equal (needs, "pin")           ? "the token's PIN"
+                         : g_str_equal (needs, "secret-word") ? "a secret word from the server"
+                         : g_str_equal (needs, "passphrase")  ? "a passphrase"
+                                                              : NULL;
+      if (what)
+        printf ("  %s waits for you: renewing it needs %s; run 'certkeeper renew %s'\n", name,
+                what, name);
+      else
+        printf ("  %s waits for you: %s\n", name, *message ? message : "see the agent's log");
+    }
+}
+
 /* list and status share everything but the exit status. */
 typedef struct {
   gboolean json;
@@ -155,10 +220,14 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_auto (GStrv) names = kpr_store_list (kpr_agent_get_store (agent), error);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_auto (KprCliAgentInfo) resident = { 0 };
+  g_autoptr (GHashTable) counted = g_hash_table_new (g_str_hash, g_str_equal);
   guint attention = 0;
 
   if (!names)
     return FALSE;
+  if (a->strict)
+    kpr_cli_agent_query (&resident);
   json_builder_begin_array (b);
   if (!a->json && names[0])
     printf ("%-20s %-12s %-22s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
@@ -178,9 +247,12 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
       status = kpr_identity_status (id, now);
       if (status == KPR_STATUS_EXPIRED || status == KPR_STATUS_FAILED
           || status == KPR_STATUS_RENEW_DUE)
-        attention++;
+        {
+          attention++;
+          g_hash_table_add (counted, *n);
+        }
       if (a->json)
-        add_identity_json (b, id, now);
+        add_identity_json (b, id, now, a->strict ? &resident : NULL);
       else
         {
           g_autofree char *until = id->cert ? time_text (X509_get0_notAfter (id->cert)) : g_strdup ("-");
@@ -195,6 +267,12 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
     print_json (b);
   else if (!names[0])
     printf ("No identities yet. Get one with 'certkeeper enroll NAME --server URL --user USER'.\n");
+  if (a->strict && !a->json)
+    print_agent (&resident, now);
+  /* What the agent gave up on waits for the person, due or not. */
+  for (char **n = names; a->strict && *n; n++)
+    if (!g_hash_table_contains (counted, *n) && kpr_cli_agent_waiting_for (&resident, *n, NULL, NULL))
+      attention++;
   if (a->strict && attention)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_ATTENTION, "%u identit%s need%s attention",
@@ -282,7 +360,7 @@ run_show (KprAgent *agent, char **args, gpointer data, GError **error)
   else if (a->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      add_identity_json (b, id, now);
+      add_identity_json (b, id, now, NULL);
       print_json (b);
     }
   else

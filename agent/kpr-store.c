@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -191,6 +192,58 @@ kpr_store_audit (KprStore *store, const char *name, const char *format, ...)
     { /* same */ }
   fsync (fd);
   close (fd);
+}
+
+GStrv
+kpr_store_read_audit (KprStore *store, const char *name, GError **error)
+{
+  g_autofree char *path = path_of (store, "identities", name, ".log");
+  g_autofree char *data = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GStrvBuilder) lines = g_strv_builder_new ();
+
+  if (!g_file_get_contents (path, &data, NULL, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_strv_builder_end (lines);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Could not read the history of “%s”: %s",
+                   name, local->message);
+      return NULL;
+    }
+  for (char *line = data, *next; line && *line; line = next)
+    {
+      next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      if (*line)
+        g_strv_builder_add (lines, line);
+    }
+  return g_strv_builder_end (lines);
+}
+
+/* Here rather than in the CLI so that `certkeeper show --json` and the
+ * GUI's Copy button give the same URI. */
+char *
+kpr_identity_key_uri (const KprIdentity *identity)
+{
+  g_autoptr (GString) uri = g_string_new ("pkcs11:");
+  g_auto (GStrv) parts = NULL;
+  const guint8 *d;
+  gsize len = 0;
+
+  if (!identity->token_uri || !g_str_has_prefix (identity->token_uri, "pkcs11:")
+      || !identity->key_id)
+    return NULL;
+  parts = g_strsplit (identity->token_uri + strlen ("pkcs11:"), ";", -1);
+  for (char **p = parts; *p; p++)
+    if (**p && !g_str_has_prefix (*p, "library-"))
+      g_string_append_printf (uri, "%s%s", uri->len > 7 ? ";" : "", *p);
+  g_string_append_printf (uri, "%sid=", uri->len > 7 ? ";" : "");
+  d = g_bytes_get_data (identity->key_id, &len);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (uri, "%%%02X", d[i]);
+  g_string_append (uri, ";type=private");
+  return g_string_free (g_steal_pointer (&uri), FALSE);
 }
 
 gboolean

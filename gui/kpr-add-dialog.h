@@ -12,5 +12,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (KprAddDialog, kpr_add_dialog, KPR, ADD_DIALOG, AdwWindow)
 
 KprAddDialog *kpr_add_dialog_new (GtkWindow *parent);
+/* On the pending page: installs the certificate in @file (what "Import
+ * certificate file…" does with the file chosen; tests call it, as they
+ * cannot drive a native file chooser). */
+void kpr_add_dialog_install_file (KprAddDialog *self, GFile *file);
 
 G_END_DECLS

@@ -12,5 +12,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (KprBackupDialog, kpr_backup_dialog, KPR, BACKUP_DIALOG, AdwWindow)
 
 KprBackupDialog *kpr_backup_dialog_new (GtkWindow *parent, const char *name);
+/* Where the backup goes: what the drive rows and "Choose a file…" call
+ * (and tests, which cannot drive a native file chooser). */
+void kpr_backup_dialog_set_file (KprBackupDialog *self, GFile *file);
 
 G_END_DECLS

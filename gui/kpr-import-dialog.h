@@ -12,5 +12,8 @@ G_DECLARE_FINAL_TYPE (KprImportDialog, kpr_import_dialog, KPR, IMPORT_DIALOG, Ad
 
 /* @path: a file already chosen (opened from the file manager), or NULL. */
 KprImportDialog *kpr_import_dialog_new (GtkWindow *parent, const char *path);
+/* The backup to import: what "Choose…" calls (and tests, which cannot
+ * drive a native file chooser). */
+void kpr_import_dialog_set_file (KprImportDialog *self, GFile *file);
 
 G_END_DECLS

@@ -1,20 +1,611 @@
-/* kpr-window.c — placeholder until the core is written. */
-#include "kpr-window.h"
+/* kpr-window.c — the main window (see kpr-window.h): the identities as a
+ * list of rows, and one identity's detail page.
+ *
+ * What it shows is loaded by a KprWorker job (kpr_store_list and
+ * kpr_store_load, with the store's lock, off the main thread), again
+ * whenever the store's identities/ directory changes (another certkeeper
+ * renewed something) and after every action.  The list keeps what it
+ * showed until the new load is ready.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "kpr-identity-text.h"
+#include "kpr-window-private.h"
+
+/* Enough history for a person; the whole log stays in NAME.log. */
+#define KPR_HISTORY_LINES 50
 
 struct _KprWindow {
   AdwApplicationWindow parent_instance;
+
+  /* template */
+  AdwToastOverlay *toasts;
+  AdwLeaflet *leaflet;
+  GtkWidget *list_page;
+  GtkStack *list_stack;
+  GtkListBox *identity_list;
+  GtkWidget *detail_page;
+  AdwWindowTitle *detail_title;
+  GtkRevealer *progress_revealer;
+  GtkSpinner *progress_spinner;
+  GtkLabel *progress_label;
+  GtkWidget *renew_button;
+  GtkWidget *backup_button;
+  GtkWidget *lock_button;
+  GtkWidget *revoke_button;
+  GtkWidget *delete_button;
+  GtkWidget *copy_uri_button;
+  AdwActionRow *detail_state;
+  AdwActionRow *detail_subject;
+  AdwActionRow *detail_issuer;
+  AdwActionRow *detail_serial;
+  AdwActionRow *detail_validity;
+  AdwActionRow *detail_sha256;
+  AdwActionRow *detail_sha1;
+  AdwActionRow *detail_where;
+  AdwActionRow *detail_uri;
+  AdwActionRow *detail_backup;
+  GtkListBox *history_list;
+
+  GPtrArray *identities; /* KprIdentity, sorted by name */
+  GHashTable *audits;    /* name → GStrv */
+  GPtrArray *damaged;    /* "name: why" of records that could not be read */
+  char *shown;           /* the detail page's identity, or NULL */
+  gboolean loaded;
+
+  KprWorker *loader;
+  KprWorker *worker;
+  GCancellable *cancellable;
+  gboolean reload_pending;
+  GFileMonitor *monitor;
+  guint reload_source;
+  guint tick_source;
+  gboolean busy;
+  AdwToast *toast; /* the last one shown */
 };
 
 G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
+/* --- the list page --- */
+
+static GtkWidget *
+identity_row (const KprIdentity *id, gint64 now)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
+  g_autofree char *widget_name = g_strdup_printf ("row-%s", id->name);
+  const char *css = NULL;
+  const char *badge_label = kpr_identity_badge_text (id, now, &css);
+  GtkWidget *badge = gtk_label_new (badge_label);
+
+  /* Names and token labels are data, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id->name);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_name (row, widget_name);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  g_object_set_data_full (G_OBJECT (row), "kpr-name", g_strdup (id->name), g_free);
+
+  gtk_widget_set_name (badge, "badge");
+  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (badge, "caption-heading");
+  gtk_widget_add_css_class (badge, css);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  return row;
+}
+
+static GtkWidget *
+damaged_row (const char *text)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *badge = gtk_label_new ("Damaged");
+  const char *colon = strchr (text, ':');
+  g_autofree char *name = colon ? g_strndup (text, colon - text) : g_strdup (text);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), colon ? colon + 2 : "");
+  gtk_widget_set_name (badge, "badge");
+  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (badge, "error");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
+  return row;
+}
+
+static void
+update_list (KprWindow *self)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list))))
+    gtk_list_box_remove (self->identity_list, child);
+  for (guint i = 0; i < self->identities->len; i++)
+    gtk_list_box_append (self->identity_list, identity_row (self->identities->pdata[i], now));
+  for (guint i = 0; i < self->damaged->len; i++)
+    gtk_list_box_append (self->identity_list, damaged_row (self->damaged->pdata[i]));
+  if (!self->loaded)
+    gtk_stack_set_visible_child_name (self->list_stack, "loading");
+  else if (self->identities->len + self->damaged->len == 0)
+    gtk_stack_set_visible_child_name (self->list_stack, "empty");
+  else
+    gtk_stack_set_visible_child_name (self->list_stack, "list");
+}
+
+static void
+on_row_activated (KprWindow *self, GtkListBoxRow *row)
+{
+  const char *name = g_object_get_data (G_OBJECT (row), "kpr-name");
+
+  if (name)
+    kpr_window_show_identity (self, name);
+}
+
+/* --- the detail page --- */
+
+static void
+set_row (AdwActionRow *row, const char *text)
+{
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_action_row_set_subtitle (row, text && *text ? text : "—");
+}
+
+static void
+update_history (KprWindow *self, const char *name)
+{
+  GStrv lines = g_hash_table_lookup (self->audits, name);
+  guint n = lines ? g_strv_length (lines) : 0;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))))
+    gtk_list_box_remove (self->history_list, child);
+  /* Newest first: what just happened is what a person looks for. */
+  for (guint i = n; i > 0 && n - i < KPR_HISTORY_LINES; i--)
+    {
+      GtkWidget *label = gtk_label_new (lines[i - 1]);
+
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+      gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+      gtk_widget_set_margin_start (label, 12);
+      gtk_widget_set_margin_end (label, 12);
+      gtk_widget_set_margin_top (label, 6);
+      gtk_widget_set_margin_bottom (label, 6);
+      gtk_list_box_append (self->history_list, label);
+    }
+  if (n == 0)
+    {
+      GtkWidget *label = gtk_label_new ("Nothing recorded yet.");
+
+      gtk_widget_add_css_class (label, "dim-label");
+      gtk_widget_set_margin_top (label, 6);
+      gtk_widget_set_margin_bottom (label, 6);
+      gtk_list_box_append (self->history_list, label);
+    }
+}
+
+static void
+update_detail (KprWindow *self)
+{
+  const KprIdentity *id = self->shown ? kpr_window_lookup (self, self->shown) : NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *where = NULL, *uri = NULL, *subtitle = NULL, *state = NULL;
+  const char *css = NULL;
+  gboolean exportable;
+
+  if (!id)
+    return;
+  subtitle = kpr_identity_subtitle_text (id, now);
+  adw_window_title_set_title (self->detail_title, id->name);
+  adw_window_title_set_subtitle (self->detail_title, kpr_identity_badge_text (id, now, &css));
+  state = id->state == KPR_STATE_FAILED && id->failed_reason
+            ? g_strdup_printf ("%s: %s", kpr_identity_badge_text (id, now, &css), id->failed_reason)
+            : g_strdup_printf ("%s (%s)", kpr_identity_badge_text (id, now, &css), subtitle);
+  set_row (self->detail_state, state);
+  if (id->cert)
+    {
+      g_autofree char *subject = kpr_cert_name_text (X509_get_subject_name (id->cert));
+      g_autofree char *issuer = kpr_cert_name_text (X509_get_issuer_name (id->cert));
+      g_autofree char *serial = kpr_cert_serial_text (id->cert);
+      g_autofree char *from = kpr_cert_time_text (X509_get0_notBefore (id->cert));
+      g_autofree char *until = kpr_cert_time_text (X509_get0_notAfter (id->cert));
+      g_autofree char *validity = g_strdup_printf ("%s to %s", from, until);
+      g_autofree char *sha256 = kpr_cert_fingerprint_text (id->cert, EVP_sha256 ());
+      g_autofree char *sha1 = kpr_cert_fingerprint_text (id->cert, EVP_sha1 ());
+
+      set_row (self->detail_subject, subject);
+      set_row (self->detail_issuer, issuer);
+      set_row (self->detail_serial, serial);
+      set_row (self->detail_validity, validity);
+      set_row (self->detail_sha256, sha256);
+      set_row (self->detail_sha1, sha1);
+    }
+  else
+    {
+      set_row (self->detail_subject, NULL);
+      set_row (self->detail_issuer, NULL);
+      set_row (self->detail_serial, NULL);
+      set_row (self->detail_validity, NULL);
+      set_row (self->detail_sha256, NULL);
+      set_row (self->detail_sha1, NULL);
+    }
+  where = kpr_identity_where_text (id);
+  set_row (self->detail_where, where);
+  uri = kpr_identity_key_uri (id);
+  set_row (self->detail_uri, uri);
+  gtk_widget_set_sensitive (self->copy_uri_button, uri != NULL);
+  if (id->backup_when)
+    {
+      g_autofree char *backup = g_strdup_printf ("%s, %s", id->backup_when,
+                                                 id->backup_where ? id->backup_where : "");
+      set_row (self->detail_backup, backup);
+    }
+  else
+    set_row (self->detail_backup, kpr_identity_backup_missing (id) ? "None yet" : "None");
+  update_history (self, id->name);
+
+  exportable = id->protection == KPR_PROTECTION_EXPORTABLE;
+  /* A revoked or failed identity is not renewed: it is added again. */
+  gtk_widget_set_sensitive (self->renew_button, !self->busy && id->state != KPR_STATE_REVOKED
+                                                  && id->state != KPR_STATE_FAILED);
+  gtk_widget_set_sensitive (self->backup_button, !self->busy && exportable);
+  gtk_widget_set_tooltip_text (self->backup_button,
+                               exportable ? "Write the key and certificate to a file protected by a passphrase"
+                                          : "The key is locked on its token: it cannot be copied, so there is nothing to back up.");
+  gtk_widget_set_sensitive (self->lock_button, !self->busy && exportable);
+  gtk_widget_set_tooltip_text (self->lock_button,
+                               exportable ? "Make the key impossible to copy from now on"
+                                          : "The key is already locked: it never leaves its token.");
+  gtk_widget_set_sensitive (self->revoke_button,
+                            !self->busy && id->cert && id->state != KPR_STATE_REVOKED);
+  gtk_widget_set_sensitive (self->delete_button, !self->busy);
+}
+
+static void
+on_back_clicked (KprWindow *self)
+{
+  kpr_window_show_identity (self, NULL);
+}
+
+static void
+on_page_changed (KprWindow *self)
+{
+  /* Back by Escape or a swipe: the detail page is no longer shown. */
+  if (adw_leaflet_get_visible_child (self->leaflet) == self->list_page)
+    g_clear_pointer (&self->shown, g_free);
+}
+
+#define ACTION_BUTTON(fn, action)                                                    \
+  static void fn (KprWindow *self)                                                   \
+  {                                                                                  \
+    if (self->shown)                                                                 \
+      gtk_widget_activate_action (GTK_WIDGET (self), action, "s", self->shown);      \
+  }
+ACTION_BUTTON (on_renew_clicked, "win.renew")
+ACTION_BUTTON (on_backup_clicked, "win.backup")
+ACTION_BUTTON (on_lock_clicked, "win.lock")
+ACTION_BUTTON (on_revoke_clicked, "win.revoke")
+ACTION_BUTTON (on_delete_clicked, "win.delete")
+ACTION_BUTTON (on_copy_uri_clicked, "win.copy-uri")
+#undef ACTION_BUTTON
+
+/* --- loading --- */
+
+typedef struct {
+  GPtrArray *identities;
+  GHashTable *audits;
+  GPtrArray *damaged;
+} Load;
+
+static void
+load_free (Load *load)
+{
+  g_clear_pointer (&load->identities, g_ptr_array_unref);
+  g_clear_pointer (&load->audits, g_hash_table_unref);
+  g_clear_pointer (&load->damaged, g_ptr_array_unref);
+  g_free (load);
+}
+
+static gboolean
+load_func (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **error)
+{
+  Load *load = data;
+  KprStore *store = kpr_agent_get_store (agent);
+  g_auto (GStrv) names = kpr_store_list (store, error);
+
+  if (!names)
+    return FALSE;
+  for (char **n = names; *n; n++)
+    {
+      g_autoptr (GError) local = NULL;
+      KprIdentity *id = kpr_store_load (store, *n, &local);
+      GStrv audit;
+
+      if (id)
+        g_ptr_array_add (load->identities, id);
+      else
+        g_ptr_array_add (load->damaged, g_strdup_printf ("%s: %s", *n, local->message));
+      audit = kpr_store_read_audit (store, *n, NULL);
+      if (audit)
+        g_hash_table_insert (load->audits, g_strdup (*n), audit);
+    }
+  return TRUE;
+}
+
+static void watch_store (KprWindow *self);
+static void start_load (KprWindow *self);
+
+static void
+on_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Load *load = data;
+  KprWindow *self = g_object_get_data (G_OBJECT (source), "kpr-window");
+  g_autoptr (GError) error = NULL;
+
+  if (!kpr_worker_run_finish (KPR_WORKER (source), result, &error))
+    {
+      if (self && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        kpr_window_toast (self, error->message);
+    }
+  else if (self)
+    {
+      g_ptr_array_unref (self->identities);
+      self->identities = g_steal_pointer (&load->identities);
+      g_hash_table_unref (self->audits);
+      self->audits = g_steal_pointer (&load->audits);
+      g_ptr_array_unref (self->damaged);
+      self->damaged = g_steal_pointer (&load->damaged);
+    }
+  load_free (load);
+  if (!self)
+    return;
+  self->loaded = TRUE;
+  update_list (self);
+  if (self->shown && !kpr_window_lookup (self, self->shown))
+    kpr_window_show_identity (self, NULL);
+  else
+    update_detail (self);
+  watch_store (self);
+  if (self->reload_pending)
+    start_load (self);
+}
+
+static void
+start_load (KprWindow *self)
+{
+  Load *load;
+
+  if (kpr_worker_is_busy (self->loader))
+    {
+      self->reload_pending = TRUE;
+      return;
+    }
+  self->reload_pending = FALSE;
+  load = g_new0 (Load, 1);
+  load->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
+  load->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_strfreev);
+  load->damaged = g_ptr_array_new_with_free_func (g_free);
+  kpr_worker_run (self->loader, load_func, load, self->cancellable, on_loaded, load);
+}
+
+static gboolean
+on_reload_timeout (gpointer data)
+{
+  KprWindow *self = data;
+
+  self->reload_source = 0;
+  start_load (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_store_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+                  gpointer data)
+{
+  KprWindow *self = data;
+
+  /* A save is a write and a rename: one reload for the burst. */
+  if (!self->reload_source)
+    self->reload_source = g_timeout_add (300, on_reload_timeout, self);
+}
+
+static void
+watch_store (KprWindow *self)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (GFile) file = NULL;
+
+  if (self->monitor)
+    return;
+  dir = g_build_filename (g_get_user_state_dir (), "certkeeper", "identities", NULL);
+  /* A missing directory would be polled by GIO: watched once a load has
+   * created it. */
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return;
+  file = g_file_new_for_path (dir);
+  self->monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+  if (self->monitor)
+    g_signal_connect (self->monitor, "changed", G_CALLBACK (on_store_changed), self);
+}
+
+/* Statuses change with the clock (due, expired): redrawn every minute,
+ * without touching the store. */
+static gboolean
+on_tick (gpointer data)
+{
+  KprWindow *self = data;
+
+  if (self->loaded)
+    {
+      update_list (self);
+      update_detail (self);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_progress (KprWorker *worker, const char *message, KprWindow *self)
+{
+  if (self->busy)
+    gtk_label_set_text (self->progress_label, message);
+}
+
+/* --- shared with kpr-window-actions.c --- */
+
+const KprIdentity *
+kpr_window_lookup (KprWindow *self, const char *name)
+{
+  for (guint i = 0; i < self->identities->len; i++)
+    {
+      const KprIdentity *id = self->identities->pdata[i];
+      if (g_strcmp0 (id->name, name) == 0)
+        return id;
+    }
+  return NULL;
+}
+
+KprWorker *
+kpr_window_get_worker (KprWindow *self)
+{
+  return self->worker;
+}
+
+void
+kpr_window_toast (KprWindow *self, const char *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+
+  /* The newest outcome replaces the last one rather than queue behind it. */
+  if (self->toast)
+    adw_toast_dismiss (self->toast);
+  g_set_object (&self->toast, toast);
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toasts, toast);
+}
+
+void
+kpr_window_set_busy (KprWindow *self, const char *message)
+{
+  self->busy = message != NULL;
+  gtk_label_set_text (self->progress_label, message ? message : "");
+  gtk_spinner_set_spinning (self->progress_spinner, self->busy);
+  gtk_revealer_set_reveal_child (self->progress_revealer, self->busy);
+  update_detail (self);
+}
+
+/* --- the object --- */
+
+static void
+kpr_window_dispose (GObject *object)
+{
+  KprWindow *self = KPR_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  g_clear_handle_id (&self->tick_source, g_source_remove);
+  if (self->monitor)
+    g_signal_handlers_disconnect_by_data (self->monitor, self);
+  g_clear_object (&self->monitor);
+  /* A job still running finishes on its own; its callback finds no window. */
+  if (self->loader)
+    g_object_set_data (G_OBJECT (self->loader), "kpr-window", NULL);
+  if (self->worker)
+    g_signal_handlers_disconnect_by_data (self->worker, self);
+  g_clear_object (&self->loader);
+  g_clear_object (&self->worker);
+  g_clear_object (&self->toast);
+  gtk_widget_dispose_template (GTK_WIDGET (self), KPR_TYPE_WINDOW);
+  G_OBJECT_CLASS (kpr_window_parent_class)->dispose (object);
+}
+
+static void
+kpr_window_finalize (GObject *object)
+{
+  KprWindow *self = KPR_WINDOW (object);
+
+  g_clear_object (&self->cancellable);
+  g_ptr_array_unref (self->identities);
+  g_hash_table_unref (self->audits);
+  g_ptr_array_unref (self->damaged);
+  g_free (self->shown);
+  G_OBJECT_CLASS (kpr_window_parent_class)->finalize (object);
+}
+
+#define BIND(name, member) \
+  gtk_widget_class_bind_template_child_full (widget_class, name, FALSE, \
+                                             G_STRUCT_OFFSET (KprWindow, member))
+
 static void
 kpr_window_class_init (KprWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = kpr_window_dispose;
+  object_class->finalize = kpr_window_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/certkeeper/Certkeeper/kpr-window.ui");
+  BIND ("toasts", toasts);
+  BIND ("leaflet", leaflet);
+  BIND ("list-page", list_page);
+  BIND ("list-stack", list_stack);
+  BIND ("identity-list", identity_list);
+  BIND ("detail-page", detail_page);
+  BIND ("detail-title", detail_title);
+  BIND ("progress-revealer", progress_revealer);
+  BIND ("progress-spinner", progress_spinner);
+  BIND ("progress-label", progress_label);
+  BIND ("renew-button", renew_button);
+  BIND ("backup-button", backup_button);
+  BIND ("lock-button", lock_button);
+  BIND ("revoke-button", revoke_button);
+  BIND ("delete-button", delete_button);
+  BIND ("copy-uri-button", copy_uri_button);
+  BIND ("detail-state", detail_state);
+  BIND ("detail-subject", detail_subject);
+  BIND ("detail-issuer", detail_issuer);
+  BIND ("detail-serial", detail_serial);
+  BIND ("detail-validity", detail_validity);
+  BIND ("detail-sha256", detail_sha256);
+  BIND ("detail-sha1", detail_sha1);
+  BIND ("detail-where", detail_where);
+  BIND ("detail-uri", detail_uri);
+  BIND ("detail-backup", detail_backup);
+  BIND ("history-list", history_list);
+  gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_back_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_page_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_renew_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_backup_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_lock_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_revoke_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_delete_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_copy_uri_clicked);
 }
+#undef BIND
 
 static void
 kpr_window_init (KprWindow *self)
 {
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
+  self->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_strfreev);
+  self->damaged = g_ptr_array_new_with_free_func (g_free);
+  self->cancellable = g_cancellable_new ();
+  self->loader = kpr_worker_new (GTK_WIDGET (self));
+  g_object_set_data (G_OBJECT (self->loader), "kpr-window", self);
+  self->worker = kpr_worker_new (GTK_WIDGET (self));
+  g_signal_connect (self->worker, "progress", G_CALLBACK (on_progress), self);
+  self->tick_source = g_timeout_add_seconds (60, on_tick, self);
+  kpr_window_add_actions (self);
+  update_list (self);
+  start_load (self);
 }
 
 KprWindow *
@@ -26,9 +617,32 @@ kpr_window_new (KprApplication *app)
 void
 kpr_window_refresh (KprWindow *window)
 {
+  g_return_if_fail (KPR_IS_WINDOW (window));
+  start_load (window);
 }
 
 void
 kpr_window_show_identity (KprWindow *window, const char *name)
 {
+  g_return_if_fail (KPR_IS_WINDOW (window));
+  if (!name)
+    {
+      g_clear_pointer (&window->shown, g_free);
+      adw_leaflet_set_visible_child (window->leaflet, window->list_page);
+      return;
+    }
+  if (window->loaded && !kpr_window_lookup (window, name))
+    {
+      g_autofree char *message = g_strdup_printf ("There is no identity named “%s”.", name);
+      kpr_window_toast (window, message);
+      return;
+    }
+  if (window->shown != name)
+    {
+      g_free (window->shown);
+      window->shown = g_strdup (name);
+    }
+  /* Before the first load the page fills in when the identities arrive. */
+  update_detail (window);
+  adw_leaflet_set_visible_child (window->leaflet, window->detail_page);
 }

@@ -1,0 +1,35 @@
+/* kpr-identity-text.h — how certkeeper-gtk describes an identity and its
+ * certificate in words (the list's subtitles and badges, the detail
+ * page), so that the window and its tests agree. */
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "kpr-agent.h"
+
+G_BEGIN_DECLS
+
+gint64 kpr_cert_time_unix (const ASN1_TIME *t);
+/* Local time, "2026-11-23 14:05". */
+char *kpr_cert_time_text (const ASN1_TIME *t);
+/* RFC 2253, as `certkeeper show --json`. */
+char *kpr_cert_name_text (const X509_NAME *name);
+/* Upper-case hex, as `certkeeper show --json` prints it. */
+char *kpr_cert_serial_text (X509 *cert);
+/* "AB:CD:…" */
+char *kpr_cert_fingerprint_text (X509 *cert, const EVP_MD *md);
+
+/* "This computer" for the software token, else the token's label. */
+char *kpr_identity_where_text (const KprIdentity *id);
+/* "standard", "strong" or "exportable". */
+const char *kpr_identity_protection_text (const KprIdentity *id);
+/* "expires in N days", "expired N days ago", "waiting for the server"… */
+char *kpr_identity_expiry_text (const KprIdentity *id, gint64 now);
+/* where · protection, origin · expiry */
+char *kpr_identity_subtitle_text (const KprIdentity *id, gint64 now);
+/* The state badge ("Active", "Renewal due", "Backup missing"…) and its
+ * style class in *ret_class. */
+const char *kpr_identity_badge_text (const KprIdentity *id, gint64 now, const char **ret_class);
+
+G_END_DECLS

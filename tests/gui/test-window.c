@@ -1,0 +1,435 @@
+/* test-window.c — certkeeper-gtk's main window, driven by test-window.sh.
+ *
+ *   test-window empty
+ *     no identity yet: the "No certificates yet" page with its button.
+ *   test-window full EXPECT PIN-FILE OUTBOX RESULT
+ *     EXPECT has one line per identity,
+ *       name|badge|subtitle part,part…|backup sensitive|lock sensitive|serial
+ *     (what `certkeeper show --json` said); checks the rows, the badges,
+ *     the detail pages, then renews "fresh" with Renew now, typing the PIN
+ *     from PIN-FILE into the PIN dialog, and writes the serial the detail
+ *     page shows afterwards to RESULT (the secret word, if the server asks
+ *     for one, is read from the server's OUTBOX).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "gui-fixture.h"
+
+static KprWindow *window;
+
+static gboolean
+window_shown (gpointer data)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (window)) && gtk_widget_get_width (GTK_WIDGET (window)) > 0;
+}
+
+static gboolean
+list_page_is (gpointer data)
+{
+  GtkWidget *stack = kpr_gui_find (GTK_WIDGET (window), "list-stack");
+
+  return stack && g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), data) == 0;
+}
+
+static const char *
+subtitle_of (const char *id)
+{
+  GtkWidget *row = kpr_gui_find (GTK_WIDGET (window), id);
+
+  return row ? adw_action_row_get_subtitle (ADW_ACTION_ROW (row)) : NULL;
+}
+
+static guint
+count_rows (void)
+{
+  GtkWidget *list = kpr_gui_find (GTK_WIDGET (window), "identity-list");
+  guint n = 0;
+
+  for (GtkWidget *c = gtk_widget_get_first_child (list); c; c = gtk_widget_get_next_sibling (c))
+    n++;
+  return n;
+}
+
+static void
+open_window (KprApplication *app)
+{
+  window = kpr_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  kpr_gui_check (kpr_gui_wait (window_shown, NULL, 10000), "the window is shown");
+}
+
+static int
+test_empty (KprApplication *app)
+{
+  GtkWidget *button;
+
+  open_window (app);
+  kpr_gui_check (kpr_gui_wait (list_page_is, "empty", 20000),
+                 "without identities the window shows the empty page");
+  kpr_gui_check (kpr_gui_find_text (GTK_WIDGET (window), "No certificates yet") != NULL,
+                 "it says “No certificates yet”");
+  button = kpr_gui_find (GTK_WIDGET (window), "empty-add-button");
+  kpr_gui_check (kpr_gui_can_click (button), "the “Add an identity” button can be clicked");
+  kpr_gui_check (g_action_group_has_action (G_ACTION_GROUP (app), "add"),
+                 "its action app.add exists");
+  kpr_gui_check (kpr_gui_screenshot (GTK_WIDGET (window), "window-empty"), "screenshot window-empty");
+  gtk_window_destroy (GTK_WINDOW (window));
+  return kpr_gui_test_finish ();
+}
+
+typedef struct {
+  char *name;
+  char *badge;
+  char **parts;
+  gboolean backup;
+  gboolean lock;
+  char *serial;
+} Expect;
+
+static void
+expect_free (Expect *e)
+{
+  g_free (e->name);
+  g_free (e->badge);
+  g_strfreev (e->parts);
+  g_free (e->serial);
+  g_free (e);
+}
+
+static GPtrArray *
+read_expect (const char *path)
+{
+  g_autofree char *data = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) expect_free);
+
+  if (!g_file_get_contents (path, &data, NULL, NULL))
+    g_error ("cannot read %s", path);
+  lines = g_strsplit (data, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_auto (GStrv) f = g_strsplit (*l, "|", -1);
+      Expect *e;
+
+      if (g_strv_length (f) != 6)
+        continue;
+      e = g_new0 (Expect, 1);
+      e->name = g_strdup (f[0]);
+      e->badge = g_strdup (f[1]);
+      e->parts = g_strsplit (f[2], ",", -1);
+      e->backup = g_str_equal (f[3], "1");
+      e->lock = g_str_equal (f[4], "1");
+      e->serial = g_strdup (f[5]);
+      g_ptr_array_add (all, e);
+    }
+  return all;
+}
+
+static gboolean
+detail_is (gpointer data)
+{
+  GtkWidget *title = kpr_gui_find (GTK_WIDGET (window), "detail-title");
+  GtkWidget *page = kpr_gui_find (GTK_WIDGET (window), "detail-page");
+
+  return gtk_widget_get_mapped (page)
+         && g_strcmp0 (adw_window_title_get_title (ADW_WINDOW_TITLE (title)), data) == 0;
+}
+
+static void
+check_identity (Expect *e)
+{
+  g_autofree char *row_id = g_strdup_printf ("row-%s", e->name);
+  GtkWidget *row = kpr_gui_find (GTK_WIDGET (window), row_id);
+  GtkWidget *badge = row ? kpr_gui_find (row, "badge") : NULL;
+  const char *subtitle = row ? adw_action_row_get_subtitle (ADW_ACTION_ROW (row)) : NULL;
+  GtkWidget *backup, *lock;
+
+  if (!kpr_gui_check (row != NULL, "%s: a row", e->name))
+    return;
+  kpr_gui_check (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), e->name) == 0,
+                 "%s: the row's title is the name", e->name);
+  kpr_gui_check (badge && g_strcmp0 (gtk_label_get_text (GTK_LABEL (badge)), e->badge) == 0,
+                 "%s: badge “%s” (shown: “%s”)", e->name, e->badge,
+                 badge ? gtk_label_get_text (GTK_LABEL (badge)) : "none");
+  for (char **p = e->parts; *p; p++)
+    if (**p)
+      kpr_gui_check (subtitle && strstr (subtitle, *p), "%s: the subtitle says “%s” (“%s”)",
+                     e->name, *p, subtitle ? subtitle : "");
+
+  /* The detail page, opened the way a person does: clicking the row. */
+  kpr_gui_click (row);
+  if (!kpr_gui_check (kpr_gui_wait (detail_is, e->name, 5000), "%s: clicking the row opens its detail page",
+                      e->name))
+    return;
+  backup = kpr_gui_find (GTK_WIDGET (window), "backup-button");
+  lock = kpr_gui_find (GTK_WIDGET (window), "lock-button");
+  kpr_gui_check (kpr_gui_can_click (backup) == e->backup, "%s: Back up is %s", e->name,
+                 e->backup ? "clickable" : "insensitive");
+  kpr_gui_check (kpr_gui_can_click (lock) == e->lock, "%s: Lock key is %s", e->name,
+                 e->lock ? "clickable" : "insensitive");
+  if (!e->backup)
+    kpr_gui_check (strstr (gtk_widget_get_tooltip_text (backup), "cannot") != NULL,
+                   "%s: Back up's tooltip says why (“%s”)", e->name,
+                   gtk_widget_get_tooltip_text (backup));
+  if (*e->serial)
+    {
+      const char *uri = subtitle_of ("detail-uri");
+
+      kpr_gui_check (g_ascii_strcasecmp (subtitle_of ("detail-serial"), e->serial) == 0,
+                     "%s: the serial is %s as `certkeeper show --json` says (shown: %s)",
+                     e->name, e->serial, subtitle_of ("detail-serial"));
+      kpr_gui_check (strlen (subtitle_of ("detail-sha256")) == 95,
+                     "%s: a SHA-256 fingerprint", e->name);
+      kpr_gui_check (g_str_has_prefix (uri, "pkcs11:") && strstr (uri, ";id=%")
+                       && strstr (uri, "type=private") && !strstr (uri, "library-"),
+                     "%s: the key's PKCS#11 URI (%s)", e->name, uri);
+    }
+  if (g_str_equal (e->badge, "Failed"))
+    {
+      kpr_gui_check (strstr (subtitle_of ("detail-state"), "account disabled") != NULL,
+                     "%s: the detail page says why it failed (“%s”)", e->name,
+                     subtitle_of ("detail-state"));
+      kpr_gui_check (!kpr_gui_can_click (kpr_gui_find (GTK_WIDGET (window), "renew-button")),
+                     "%s: Renew now is insensitive (a failed identity is added again)", e->name);
+    }
+  else
+    {
+      /* The audit log (NAME.log), newest first. */
+      GtkWidget *history = kpr_gui_find (GTK_WIDGET (window), "history-list");
+      GtkWidget *first = history ? gtk_widget_get_first_child (history) : NULL;
+      GtkWidget *label = first ? gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (first)) : NULL;
+      const char *text = GTK_IS_LABEL (label) ? gtk_label_get_text (GTK_LABEL (label)) : "";
+
+      kpr_gui_check (g_str_has_prefix (text, "20") && strlen (text) > 20,
+                     "%s: the history shows the audit log (“%s”)", e->name, text);
+    }
+  if (g_str_equal (e->name, "fresh") || g_str_equal (e->name, "locked"))
+    {
+      g_autofree char *shot = g_strdup_printf ("detail-%s", e->name);
+      kpr_gui_check (kpr_gui_screenshot (GTK_WIDGET (window), shot), "screenshot %s", shot);
+    }
+  kpr_gui_click (kpr_gui_find (GTK_WIDGET (window), "back-button"));
+  kpr_gui_check (kpr_gui_wait (list_page_is, "list", 2000) && !detail_is (e->name),
+                 "%s: Back returns to the list", e->name);
+}
+
+static void
+print_labels (GtkWidget *root)
+{
+  if (GTK_IS_LABEL (root))
+    printf ("# label: %s\n", gtk_label_get_text (GTK_LABEL (root)));
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    print_labels (c);
+}
+
+static gboolean
+secret_dialog_or_done (gpointer data)
+{
+  return kpr_gui_find (NULL, "kpr-secret-dialog") != NULL
+         || g_strcmp0 (subtitle_of ("detail-serial"), data) != 0;
+}
+
+static gboolean
+serial_changed (gpointer data)
+{
+  const char *now = subtitle_of ("detail-serial");
+
+  return now && g_strcmp0 (now, data) != 0 && g_strcmp0 (now, "—") != 0;
+}
+
+/* Types @text into @dialog's entry and clicks Continue; checks that the
+ * entry is emptied once the answer is handed on. */
+static void
+answer (GtkWidget *dialog, const char *text, const char *what, gboolean first)
+{
+  GtkWidget *entry = kpr_gui_find (dialog, "secret-entry");
+  GtkWidget *go = kpr_gui_find_text (dialog, "Continue");
+
+  if (!kpr_gui_check (GTK_IS_PASSWORD_ENTRY (entry) && go != NULL,
+                      "the %s goes into a password entry (no echo)", what))
+    return;
+  kpr_gui_check (!kpr_gui_can_click (go), "Continue is insensitive while the %s entry is empty",
+                 what);
+  if (first)
+    kpr_gui_check (kpr_gui_screenshot (dialog, "pin-dialog"), "screenshot pin-dialog");
+  g_object_ref (entry);
+  kpr_gui_type (entry, text);
+  kpr_gui_check (kpr_gui_can_click (go), "Continue is clickable once the %s is typed", what);
+  kpr_gui_click (go);
+  kpr_gui_check (*gtk_editable_get_text (GTK_EDITABLE (entry)) == '\0',
+                 "the %s entry is empty once it is handed on", what);
+  g_object_unref (entry);
+}
+
+static void
+answer_pin (GtkWidget *dialog, const char *pin_file, gboolean first)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KprSecret) pin = kpr_secret_read_file (pin_file, &error);
+
+  if (kpr_gui_check (pin != NULL, "the PIN file is readable"))
+    answer (dialog, pin->data, "PIN", first);
+}
+
+/* The word certkeeper-ca "sent by SMS": the last field of its outbox's
+ * last line (as lib.sh's last_word). */
+static void
+answer_word (GtkWidget *dialog, const char *outbox)
+{
+  g_autofree char *data = NULL;
+  g_auto (GStrv) lines = NULL;
+  const char *word = NULL;
+
+  if (g_file_get_contents (outbox, &data, NULL, NULL))
+    {
+      g_strchomp (data);
+      lines = g_strsplit (data, "\n", -1);
+      if (lines[0])
+        word = strrchr (lines[g_strv_length (lines) - 1], ' ');
+    }
+  if (kpr_gui_check (word != NULL, "the server sent a secret word"))
+    answer (dialog, word + 1, "secret word", FALSE);
+}
+
+static gboolean
+not_busy (gpointer data)
+{
+  return kpr_gui_can_click (kpr_gui_find (GTK_WIDGET (window), "renew-button"));
+}
+
+/* Cancel in the PIN dialog: the job ends with "Cancelled." and nothing
+ * changes. */
+static void
+renew_cancelled (const char *name)
+{
+  g_autofree char *old = NULL;
+  GtkWidget *dialog;
+
+  kpr_window_show_identity (window, name);
+  kpr_gui_wait (detail_is, (gpointer) name, 5000);
+  old = g_strdup (subtitle_of ("detail-serial"));
+  kpr_gui_click (kpr_gui_find (GTK_WIDGET (window), "renew-button"));
+  kpr_gui_check (!not_busy (NULL), "%s: Renew now is insensitive while the renewal runs", name);
+  kpr_gui_check (kpr_gui_wait (secret_dialog_or_done, old, 60000)
+                   && (dialog = kpr_gui_find (NULL, "kpr-secret-dialog")) != NULL,
+                 "%s: Renew now asks for the PIN", name);
+  if (!dialog)
+    return;
+  kpr_gui_click (kpr_gui_find_text (dialog, "Cancel"));
+  kpr_gui_check (kpr_gui_wait (not_busy, NULL, 30000), "%s: Cancel ends the job", name);
+  kpr_gui_check (kpr_gui_find_text (GTK_WIDGET (window), "Cancelled") != NULL,
+                 "%s: a toast says it was cancelled", name);
+  kpr_gui_settle (1000);
+  kpr_gui_check (g_strcmp0 (subtitle_of ("detail-serial"), old) == 0,
+                 "%s: the certificate is unchanged", name);
+}
+
+static void
+renew_fresh (const char *pin_file, const char *outbox, const char *result)
+{
+  g_autofree char *old = NULL;
+  GtkWidget *renew, *dialog;
+  gboolean pin_asked = FALSE;
+
+  kpr_window_show_identity (window, "fresh");
+  kpr_gui_wait (detail_is, "fresh", 5000);
+  old = g_strdup (subtitle_of ("detail-serial"));
+  renew = kpr_gui_find (GTK_WIDGET (window), "renew-button");
+  kpr_gui_check (kpr_gui_can_click (renew), "fresh: Renew now can be clicked");
+  kpr_gui_click (renew);
+  /* The agent asks for the PIN (the new key is made after a login) and,
+   * when the server wants one, for a secret word: each in the secret
+   * dialog, answered as a person would. */
+  for (guint asked = 0; asked < 4; asked++)
+    {
+      if (!kpr_gui_wait (secret_dialog_or_done, old, 60000))
+        break;
+      dialog = kpr_gui_find (NULL, "kpr-secret-dialog");
+      if (!dialog)
+        break;
+      if (kpr_gui_find_text (dialog, "PIN"))
+        {
+          answer_pin (dialog, pin_file, !pin_asked);
+          pin_asked = TRUE;
+        }
+      else if (kpr_gui_find_text (dialog, "secret word"))
+        answer_word (dialog, outbox);
+      else
+        {
+          print_labels (dialog);
+          kpr_gui_check (FALSE, "an unexpected question during Renew now");
+          kpr_gui_click (kpr_gui_find_text (dialog, "Cancel"));
+        }
+      kpr_gui_settle (200);
+    }
+  kpr_gui_check (pin_asked, "Renew now asked for the software token's PIN");
+  kpr_gui_check (kpr_gui_wait (serial_changed, old, 120000),
+                 "after Renew now the detail page shows a new serial (%s → %s)", old,
+                 subtitle_of ("detail-serial"));
+  if (!kpr_gui_check (kpr_gui_find_text (GTK_WIDGET (window), "is renewed") != NULL,
+                      "a toast says the identity is renewed"))
+    {
+      GtkWidget *toasts = kpr_gui_find (GTK_WIDGET (window), "toasts");
+      for (GtkWidget *c = gtk_widget_get_first_child (toasts); c; c = gtk_widget_get_next_sibling (c))
+        if (!ADW_IS_LEAFLET (c))
+          print_labels (c);
+    }
+  kpr_gui_check (kpr_gui_find (NULL, "kpr-secret-dialog") == NULL, "no secret dialog is left open");
+  if (serial_changed (old))
+    g_file_set_contents (result, subtitle_of ("detail-serial"), -1, NULL);
+  kpr_gui_screenshot (GTK_WIDGET (window), "detail-fresh-renewed");
+}
+
+static int
+test_full (KprApplication *app, const char *expect_path, const char *pin_file,
+           const char *outbox, const char *result)
+{
+  g_autoptr (GPtrArray) expect = read_expect (expect_path);
+
+  open_window (app);
+  kpr_gui_check (kpr_gui_wait (list_page_is, "list", 30000), "the window shows the list");
+  kpr_gui_check (count_rows () == expect->len, "one row per identity (%u rows, %u identities)",
+                 count_rows (), expect->len);
+  kpr_gui_check (kpr_gui_screenshot (GTK_WIDGET (window), "window-list"), "screenshot window-list");
+  for (guint i = 0; i < expect->len && !g_getenv ("KPR_GUI_ONLY_RENEW"); i++)
+    check_identity (expect->pdata[i]);
+
+  /* What certkeeper-agent's tray and notifications do: ActivateAction
+   * over the session bus (the private one of gui_run). */
+  kpr_window_show_identity (window, NULL);
+  g_dbus_connection_call (g_application_get_dbus_connection (G_APPLICATION (app)),
+                          g_application_get_application_id (G_APPLICATION (app)),
+                          g_application_get_dbus_object_path (G_APPLICATION (app)),
+                          "org.freedesktop.Application", "ActivateAction",
+                          g_variant_new_parsed ("('show', [<'locked'>], @a{sv} {})"), NULL,
+                          G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL, NULL);
+  kpr_gui_check (kpr_gui_wait (detail_is, "locked", 5000),
+                 "app.show('locked') over D-Bus opens its detail page");
+
+  renew_cancelled ("locked");
+  renew_fresh (pin_file, outbox, result);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return kpr_gui_test_finish ();
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (KprApplication) app = NULL;
+  g_autoptr (GError) error = NULL;
+
+  kpr_gui_test_init (&argc, &argv);
+  if (argc < 2)
+    g_error ("usage: test-window empty | full EXPECT PIN-FILE OUTBOX RESULT");
+  app = kpr_application_new ();
+  if (!kpr_gui_check (g_application_register (G_APPLICATION (app), NULL, &error),
+                      "the application registers"))
+    return kpr_gui_test_finish ();
+  if (g_str_equal (argv[1], "empty"))
+    return test_empty (app);
+  if (g_str_equal (argv[1], "full") && argc == 6)
+    return test_full (app, argv[2], argv[3], argv[4], argv[5]);
+  g_error ("usage: test-window empty | full EXPECT PIN-FILE OUTBOX RESULT");
+}
