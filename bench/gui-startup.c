@@ -1,0 +1,112 @@
+/* gui-startup.c — certkeeper-gtk's start-up time to the first frame that
+ * shows the identities (bench/gui-startup.sh).
+ *
+ * This is certkeeper-gtk's own main() (gui/certkeeper-gtk.c: a
+ * KprApplication, run) plus an observer: it watches the main window's
+ * GdkFrameClock and exits at the end ("after-paint") of the first frame
+ * painted while the identity list was on screen with at least N rows
+ * mapped — the list filled, not the "loading" spinner or the empty
+ * placeholder.  Widget changes are made between frames, never inside one,
+ * so the rows seen at after-paint are the rows that frame laid out and
+ * painted.
+ *
+ * Usage: gui-startup N
+ * Prints (ms, CLOCK_MONOTONIC; see gui-bench.h):
+ *   app exec-to-main E main-to-frame F total T cpu C first-frame A rows R
+ * where A is the first frame of any content (from main()) and R the rows
+ * shown.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "gui-bench.h"
+#include "kpr-gui.h"
+
+static gint64 main_at;
+static gint64 first_frame_at;
+static guint expected;
+
+static guint
+rows_shown (GtkWidget *window)
+{
+  GtkWidget *list = kpr_bench_find (window, "identity-list");
+  guint n = 0;
+
+  if (!list || !gtk_widget_get_mapped (list))
+    return 0;
+  for (GtkWidget *c = gtk_widget_get_first_child (list); c; c = gtk_widget_get_next_sibling (c))
+    if (ADW_IS_ACTION_ROW (c) && gtk_widget_get_mapped (c))
+      n++;
+  return n;
+}
+
+static void
+on_after_paint (GdkFrameClock *clock, GtkWidget *window)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint rows;
+  g_autofree char *extra = NULL;
+
+  if (!first_frame_at)
+    first_frame_at = now;
+  rows = rows_shown (window);
+  if (rows < expected)
+    return;
+  g_signal_handlers_disconnect_by_func (clock, on_after_paint, window);
+  extra = g_strdup_printf ("first-frame %.1f rows %u", (first_frame_at - main_at) / 1000.0, rows);
+  kpr_bench_print_start ("app", main_at, now, extra);
+  kpr_bench_marks_print (main_at);
+  g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))));
+}
+
+static void
+on_realize (GtkWidget *window, gpointer data)
+{
+  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint",
+                    G_CALLBACK (on_after_paint), window);
+}
+
+static void
+on_stack_changed (GtkStack *stack, GParamSpec *pspec, gpointer data)
+{
+  /* kpr-window.c's update_list() has filled the list (or not). */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (stack), "list") == 0)
+    kpr_bench_mark ("list stack shows the list");
+  else
+    kpr_bench_mark ("list stack shows something else");
+}
+
+static void
+on_window_added (GtkApplication *app, GtkWindow *window, gpointer data)
+{
+  GtkWidget *stack;
+
+  if (!KPR_IS_WINDOW (window))
+    return;
+  kpr_bench_mark ("KprWindow made");
+  g_signal_connect_after (window, "realize", G_CALLBACK (on_realize), NULL);
+  kpr_bench_mark_frames (GTK_WIDGET (window));
+  stack = kpr_bench_find (GTK_WIDGET (window), "list-stack");
+  if (stack)
+    g_signal_connect (stack, "notify::visible-child-name", G_CALLBACK (on_stack_changed), NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (KprApplication) app = NULL;
+
+  main_at = g_get_monotonic_time ();
+  if (argc != 2 || (expected = (guint) strtoul (argv[1], NULL, 10)) == 0)
+    {
+      g_printerr ("usage: %s ROWS (the identities the window must show)\n", argv[0]);
+      return 2;
+    }
+  app = kpr_application_new ();
+  g_signal_connect (app, "window-added", G_CALLBACK (on_window_added), NULL);
+  kpr_bench_mark_app (G_APPLICATION (app));
+  kpr_bench_watchdog (60);
+  /* No arguments for GApplication: certkeeper-gtk is started without. */
+  return g_application_run (G_APPLICATION (app), 1, argv);
+}
