@@ -58,6 +58,7 @@ on_ask_confirm (KprWorkerRequest *request, gpointer user_data)
   /* Enter must not trust by accident; focus also keeps the selectable
    * question from showing up all selected. */
   gtk_widget_grab_focus (GTK_WIDGET (self->trust_cancel_button));
+  gtk_label_select_region (self->trust_label, 0, 0);
 }
 
 static void

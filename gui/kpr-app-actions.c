@@ -10,8 +10,14 @@
 static GtkWindow *
 raise_window (KprApplication *app)
 {
+  GtkWindow *window;
+
   g_application_activate (G_APPLICATION (app));
-  return gtk_application_get_active_window (GTK_APPLICATION (app));
+  window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  /* An action shows its outcome at once, not when the list is ready. */
+  if (window)
+    gtk_window_present (window);
+  return window;
 }
 
 static void

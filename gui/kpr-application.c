@@ -34,7 +34,7 @@ kpr_application_activate (GApplication *app)
 
   if (!window)
     window = kpr_window_new (self);
-  gtk_window_present (GTK_WINDOW (window));
+  kpr_window_present_loaded (window);
 }
 
 static void

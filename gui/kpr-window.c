@@ -25,6 +25,7 @@ struct _KprWindow {
   AdwLeaflet *leaflet;
   GtkWidget *list_page;
   GtkStack *list_stack;
+  GtkSpinner *loading_spinner;
   GtkListBox *identity_list;
   GtkWidget *detail_page;
   AdwWindowTitle *detail_title;
@@ -54,6 +55,8 @@ struct _KprWindow {
   GPtrArray *damaged;    /* "name: why" of records that could not be read */
   char *shown;           /* the detail page's identity, or NULL */
   gboolean loaded;
+  gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
+  guint present_source;
 
   KprWorker *loader;
   KprWorker *worker;
@@ -68,17 +71,30 @@ struct _KprWindow {
 
 G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
+#define PRESENT_WAIT_MS 400
+
 /* --- the list page --- */
 
 static GtkWidget *
-identity_row (const KprIdentity *id, gint64 now)
+identity_row (const KprIdentity *id, gint64 now, gint64 lead)
 {
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
   g_autofree char *widget_name = g_strdup_printf ("row-%s", id->name);
   const char *css = NULL;
   const char *badge_label = kpr_identity_badge_text (id, now, &css);
-  GtkWidget *badge = gtk_label_new (badge_label);
+  GtkWidget *badge;
+
+  /* Renewal is due at 2/3 of the lifetime; a certificate still "active"
+   * within the reminder lead time of its end (a long renew-at, a server
+   * that backdates) is worth a look all the same. */
+  if (g_str_equal (badge_label, "Active") && id->cert
+      && kpr_cert_time_unix (X509_get0_notAfter (id->cert)) - now <= lead)
+    {
+      badge_label = "Expires soon";
+      css = "warning";
+    }
+  badge = gtk_label_new (badge_label);
 
   /* Names and token labels are data, not markup. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
@@ -119,14 +135,22 @@ static void
 update_list (KprWindow *self)
 {
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  GSettings *settings = KPR_IS_APPLICATION (app)
+    ? kpr_application_get_settings (KPR_APPLICATION (app)) : NULL;
+  gint64 lead = (settings ? g_settings_get_uint (settings, "reminder-lead-days") : 3) * 86400;
   GtkWidget *child;
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list))))
     gtk_list_box_remove (self->identity_list, child);
   for (guint i = 0; i < self->identities->len; i++)
-    gtk_list_box_append (self->identity_list, identity_row (self->identities->pdata[i], now));
+    gtk_list_box_append (self->identity_list,
+                         identity_row (self->identities->pdata[i], now, lead));
   for (guint i = 0; i < self->damaged->len; i++)
     gtk_list_box_append (self->identity_list, damaged_row (self->damaged->pdata[i]));
+  /* A spinner spins (and redraws the window every frame) even on a page
+   * nobody sees: only while loading. */
+  gtk_spinner_set_spinning (self->loading_spinner, !self->loaded);
   if (!self->loaded)
     gtk_stack_set_visible_child_name (self->list_stack, "loading");
   else if (self->identities->len + self->damaged->len == 0)
@@ -370,6 +394,12 @@ on_loaded (GObject *source, GAsyncResult *result, gpointer data)
   else
     update_detail (self);
   watch_store (self);
+  if (self->present_on_load)
+    {
+      self->present_on_load = FALSE;
+      g_clear_handle_id (&self->present_source, g_source_remove);
+      gtk_window_present (GTK_WINDOW (self));
+    }
   if (self->reload_pending)
     start_load (self);
 }
@@ -385,6 +415,9 @@ start_load (KprWindow *self)
       return;
     }
   self->reload_pending = FALSE;
+  /* This load sees whatever the store's pending change notices were
+   * about (our own job's writes, mostly): no second load for them. */
+  g_clear_handle_id (&self->reload_source, g_source_remove);
   load = g_new0 (Load, 1);
   load->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
   load->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -507,6 +540,7 @@ kpr_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->reload_source, g_source_remove);
+  g_clear_handle_id (&self->present_source, g_source_remove);
   g_clear_handle_id (&self->tick_source, g_source_remove);
   if (self->monitor)
     g_signal_handlers_disconnect_by_data (self->monitor, self);
@@ -554,6 +588,7 @@ kpr_window_class_init (KprWindowClass *klass)
   BIND ("leaflet", leaflet);
   BIND ("list-page", list_page);
   BIND ("list-stack", list_stack);
+  BIND ("loading-spinner", loading_spinner);
   BIND ("identity-list", identity_list);
   BIND ("detail-page", detail_page);
   BIND ("detail-title", detail_title);
@@ -608,10 +643,52 @@ kpr_window_init (KprWindow *self)
   start_load (self);
 }
 
+static void
+on_lead_changed (KprWindow *self)
+{
+  if (self->loaded)
+    update_list (self);
+}
+
 KprWindow *
 kpr_window_new (KprApplication *app)
 {
-  return g_object_new (KPR_TYPE_WINDOW, "application", app, NULL);
+  KprWindow *window = g_object_new (KPR_TYPE_WINDOW, "application", app, NULL);
+  GSettings *settings = app ? kpr_application_get_settings (app) : NULL;
+
+  if (settings)
+    g_signal_connect_object (settings, "changed::reminder-lead-days",
+                             G_CALLBACK (on_lead_changed), window, G_CONNECT_SWAPPED);
+  return window;
+}
+
+static gboolean
+on_present_timeout (gpointer data)
+{
+  KprWindow *self = data;
+
+  self->present_source = 0;
+  self->present_on_load = FALSE;
+  gtk_window_present (GTK_WINDOW (self));
+  return G_SOURCE_REMOVE;
+}
+
+void
+kpr_window_present_loaded (KprWindow *window)
+{
+  g_return_if_fail (KPR_IS_WINDOW (window));
+  if (window->loaded || gtk_widget_get_visible (GTK_WIDGET (window)))
+    {
+      gtk_window_present (GTK_WINDOW (window));
+      return;
+    }
+  /* Shown with its identities in it: laid out once rather than with a
+   * spinner first and the rows again a moment later (bench/RESULTS.md,
+   * cold start).  A slow store (a busy lock) shows the spinner after
+   * PRESENT_WAIT_MS rather than nothing. */
+  window->present_on_load = TRUE;
+  if (!window->present_source)
+    window->present_source = g_timeout_add (PRESENT_WAIT_MS, on_present_timeout, window);
 }
 
 void

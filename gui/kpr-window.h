@@ -17,6 +17,9 @@ KprWindow *kpr_window_new (KprApplication *app);
 /* Reloads the identities (in a KprWorker); the list keeps what it showed
  * until the new one is ready. */
 void kpr_window_refresh (KprWindow *window);
+/* Presents the window once its identities are loaded (at most a moment
+ * later), so that the first frame already shows them. */
+void kpr_window_present_loaded (KprWindow *window);
 /* Shows the detail page of @name (NULL: back to the list). */
 void kpr_window_show_identity (KprWindow *window, const char *name);
 

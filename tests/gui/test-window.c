@@ -396,6 +396,31 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
   for (guint i = 0; i < expect->len && !g_getenv ("KPR_GUI_ONLY_RENEW"); i++)
     check_identity (expect->pdata[i]);
 
+  /* The reminder lead time (settings): "locked" expires in about two
+   * weeks, so 90 days of lead make it "Expires soon"; back to 1 day, it
+   * is "Active" again. */
+  if (!g_getenv ("KPR_GUI_ONLY_RENEW"))
+    {
+      GSettings *settings = kpr_application_get_settings (app);
+      GtkWidget *row, *badge;
+
+      g_settings_set_uint (settings, "reminder-lead-days", 90);
+      kpr_gui_settle (200);
+      row = kpr_gui_find (GTK_WIDGET (window), "row-locked");
+      badge = row ? kpr_gui_find (row, "badge") : NULL;
+      kpr_gui_check (badge && g_str_equal (gtk_label_get_text (GTK_LABEL (badge)), "Expires soon"),
+                     "reminder-lead-days=90: locked shows “Expires soon” (shown: “%s”)",
+                     badge ? gtk_label_get_text (GTK_LABEL (badge)) : "none");
+      g_settings_set_uint (settings, "reminder-lead-days", 1);
+      kpr_gui_settle (200);
+      row = kpr_gui_find (GTK_WIDGET (window), "row-locked");
+      badge = row ? kpr_gui_find (row, "badge") : NULL;
+      kpr_gui_check (badge && g_str_equal (gtk_label_get_text (GTK_LABEL (badge)), "Active"),
+                     "reminder-lead-days=1: locked is “Active” again (shown: “%s”)",
+                     badge ? gtk_label_get_text (GTK_LABEL (badge)) : "none");
+      g_settings_reset (settings, "reminder-lead-days");
+    }
+
   /* What certkeeper-agent's tray and notifications do: ActivateAction
    * over the session bus (the private one of gui_run). */
   kpr_window_show_identity (window, NULL);
