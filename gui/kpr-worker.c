@@ -49,6 +49,7 @@ struct _KprWorkerRequest {
   GMutex lock;
   GCond cond;
   gboolean answered;
+  gboolean abandoned; /* the job was cancelled: nobody waits for an answer */
   KprSecret *answer;
   gboolean yes;
 };
@@ -249,7 +250,17 @@ dispatch_request (gpointer data)
   KprWorkerRequest *request = data;
   KprWorker *self = request->worker;
   KprWorkerAsk what = request->what;
+  gboolean abandoned;
 
+  g_mutex_lock (&request->lock);
+  abandoned = request->abandoned;
+  g_mutex_unlock (&request->lock);
+  /* Cancelled before the question got here: no dialog for nobody. */
+  if (abandoned)
+    {
+      kpr_worker_request_reply (request, NULL);
+      return G_SOURCE_REMOVE;
+    }
   if (self->presets[what])
     {
       kpr_worker_request_reply (request, g_steal_pointer (&self->presets[what]));
@@ -275,6 +286,7 @@ on_cancelled (GCancellable *cancellable, gpointer data)
   KprWorkerRequest *request = data;
 
   g_mutex_lock (&request->lock);
+  request->abandoned = TRUE;
   g_cond_broadcast (&request->cond);
   g_mutex_unlock (&request->lock);
 }
@@ -289,6 +301,13 @@ ask_and_wait (Job *job, KprWorkerAsk what, const char *detail, const KprTokenInf
   gulong handler = 0;
   gboolean answered;
 
+  if (g_cancellable_is_cancelled (job->cancellable))
+    {
+      /* Both references: the main thread's (never sent) and ours. */
+      request_answer (request, NULL, FALSE);
+      request_unref (request);
+      return FALSE;
+    }
   g_main_context_invoke (job->worker->context, dispatch_request, request);
   /* Connected before taking the lock: an already cancelled cancellable
    * runs the callback at once, in this thread. */
