@@ -65,7 +65,7 @@ kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *ui, 
       return KPR_ERROR_USAGE;
     }
   agent_ui = kpr_cli_agent_ui (ui);
-  if (!(agent = kpr_agent_new (&agent_ui, &error)) || !action (agent, argv + 1, data, &error))
+  if (!(agent = kpr_cli_agent_open (&agent_ui, &error)) || !action (agent, argv + 1, data, &error))
     return kpr_cli_report (error);
   return 0;
 }

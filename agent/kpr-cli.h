@@ -55,6 +55,27 @@ int kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *
                  char **argv, KprCliAction action, gpointer data);
 void kpr_cli_print_identity_line (const KprIdentity *id);
 
+/* kpr-cli-agent.c: a running certkeeper-agent (org.certkeeper.Agent1 on
+ * the session bus). */
+
+/* kpr_agent_new, but while an agent runs a busy store is waited for (up
+ * to 30 s, said on a terminal) instead of failing with KPR_ERROR_BUSY. */
+KprAgent *kpr_cli_agent_open (const KprAgentUi *ui, GError **error);
+
+typedef struct {
+  gboolean running;
+  gint64 next_check; /* unix seconds; 0: nothing scheduled or unknown */
+  GVariant *waiting; /* a(sss) from Waiting(), or NULL */
+} KprCliAgentInfo;
+
+/* Asks the agent, never starts one; no session bus: not running. */
+void kpr_cli_agent_query (KprCliAgentInfo *info);
+void kpr_cli_agent_info_clear (KprCliAgentInfo *info);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KprCliAgentInfo, kpr_cli_agent_info_clear)
+/* Whether the agent waits for the person on @name, and for what. */
+gboolean kpr_cli_agent_waiting_for (const KprCliAgentInfo *info, const char *name,
+                                    const char **ret_needs, const char **ret_message);
+
 int kpr_cli_tokens (int argc, char **argv);
 int kpr_cli_enroll (int argc, char **argv);
 int kpr_cli_list (int argc, char **argv);

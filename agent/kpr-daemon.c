@@ -1,5 +1,6 @@
-/* kpr-daemon.c — the headless agent: config, the sleep-until-deadline
- * loop, the post-renew hook.
+/* kpr-daemon.c — the headless agent: config, its rounds of work (the
+ * sleep-until-deadline loop they run in is kpr-loop.c, shared with the
+ * desktop mode), the post-renew hook (kpr-daemon-hook.c).
  *
  * The store's lock is held only while working: the agent (and with it the
  * flock and the token modules) is created when a deadline comes and freed
@@ -21,14 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <glib-unix.h>
-
 #include "kpr-daemon.h"
-
-/* Sleeping longer than this is not trusted: the monotonic clock of the
- * main loop stops during suspend while certificates age in real time. */
-#define MAX_SLEEP (6 * 3600)
-#define BUSY_RETRY 5
 
 typedef struct {
   /* from the config */
@@ -40,6 +34,7 @@ typedef struct {
   /* what the scheduler needs that is not in the record */
   guint failures;
   gint64 last_failure;
+  gint64 retry_after; /* the server's Retry-After with the last failure */
   gint64 last_reminder;
   gint64 last_renewal;
   gboolean blocked;
@@ -51,8 +46,7 @@ struct _KprDaemon {
   KprSchedPolicy policy;
   GPtrArray *identities; /* DaemonIdentity */
   DaemonIdentity *current; /* whose files answer the agent's questions */
-  GMainLoop *loop;
-  guint timer;
+  KprLoop *loop; /* timer, signals, re-checks (kpr-loop.c) */
   gboolean resumed;
   int status;
 };
@@ -94,9 +88,7 @@ kpr_daemon_free (KprDaemon *daemon)
     return;
   g_free (daemon->config_path);
   g_clear_pointer (&daemon->identities, g_ptr_array_unref);
-  g_clear_pointer (&daemon->loop, g_main_loop_unref);
-  if (daemon->timer)
-    g_source_remove (daemon->timer);
+  g_clear_pointer (&daemon->loop, kpr_loop_free);
   g_free (daemon);
 }
 
@@ -327,6 +319,7 @@ sched_input (KprDaemon *daemon, KprStore *store, DaemonIdentity *cfg, KprSchedIn
   in->name = cfg->name;
   in->failures = cfg->failures;
   in->last_failure = cfg->last_failure;
+  in->retry_after = cfg->retry_after;
   in->last_reminder = cfg->last_reminder;
   in->last_renewal = cfg->last_renewal;
   in->blocked = cfg->blocked;
@@ -411,10 +404,12 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
           kpr_log (KPR_LOG_NOTICE, "%s: %s", cfg->name, error->message);
           return;
         }
+      cfg->retry_after = kpr_agent_get_retry_after (agent);
       failed (cfg, what, error, now);
       return;
     }
   cfg->failures = 0;
+  cfg->retry_after = 0;
   cfg->last_reminder = 0;
   g_clear_pointer (&cfg->last_error, g_free);
   if (identity->state == KPR_STATE_ACTIVE && identity->cert)
@@ -432,19 +427,6 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
     }
 }
 
-static gboolean on_deadline (gpointer data);
-
-static void
-arm (KprDaemon *daemon, gint64 deadline, gint64 now, const char *why)
-{
-  gint64 delay = deadline == G_MAXINT64 ? MAX_SLEEP : CLAMP (deadline - now, 0, MAX_SLEEP);
-
-  if (daemon->timer)
-    g_source_remove (daemon->timer);
-  kpr_log (KPR_LOG_INFO, "next wake-up in %" G_GINT64_FORMAT " s (%s)", delay, why);
-  daemon->timer = g_timeout_add_seconds ((guint) delay, on_deadline, daemon);
-}
-
 static const char *
 action_name (KprSchedAction action)
 {
@@ -453,8 +435,9 @@ action_name (KprSchedAction action)
 }
 
 static void
-work (KprDaemon *daemon)
+work (gpointer data)
 {
+  KprDaemon *daemon = data;
   KprAgentUi ui = {
     .pin = daemon_pin, .ask = daemon_ask, .progress = daemon_progress, .data = daemon,
     /* The code is in a file: no secret word is requested by text. */
@@ -470,12 +453,7 @@ work (KprDaemon *daemon)
 
   if (!agent)
     {
-      /* Somebody runs certkeeper right now: come back in a moment.  A
-       * state dir that cannot be opened at all is retried more slowly. */
-      gboolean busy = g_error_matches (error, KPR_ERROR, KPR_ERROR_BUSY);
-      kpr_log (busy ? KPR_LOG_NOTICE : KPR_LOG_ERR, "%s", error->message);
-      arm (daemon, now + (busy ? BUSY_RETRY : 60), now,
-           busy ? "the state is busy" : "the state cannot be opened");
+      kpr_loop_retry (daemon->loop, error);
       return;
     }
   if (!daemon->resumed)
@@ -523,31 +501,11 @@ work (KprDaemon *daemon)
       ? g_strdup ("nothing scheduled")
       : g_strdup_printf ("%s: %s", ((DaemonIdentity *) daemon->identities->pdata[index])->name,
                          action_name (kpr_sched_next (&daemon->policy, &inputs[index], now).action));
-    arm (daemon, deadline, now, why);
+    kpr_loop_arm (daemon->loop, deadline, why);
   }
 }
 
-static gboolean
-on_deadline (gpointer data)
-{
-  KprDaemon *daemon = data;
-
-  daemon->timer = 0;
-  work (daemon);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_stop (gpointer data)
-{
-  KprDaemon *daemon = data;
-
-  kpr_log (KPR_LOG_INFO, "stopping");
-  g_main_loop_quit (daemon->loop);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
+static void
 on_hangup (gpointer data)
 {
   KprDaemon *daemon = data;
@@ -559,26 +517,32 @@ on_hangup (gpointer data)
       cfg->blocked = FALSE;
       cfg->failures = 0;
     }
-  arm (daemon, 0, 0, "SIGHUP");
-  return G_SOURCE_CONTINUE;
+  kpr_loop_arm (daemon->loop, 0, "SIGHUP");
+}
+
+/* Resumed from suspend, or the network is back: what failed for want of
+ * a network is worth trying now rather than at the end of its backoff
+ * (the count of failures stays, for the next backoff); what waits for a
+ * person still waits. */
+static gboolean
+on_wake (const char *why, gpointer data)
+{
+  KprDaemon *daemon = data;
+
+  for (guint i = 0; i < daemon->identities->len; i++)
+    ((DaemonIdentity *) daemon->identities->pdata[i])->last_failure = 0;
+  return TRUE;
 }
 
 int
 kpr_daemon_run (KprDaemon *daemon)
 {
-  guint term, intr, hup;
+  static const KprLoopFuncs funcs = { .work = work, .wake = on_wake, .hangup = on_hangup };
 
-  daemon->loop = g_main_loop_new (NULL, FALSE);
-  term = g_unix_signal_add (SIGTERM, on_stop, daemon);
-  intr = g_unix_signal_add (SIGINT, on_stop, daemon);
-  hup = g_unix_signal_add (SIGHUP, on_hangup, daemon);
+  daemon->loop = kpr_loop_new (&funcs, daemon);
   kpr_log (KPR_LOG_INFO, "certkeeper-agent %s: %u identit%s from %s", PACKAGE_VERSION,
            daemon->identities->len, daemon->identities->len == 1 ? "y" : "ies",
            daemon->config_path);
-  daemon->timer = g_idle_add (on_deadline, daemon);
-  g_main_loop_run (daemon->loop);
-  g_source_remove (term);
-  g_source_remove (intr);
-  g_source_remove (hup);
+  kpr_loop_run (daemon->loop, TRUE);
   return daemon->status;
 }

@@ -83,6 +83,9 @@ on_method (GDBusConnection *bus, const char *sender, const char *path, const cha
                                      desktop->deadline == G_MAXINT64 ? (gint64) 0
                                                                      : desktop->deadline));
     }
+  else if (g_str_equal (method, "Waiting"))
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(@a(sss))", kpr_desktop_waiting (desktop)));
   else if (g_str_equal (method, "Renew"))
     {
       const char *name, *needs = NULL;

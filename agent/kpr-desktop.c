@@ -20,13 +20,9 @@
 
 #include <string.h>
 
-#include <glib-unix.h>
-
 #include "kpr-desktop.h"
+#include "kpr-tray.h"
 
-/* As in the headless mode: the main loop's clock stops during suspend. */
-#define MAX_SLEEP (6 * 3600)
-#define BUSY_RETRY 5
 #define STORE_SETTLE 2
 
 static void
@@ -59,12 +55,12 @@ kpr_desktop_free (KprDesktop *desktop)
 {
   if (!desktop)
     return;
+  g_clear_pointer (&desktop->tray, kpr_tray_free);
   kpr_desktop_bus_stop (desktop);
   g_clear_pointer (&desktop->identities, g_hash_table_unref);
   g_clear_pointer (&desktop->loop, g_main_loop_unref);
+  g_clear_pointer (&desktop->rounds, kpr_loop_free);
   g_clear_pointer (&desktop->last_list, g_variant_unref);
-  if (desktop->timer)
-    g_source_remove (desktop->timer);
   g_free (desktop->pin_file);
   g_free (desktop);
 }
@@ -230,6 +226,7 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
         {
           id->failures++;
           id->last_failure = now;
+          id->retry_after = kpr_agent_get_retry_after (agent);
           kpr_log (KPR_LOG_WARNING, "%s: renewal failed (attempt %u): %s", id->name,
                    id->failures, local->message);
         }
@@ -237,6 +234,7 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
       return FALSE;
     }
   id->failures = 0;
+  id->retry_after = 0;
   id->blocked = FALSE;
   id->last_reminder = 0;
   g_clear_pointer (&id->last_error, g_free);
@@ -344,6 +342,7 @@ list_store (KprDesktop *desktop, KprStore *store, guint *ret_attention, GError *
     }
   g_clear_pointer (&desktop->last_list, g_variant_unref);
   desktop->last_list = g_variant_ref_sink (g_variant_builder_end (&b));
+  kpr_tray_update (desktop->tray, desktop->last_list, attention);
   if (ret_attention)
     *ret_attention = attention;
   return g_variant_ref (desktop->last_list);
@@ -371,28 +370,47 @@ kpr_desktop_list (KprDesktop *desktop, guint *ret_attention, GError **error)
   return list_store (desktop, store, ret_attention, error);
 }
 
+/* The Waiting() answer: identities of the last round that wait for a
+ * person, with what to type ("pin", "secret-word", "passphrase"; "" when
+ * something else must be fixed) and the last error.  From memory, without
+ * the store's lock: the certkeeper command asks while it holds it. */
+GVariant *
+kpr_desktop_waiting (KprDesktop *desktop)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sss)"));
+  if (desktop->last_list)
+    {
+      GVariantIter iter;
+      const char *name;
+
+      g_variant_iter_init (&iter, desktop->last_list);
+      while (g_variant_iter_next (&iter, "(&s&s&sx)", &name, NULL, NULL, NULL))
+        {
+          KprDesktopIdentity *id = g_hash_table_lookup (desktop->identities, name);
+
+          if (id && id->blocked)
+            g_variant_builder_add (&b, "(sss)", name, id->needs ? id->needs : "",
+                                   id->last_error ? id->last_error : "");
+        }
+    }
+  return g_variant_builder_end (&b);
+}
+
 /* --- the loop ------------------------------------------------------------- */
 
-static gboolean on_deadline (gpointer data);
-
+/* desktop->deadline is what Status() and the store watch read. */
 static void
-arm (KprDesktop *desktop, gint64 deadline, gint64 now, const char *why)
+arm (KprDesktop *desktop, gint64 deadline, const char *why)
 {
-  gint64 delay = deadline == G_MAXINT64 ? MAX_SLEEP : CLAMP (deadline - now, 0, MAX_SLEEP);
-
-  if (desktop->timer)
-    g_source_remove (desktop->timer);
-  desktop->deadline = deadline;
-  kpr_log (KPR_LOG_INFO, "next wake-up in %" G_GINT64_FORMAT " s (%s)", delay, why);
-  desktop->timer = g_timeout_add_seconds ((guint) delay, on_deadline, desktop);
+  desktop->deadline = kpr_loop_arm (desktop->rounds, deadline, why);
 }
 
 void
 kpr_desktop_rearm (KprDesktop *desktop, gint64 when, const char *why)
 {
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  arm (desktop, MAX (when, now), now, why);
+  arm (desktop, when, why);
 }
 
 static void
@@ -426,6 +444,7 @@ sched_input (KprDesktopIdentity *id, const KprIdentity *identity, KprSchedInput 
   in->exists = identity != NULL;
   in->failures = id->failures;
   in->last_failure = id->last_failure;
+  in->retry_after = id->retry_after;
   in->last_reminder = id->last_reminder;
   in->last_renewal = id->last_renewal;
   /* Enrollment needs a person (a secret word, a trust decision): an
@@ -435,8 +454,9 @@ sched_input (KprDesktopIdentity *id, const KprIdentity *identity, KprSchedInput 
 }
 
 static void
-work (KprDesktop *desktop)
+work (gpointer data)
 {
+  KprDesktop *desktop = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (KprAgent) agent = desktop_agent (desktop, &error);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -449,17 +469,14 @@ work (KprDesktop *desktop)
 
   if (!agent)
     {
-      gboolean busy = g_error_matches (error, KPR_ERROR, KPR_ERROR_BUSY);
-      kpr_log (busy ? KPR_LOG_NOTICE : KPR_LOG_ERR, "%s", error->message);
-      arm (desktop, now + (busy ? BUSY_RETRY : 60), now,
-           busy ? "the state is busy" : "the state cannot be opened");
+      desktop->deadline = kpr_loop_retry (desktop->rounds, error);
       return;
     }
   store = kpr_agent_get_store (agent);
   if (!(names = kpr_store_list (store, &error)))
     {
       kpr_log (KPR_LOG_ERR, "%s", error->message);
-      arm (desktop, now + 60, now, "the identities cannot be listed");
+      arm (desktop, now + 60, "the identities cannot be listed");
       return;
     }
   for (int i = 0; names[i]; i++)
@@ -517,18 +534,8 @@ work (KprDesktop *desktop)
     g_autofree char *why = deadline == G_MAXINT64
       ? g_strdup ("nothing scheduled")
       : g_strdup_printf ("%s", names[index]);
-    arm (desktop, deadline, now, why);
+    arm (desktop, deadline, why);
   }
-}
-
-static gboolean
-on_deadline (gpointer data)
-{
-  KprDesktop *desktop = data;
-
-  desktop->timer = 0;
-  work (desktop);
-  return G_SOURCE_REMOVE;
 }
 
 /* The certkeeper command (or the GUI) added, renewed or deleted an
@@ -546,7 +553,7 @@ on_store_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitor
       && event != G_FILE_MONITOR_EVENT_RENAMED && event != G_FILE_MONITOR_EVENT_CREATED)
     return;
   if (desktop->deadline > now + STORE_SETTLE)
-    arm (desktop, now + STORE_SETTLE, now, "the store changed");
+    arm (desktop, now + STORE_SETTLE, "the store changed");
 }
 
 static GFileMonitor *
@@ -567,14 +574,22 @@ watch_store (KprDesktop *desktop)
   return monitor;
 }
 
+/* As in the headless mode: after a resume or when the network is back,
+ * what failed for want of a network is tried now, not at the end of its
+ * backoff; what waits for a person still waits. */
 static gboolean
-on_stop (gpointer data)
+on_wake (const char *why, gpointer data)
 {
   KprDesktop *desktop = data;
+  GHashTableIter iter;
+  gpointer value;
 
-  kpr_log (KPR_LOG_INFO, "stopping");
-  g_main_loop_quit (desktop->loop);
-  return G_SOURCE_CONTINUE;
+  if (!desktop->name_owned)
+    return FALSE; /* the first round comes with the name */
+  g_hash_table_iter_init (&iter, desktop->identities);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ((KprDesktopIdentity *) value)->last_failure = 0;
+  return TRUE;
 }
 
 int
@@ -582,11 +597,11 @@ kpr_desktop_run (KprDesktop *desktop)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GFileMonitor) monitor = NULL;
-  guint term, intr;
+  static const KprLoopFuncs funcs = { .work = work, .wake = on_wake };
 
-  desktop->loop = g_main_loop_new (NULL, FALSE);
-  term = g_unix_signal_add (SIGTERM, on_stop, desktop);
-  intr = g_unix_signal_add (SIGINT, on_stop, desktop);
+  desktop->rounds = kpr_loop_new (&funcs, desktop);
+  /* Quit by SIGTERM/SIGINT (kpr-loop.c), a lost bus name, the tray. */
+  desktop->loop = g_main_loop_ref (kpr_loop_get_main (desktop->rounds));
   if (!kpr_desktop_bus_start (desktop, &error))
     {
       kpr_log (KPR_LOG_ERR, "%s", error->message);
@@ -595,13 +610,17 @@ kpr_desktop_run (KprDesktop *desktop)
   else
     {
       kpr_log (KPR_LOG_INFO, "certkeeper-agent %s: desktop mode", PACKAGE_VERSION);
+      /* Without a tray the agent still reminds through notifications. */
+      if (!(desktop->tray = kpr_tray_new (desktop, &error)))
+        {
+          kpr_log (KPR_LOG_WARNING, "no tray icon: %s", error->message);
+          g_clear_error (&error);
+        }
       monitor = watch_store (desktop);
       /* The first round starts once the bus name is ours
        * (kpr-desktop-bus.c): a second agent leaves without touching the
        * store. */
-      g_main_loop_run (desktop->loop);
+      kpr_loop_run (desktop->rounds, FALSE);
     }
-  g_source_remove (term);
-  g_source_remove (intr);
   return desktop->status;
 }

@@ -2,8 +2,9 @@
  * person's store, renewed on the scheduler's deadlines, with the
  * org.certkeeper.Agent1 D-Bus service and reminders as desktop
  * notifications (docs/desktop.md).  Program code: it logs through
- * kpr_log like the headless mode.  No GTK: the tray and the dialogs
- * belong to front ends that talk to this service. */
+ * kpr_log like the headless mode.  No GTK: the tray icon is plain GDBus
+ * (kpr-tray.c); the dialogs belong to front ends that talk to this
+ * service. */
 #pragma once
 
 #include <gio/gio.h>
@@ -19,6 +20,7 @@ typedef struct {
   char *name;
   guint failures;
   gint64 last_failure;
+  gint64 retry_after;  /* the server's Retry-After with the last failure */
   gint64 last_reminder;
   gint64 last_renewal;
   gboolean blocked;  /* waits for a person (a secret, a broken record) */
@@ -33,8 +35,8 @@ struct _KprDesktop {
   GHashTable *identities; /* name → KprDesktopIdentity */
   KprDesktopIdentity *current; /* whose renewal asks for secrets */
   char *pin_file;         /* [agent] pin-file= of certkeeper.conf */
-  GMainLoop *loop;
-  guint timer;
+  GMainLoop *loop;        /* the one of @rounds */
+  KprLoop *rounds;        /* timer, signals, resume/network re-checks (kpr-loop.c) */
   gint64 deadline;        /* unix seconds, G_MAXINT64 none */
   gboolean resumed;
   int status;
@@ -43,6 +45,7 @@ struct _KprDesktop {
   guint owner_id, object_id, action_sub, closed_sub;
   gboolean name_owned;
   GVariant *last_list;    /* a(sssx) as of the last round, for Busy moments */
+  struct _KprTray *tray;  /* kpr-tray.c; NULL until the bus is up */
 };
 
 KprDesktop *kpr_desktop_new (GError **error);
@@ -66,6 +69,9 @@ void kpr_desktop_rearm (KprDesktop *desktop, gint64 when, const char *why);
 /* Builds the List() answer and counts what needs attention; NULL with
  * KPR_ERROR_BUSY while another certkeeper holds the lock. */
 GVariant *kpr_desktop_list (KprDesktop *desktop, guint *ret_attention, GError **error);
+/* a(sss): name, what a person must type ("pin", "secret-word",
+ * "passphrase", "" for anything else), the last error. */
+GVariant *kpr_desktop_waiting (KprDesktop *desktop);
 
 /* kpr-desktop-bus.c */
 gboolean kpr_desktop_bus_start (KprDesktop *desktop, GError **error);

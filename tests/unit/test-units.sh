@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-units.sh — the systemd units (packaging/systemd) pass
 # "systemd-analyze verify": the kiosk system service and the desktop user
-# service, with ExecStart pointing at the agent just built.  Exit 77 when
+# service, with ExecStart pointing at the agent just built; the D-Bus
+# activation file (packaging/dbus) hands over to the user unit.  Exit 77 when
 # systemd-analyze is missing (Debian package: systemd).
 #
 # Usage: test-units.sh UNITS-SOURCE-DIR PATH-TO-certkeeper-agent
@@ -33,4 +34,19 @@ for mode in system user; do
         failures=$((failures + 1))
     fi
 done
+# D-Bus activation and the user unit are one instance: the activation
+# file names the unit, which waits for the same bus name (Type=dbus).
+DBUS_FILE=$UNITS/../dbus/org.certkeeper.Agent1.service.in
+name=$(sed -n 's/^Name=//p' "$DBUS_FILE")
+service=$(sed -n 's/^SystemdService=//p' "$DBUS_FILE")
+busname=$(sed -n 's/^BusName=//p' "$UNITS/user/certkeeper-agent.service.in")
+type=$(sed -n 's/^Type=//p' "$UNITS/user/certkeeper-agent.service.in")
+if [ "$service" = certkeeper-agent.service ] && [ "$busname" = "$name" ] && [ "$type" = dbus ] \
+    && ! grep -q -- '--headless' "$UNITS/user/certkeeper-agent.service.in" \
+    && grep -q -- '--headless' "$UNITS/certkeeper-agent.service.in"; then
+    echo "ok: activation ($name) starts the user unit, which runs the desktop mode (Type=dbus)"
+else
+    echo "FAIL: activation file and user unit disagree: Name=$name SystemdService=$service BusName=$busname Type=$type" >&2
+    failures=$((failures + 1))
+fi
 [ "$failures" -eq 0 ]

@@ -1,0 +1,37 @@
+/* kpr-tray-private.h — shared by kpr-tray.c (the StatusNotifierItem, the
+ * watcher, the state) and kpr-tray-menu.c (the dbusmenu). */
+#pragma once
+
+#include "kpr-tray.h"
+
+#define MENU_PATH "/MenuBar"
+#define MENU_IFACE "com.canonical.dbusmenu"
+/* certkeeper-gtk, a GApplication: Activate raises its window or starts it
+ * through D-Bus activation. */
+#define GUI_NAME "org.certkeeper.Certkeeper"
+#define GUI_PATH "/org/certkeeper/Certkeeper"
+#define GUI_PROGRAM "certkeeper-gtk"
+
+enum { MENU_ROOT, MENU_OPEN, MENU_RENEW, MENU_SEPARATOR, MENU_QUIT };
+
+struct _KprTray {
+  KprDesktop *desktop;
+  GDBusConnection *bus;
+  GDBusNodeInfo *node;
+  guint item_id, menu_id, watch_id;
+  gboolean watcher_seen;   /* a watcher was there at some point */
+  gboolean absence_logged;
+  KprTrayState state;
+  char *tooltip;
+  GStrv due;               /* what "Renew now" renews */
+  guint32 revision;        /* of the menu layout */
+  guint renew_idle;
+};
+
+/* kpr-tray-menu.c */
+/* An item's properties (all of them when @names is NULL or empty). */
+GVariant *kpr_tray_menu_props (KprTray *tray, int id, const char *const *names);
+void kpr_tray_menu_method (KprTray *tray, const char *method, GVariant *params,
+                           GDBusMethodInvocation *invocation);
+/* "Open certkeeper": the GUI over D-Bus, else certkeeper-gtk started. */
+void kpr_tray_open_gui (KprTray *tray);
