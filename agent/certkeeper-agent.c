@@ -1,7 +1,7 @@
 /* certkeeper-agent — the resident agent: the desktop mode (the person's
  * store, org.certkeeper.Agent1 on the session bus, notifications:
- * kpr-desktop.c) or, with --headless, the kiosk mode (a config file:
- * kpr-daemon.c).  The tray icon is still to come. */
+ * kpr-desktop.c, the tray icon: kpr-tray.c) or, with --headless, the kiosk
+ * mode (a config file: kpr-daemon.c). */
 #include "config.h"
 
 #include <stdio.h>

@@ -35,6 +35,68 @@ kpr_desktop_emit (KprDesktop *desktop, const char *signal, GVariant *args)
   g_variant_unref (args);
 }
 
+/* --- certkeeper-gtk ------------------------------------------------------- */
+
+/* certkeeper-gtk is a GApplication of this build's id (config.h):
+ * Activate raises its window, ActivateAction("renew", ["NAME"]) renews
+ * there with its PIN and secret-word dialogs; the bus starts it through
+ * D-Bus activation when it does not run. */
+#define GUI_PROGRAM "certkeeper-gtk"
+
+static void
+on_gui_activated (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result,
+                                                              &error);
+  g_autofree char *what = data;
+  char *argv[] = { (char *) GUI_PROGRAM, NULL };
+
+  if (reply)
+    {
+      kpr_log (KPR_LOG_INFO, "certkeeper-gtk: %s", what);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    return;
+  kpr_log (KPR_LOG_NOTICE, "%s cannot be activated (%s); starting %s", KPR_GUI_APP_ID,
+           error->message, GUI_PROGRAM);
+  g_clear_error (&error);
+  /* No shell and nothing but the program's name on its argv; without
+   * DO_NOT_REAP_CHILD GLib's intermediate child leaves no zombie. */
+  if (!g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &error))
+    kpr_log (KPR_LOG_WARNING, "cannot start %s: %s", GUI_PROGRAM, error->message);
+  else
+    kpr_log (KPR_LOG_INFO, "started %s", GUI_PROGRAM);
+}
+
+void
+kpr_desktop_open_gui (KprDesktop *desktop, const char *action, const char *name)
+{
+  GVariant *args;
+  char *what;
+
+  if (!desktop->bus)
+    return;
+  if (action)
+    {
+      GVariant *param = g_variant_new_string (name ? name : "");
+      args = g_variant_new ("(s@av@a{sv})", action,
+                            g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                 (GVariant *[]) { g_variant_new_variant (param) }, 1),
+                            g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+      what = g_strdup_printf ("asked to %s “%s”", action, name ? name : "");
+    }
+  else
+    {
+      args = g_variant_new ("(@a{sv})", g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+      what = g_strdup ("activated");
+    }
+  g_dbus_connection_call (desktop->bus, KPR_GUI_APP_ID, KPR_GUI_APP_PATH,
+                          "org.freedesktop.Application", action ? "ActivateAction" : "Activate",
+                          args, NULL, G_DBUS_CALL_FLAGS_NONE, 25000, NULL, on_gui_activated, what);
+}
+
 /* --- org.certkeeper.Agent1 ------------------------------------------------ */
 
 static void
@@ -204,7 +266,13 @@ on_action (GDBusConnection *bus, const char *sender, const char *path, const cha
 
       kpr_log (KPR_LOG_INFO, "%s: “Renew now” chosen in the notification", name);
       if (!kpr_desktop_renew_now (desktop, name, FALSE, &needs, &error))
-        kpr_log (KPR_LOG_WARNING, "%s: renewal failed: %s", name, error->message);
+        {
+          kpr_log (KPR_LOG_WARNING, "%s: renewal failed: %s", name, error->message);
+          /* The person is right there: the window asks for what the
+           * agent cannot read from a file. */
+          if (needs)
+            kpr_desktop_open_gui (desktop, "renew", name);
+        }
     }
   else if (g_str_equal (action, "later"))
     {

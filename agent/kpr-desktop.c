@@ -290,9 +290,12 @@ kpr_desktop_renew_now (KprDesktop *desktop, const char *name, gboolean asker,
 static gboolean
 needs_attention (KprStatus status, const KprIdentity *identity, const KprDesktopIdentity *id)
 {
+  /* A renewal that made its new key but keeps failing shows as "in
+   * progress": for the person it is a renewal due that has not happened. */
   return status == KPR_STATUS_RENEW_DUE || status == KPR_STATUS_EXPIRED
          || status == KPR_STATUS_FAILED || kpr_identity_backup_missing (identity)
-         || (id && id->blocked);
+         || (id && id->blocked)
+         || (id && status == KPR_STATUS_IN_PROGRESS && id->failures > 0);
 }
 
 /* The List() answer from the store, announcing Changed for identities

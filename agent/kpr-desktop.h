@@ -74,6 +74,10 @@ GVariant *kpr_desktop_list (KprDesktop *desktop, guint *ret_attention, GError **
 GVariant *kpr_desktop_waiting (KprDesktop *desktop);
 
 /* kpr-desktop-bus.c */
+/* Raises certkeeper-gtk (started when it does not run); with @action,
+ * activates app.ACTION(@name) there, e.g. "renew" when a renewal needs a
+ * PIN or a secret word the person must type. */
+void kpr_desktop_open_gui (KprDesktop *desktop, const char *action, const char *name);
 gboolean kpr_desktop_bus_start (KprDesktop *desktop, GError **error);
 void kpr_desktop_bus_stop (KprDesktop *desktop);
 void kpr_desktop_emit (KprDesktop *desktop, const char *signal, GVariant *args);

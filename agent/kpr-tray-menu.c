@@ -63,47 +63,13 @@ valid_item (int id)
   return id >= MENU_ROOT && id <= MENU_QUIT;
 }
 
-static void
-on_gui_activated (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result,
-                                                              &error);
-  char *argv[] = { (char *) GUI_PROGRAM, NULL };
-
-  if (reply)
-    {
-      kpr_log (KPR_LOG_INFO, "tray: certkeeper activated (%s)", GUI_NAME);
-      return;
-    }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    return;
-  kpr_log (KPR_LOG_NOTICE, "tray: %s cannot be activated (%s); starting %s", GUI_NAME,
-           error->message, GUI_PROGRAM);
-  g_clear_error (&error);
-  /* No shell and nothing but the program's name on its argv; without
-   * DO_NOT_REAP_CHILD GLib's intermediate child leaves no zombie. */
-  if (!g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &error))
-    kpr_log (KPR_LOG_WARNING, "tray: cannot start %s: %s", GUI_PROGRAM, error->message);
-  else
-    kpr_log (KPR_LOG_INFO, "tray: started %s", GUI_PROGRAM);
-}
-
-void
-kpr_tray_open_gui (KprTray *tray)
-{
-  /* org.freedesktop.Application, with auto-start: the session bus starts
-   * the GUI when its service file is installed. */
-  g_dbus_connection_call (tray->bus, GUI_NAME, GUI_PATH, "org.freedesktop.Application",
-                          "Activate", g_variant_new ("(a{sv})", NULL), NULL,
-                          G_DBUS_CALL_FLAGS_NONE, 25000, NULL, on_gui_activated, NULL);
-}
 
 static gboolean
 renew_due (gpointer data)
 {
   KprTray *tray = data;
   g_auto (GStrv) names = g_strdupv (tray->due);
+  gboolean asked = FALSE;
 
   tray->renew_idle = 0;
   if (!names || !names[0])
@@ -114,11 +80,21 @@ renew_due (gpointer data)
   for (int i = 0; names[i]; i++)
     {
       g_autoptr (GError) error = NULL;
+      const char *needs = NULL;
 
       kpr_log (KPR_LOG_INFO, "%s: “Renew now” chosen in the tray", names[i]);
       /* Not an asker: nobody shows the outcome, so a failure notifies. */
-      if (!kpr_desktop_renew_now (tray->desktop, names[i], FALSE, NULL, &error))
-        kpr_log (KPR_LOG_WARNING, "%s: renewal failed: %s", names[i], error->message);
+      if (!kpr_desktop_renew_now (tray->desktop, names[i], FALSE, &needs, &error))
+        {
+          kpr_log (KPR_LOG_WARNING, "%s: renewal failed: %s", names[i], error->message);
+          /* The window asks for the PIN or word (one renewal at a time
+           * there: the first that needs a person). */
+          if (needs && !asked)
+            {
+              kpr_desktop_open_gui (tray->desktop, "renew", names[i]);
+              asked = TRUE;
+            }
+        }
     }
   return G_SOURCE_REMOVE;
 }
@@ -136,7 +112,7 @@ menu_event (KprTray *tray, int id, const char *event)
     {
     case MENU_OPEN:
       kpr_log (KPR_LOG_INFO, "tray: “Open certkeeper” chosen");
-      kpr_tray_open_gui (tray);
+      kpr_desktop_open_gui (tray->desktop, NULL, NULL);
       break;
     case MENU_RENEW:
       if (!tray->renew_idle)

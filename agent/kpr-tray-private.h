@@ -6,12 +6,6 @@
 
 #define MENU_PATH "/MenuBar"
 #define MENU_IFACE "com.canonical.dbusmenu"
-/* certkeeper-gtk, a GApplication: Activate raises its window or starts it
- * through D-Bus activation. */
-#define GUI_NAME "org.certkeeper.Certkeeper"
-#define GUI_PATH "/org/certkeeper/Certkeeper"
-#define GUI_PROGRAM "certkeeper-gtk"
-
 enum { MENU_ROOT, MENU_OPEN, MENU_RENEW, MENU_SEPARATOR, MENU_QUIT };
 
 struct _KprTray {
@@ -33,5 +27,3 @@ struct _KprTray {
 GVariant *kpr_tray_menu_props (KprTray *tray, int id, const char *const *names);
 void kpr_tray_menu_method (KprTray *tray, const char *method, GVariant *params,
                            GDBusMethodInvocation *invocation);
-/* "Open certkeeper": the GUI over D-Bus, else certkeeper-gtk started. */
-void kpr_tray_open_gui (KprTray *tray);

@@ -133,29 +133,15 @@ kpr_tray_state_of (GVariant *list, guint attention)
   return attention ? KPR_TRAY_ATTENTION : KPR_TRAY_ALL_GOOD;
 }
 
-/* A renewal whose first step is done (a new key waits) but whose request
- * keeps failing shows as "in progress", which Status() does not count:
- * for the person it is a renewal due that has not happened. */
+/* What "Renew now" should try again besides due, expired and failed:
+ * what waits for a person, and a renewal whose new key waits while its
+ * request keeps failing (status "in progress"; counted by Status() too). */
 static gboolean
 stuck (KprTray *tray, const char *name, const char *status)
 {
   KprDesktopIdentity *id = g_hash_table_lookup (tray->desktop->identities, name);
 
   return id && (id->blocked || (is_status (status, KPR_STATUS_IN_PROGRESS) && id->failures > 0));
-}
-
-static guint
-stuck_count (KprTray *tray, GVariant *list)
-{
-  GVariantIter iter;
-  const char *name, *status;
-  guint n = 0;
-
-  g_variant_iter_init (&iter, list);
-  while (g_variant_iter_next (&iter, "(&s&s&sx)", &name, &status, NULL, NULL))
-    if (is_status (status, KPR_STATUS_IN_PROGRESS) && stuck (tray, name, status))
-      n++;
-  return n;
 }
 
 static char *
@@ -222,7 +208,7 @@ on_item_method (KprTray *tray, const char *method, GDBusMethodInvocation *invoca
   if (g_str_equal (method, "Activate"))
     {
       kpr_log (KPR_LOG_INFO, "tray: icon activated");
-      kpr_tray_open_gui (tray);
+      kpr_desktop_open_gui (tray->desktop, NULL, NULL);
     }
   /* SecondaryActivate, ContextMenu (the panel shows Menu), Scroll: nothing
    * they could mean here. */
@@ -406,7 +392,6 @@ kpr_tray_update (KprTray *tray, GVariant *list, guint attention)
 
   if (!tray || !list)
     return;
-  attention += stuck_count (tray, list);
   state = kpr_tray_state_of (list, attention);
   tooltip = tooltip_of (list, attention);
   due = due_of (tray, list);

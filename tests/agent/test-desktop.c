@@ -12,8 +12,12 @@
  *   * after the server is back, ActionInvoked(id, "renew") leads to a
  *     Renewed(desk, serial) signal with a new serial;
  *   * SIGTERM ends the agent with exit 0;
- *   * restarted without the PIN file (CONFIG removed), Renew("desk") fails
- *     with org.certkeeper.Agent1.Error.NeedsSecret naming "pin".
+ *   * restarted without the PIN file (CONFIG removed), the due renewal
+ *     cannot happen unattended: a notification says so, and its "Renew
+ *     now" asks the GUI (played here on its bus name, the build's
+ *     KPR_GUI_APP_ID) with ActivateAction("renew", ["desk"]) — the window
+ *     has the PIN dialog; Renew("desk") over D-Bus fails with
+ *     org.certkeeper.Agent1.Error.NeedsSecret naming "pin".
  *
  * Usage: test-desktop AGENT AGENT-LOG CA-BIN CA-DIR PORT OUTBOX OLD-SERIAL RESULT-FILE CONFIG
  * Prints TAP; writes the renewed serial to RESULT-FILE for the shell to
@@ -37,6 +41,50 @@ static const char notify_xml[] =
   "<method name='GetServerInformation'><arg type='s' direction='out'/><arg type='s' direction='out'/>"
   "<arg type='s' direction='out'/><arg type='s' direction='out'/></method>"
   "</interface></node>";
+
+/* certkeeper-gtk as a GApplication sees it. */
+static const char gui_xml[] =
+  "<node><interface name='org.freedesktop.Application'>"
+  "<method name='Activate'><arg type='a{sv}' direction='in'/></method>"
+  "<method name='ActivateAction'><arg type='s' direction='in'/><arg type='av' direction='in'/>"
+  "<arg type='a{sv}' direction='in'/></method>"
+  "</interface></node>";
+
+static char *gui_action, *gui_param;
+
+static void
+on_gui_method (GDBusConnection *c, const char *sender, const char *path, const char *iface,
+               const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer data)
+{
+  g_autofree char *text = g_variant_print (params, FALSE);
+
+  printf ("# GUI %s%s\n", method, text);
+  if (g_str_equal (method, "ActivateAction"))
+    {
+      g_autoptr (GVariant) args = NULL;
+      g_autoptr (GVariant) first = NULL;
+
+      g_clear_pointer (&gui_action, g_free);
+      g_clear_pointer (&gui_param, g_free);
+      g_variant_get (params, "(s@av@a{sv})", &gui_action, &args, NULL);
+      if (g_variant_n_children (args) == 1)
+        {
+          first = g_variant_get_child_value (args, 0);
+          {
+            g_autoptr (GVariant) inner = g_variant_get_variant (first);
+            if (g_variant_is_of_type (inner, G_VARIANT_TYPE_STRING))
+              gui_param = g_variant_dup_string (inner, NULL);
+          }
+        }
+    }
+  g_dbus_method_invocation_return_value (inv, NULL);
+}
+
+static gboolean
+gui_asked_to_renew (gpointer data)
+{
+  return g_strcmp0 (gui_action, "renew") == 0 && g_strcmp0 (gui_param, data) == 0;
+}
 
 static GDBusConnection *bus;
 static guint32 last_id, notify_count;
@@ -71,6 +119,8 @@ on_notify_method (GDBusConnection *c, const char *sender, const char *path, cons
       notify_count++;
       last_id = replaces ? replaces : notify_count;
       g_free (notify_summary);
+  g_free (gui_action);
+  g_free (gui_param);
       notify_summary = g_strdup (summary);
       /* actions come as key, label pairs */
       notify_has_actions = FALSE;
@@ -151,7 +201,7 @@ agent_on_bus (gpointer data)
 static gboolean
 notified (gpointer data)
 {
-  return notify_count > 0 && notify_has_actions;
+  return notify_count > GPOINTER_TO_UINT (data) && notify_has_actions;
 }
 
 static gboolean
@@ -220,6 +270,24 @@ main (int argc, char **argv)
       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
     g_assert_no_error (error);
   }
+  {
+    static const GDBusInterfaceVTable gui_vtable = { on_gui_method, NULL, NULL, { 0 } };
+    g_autoptr (GDBusNodeInfo) gui_node = g_dbus_node_info_new_for_xml (gui_xml, &error);
+    const char *gui_id = g_getenv ("KPR_GUI_APP_ID") ? g_getenv ("KPR_GUI_APP_ID")
+                                                     : "org.certkeeper.Certkeeper";
+    g_autofree char *gui_path = g_strdelimit (g_strconcat ("/", gui_id, NULL), ".", '/');
+    g_autoptr (GVariant) r = NULL;
+
+    g_assert_no_error (error);
+    g_dbus_connection_register_object (bus, gui_path, gui_node->interfaces[0], &gui_vtable, NULL,
+                                       NULL, &error);
+    g_assert_no_error (error);
+    r = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "RequestName", g_variant_new ("(su)", gui_id, 4u), G_VARIANT_TYPE ("(u)"),
+      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+    g_assert_no_error (error);
+  }
   g_dbus_connection_signal_subscribe (bus, NULL, "org.certkeeper.Agent1", NULL,
                                       "/org/certkeeper/Agent1", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                       on_agent_signal, NULL, NULL);
@@ -261,7 +329,8 @@ main (int argc, char **argv)
 
   /* The renewal is due ~20 s after issue; the server is down, so it
    * fails and the agent reminds. */
-  check (wait_for (notified, NULL, 60), "a notification with actions renew and later arrives");
+  check (wait_for (notified, GUINT_TO_POINTER (0), 60),
+         "a notification with actions renew and later arrives");
   check (failed_count > 0, "a Failed signal was emitted for the failed attempt");
   check (expiring_count > 0, "an ExpiringSoon signal went with the reminder");
 
@@ -324,6 +393,18 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   g_subprocess_wait_async (agent, NULL, on_agent_exit, NULL);
   check (wait_for (agent_on_bus, NULL, 30), "restarted without a PIN file: on the bus again");
+  {
+    guint before = notify_count;
+    check (wait_for (notified, GUINT_TO_POINTER (before), 60),
+           "the due renewal needs the PIN: a notification says so");
+    g_dbus_connection_emit_signal (bus, NULL, "/org/freedesktop/Notifications",
+                                   "org.freedesktop.Notifications", "ActionInvoked",
+                                   g_variant_new ("(us)", last_id, "renew"), &error);
+    g_assert_no_error (error);
+    g_dbus_connection_flush_sync (bus, NULL, NULL);
+    check (wait_for (gui_asked_to_renew, (gpointer) "desk", 30),
+           "its “Renew now” asks the GUI: ActivateAction(\"renew\", [\"desk\"])");
+  }
   {
     g_autoptr (GVariant) r = agent_call ("Renew", g_variant_new ("(s)", "desk"), NULL, &error);
     g_autofree char *remote = error ? g_dbus_error_get_remote_error (error) : NULL;

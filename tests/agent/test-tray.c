@@ -385,6 +385,10 @@ main (int argc, char **argv)
   g_autoptr (GSubprocess) agent = NULL, server = NULL;
   static const GDBusInterfaceVTable vtable = { on_method, on_get, NULL, { 0 } };
   const char *agent_path, *agent_log, *ca_bin, *ca_dir, *port, *outbox, *gui_mark;
+  /* The GUI's id of this build (a development build's ends in .Devel). */
+  const char *gui_id = g_getenv ("KPR_GUI_APP_ID") ? g_getenv ("KPR_GUI_APP_ID")
+                                                   : "org.certkeeper.Certkeeper";
+  g_autofree char *gui_path = g_strdelimit (g_strconcat ("/", gui_id, NULL), ".", '/');
 
   if (argc != 8)
     {
@@ -402,10 +406,10 @@ main (int argc, char **argv)
   g_dbus_connection_register_object (bus, "/StatusNotifierWatcher", node->interfaces[0], &vtable,
                                      NULL, NULL, &error);
   g_assert_no_error (error);
-  g_dbus_connection_register_object (bus, "/org/certkeeper/Certkeeper", node->interfaces[1],
+  g_dbus_connection_register_object (bus, gui_path, node->interfaces[1],
                                      &vtable, NULL, NULL, &error);
   g_assert_no_error (error);
-  check (bus_name ("RequestName", "org.certkeeper.Certkeeper"), "plays the GUI's bus name");
+  check (bus_name ("RequestName", gui_id), "plays the GUI's bus name");
   g_dbus_connection_signal_subscribe (bus, NULL, NULL, NULL, NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_signal, NULL, NULL);
 
@@ -469,7 +473,7 @@ main (int argc, char **argv)
     check (r && wait_for (counter_reached, GUINT_TO_POINTER (2), 10),
            "Activate on the icon → the GUI too");
   }
-  check (bus_name ("ReleaseName", "org.certkeeper.Certkeeper"), "the GUI leaves the bus");
+  check (bus_name ("ReleaseName", gui_id), "the GUI leaves the bus");
   check (menu_event (1), "Event(Open certkeeper, clicked) with no GUI on the bus answers");
   {
     g_autofree char *mark = NULL;
