@@ -46,6 +46,27 @@ void kpr_gui_click (GtkWidget *widget);
 /* Types @text into a GtkEditable (GtkEntry, GtkPasswordEntry, AdwEntryRow…). */
 void kpr_gui_type (GtkWidget *editable, const char *text);
 
+/* gui-fixture-steps.c: the same steps in several tests. */
+/* kpr_gui_find, and a "# no widget" note when there is none. */
+GtkWidget *kpr_gui_need (GtkWidget *root, const char *id);
+/* The visible page of the GtkStack named "stack" under @root (dialogs). */
+const char *kpr_gui_stack_page (GtkWidget *root);
+/* Waits until that page is @page; says where it stayed on a timeout. */
+gboolean kpr_gui_wait_page (GtkWidget *root, const char *page, guint timeout_ms);
+/* kpr_gui_can_click as a kpr_gui_wait condition. */
+gboolean kpr_gui_clickable (gpointer widget);
+/* A label's or an editable's text; "" for anything else or NULL. */
+const char *kpr_gui_text (GtkWidget *widget);
+/* Empties @editable and types @text. */
+void kpr_gui_set_text (GtkWidget *editable, const char *text);
+/* certkeeper-ca --otp-outbox: lines so far, and the last line's last
+ * field (the word it "texted"). */
+guint kpr_gui_outbox_lines (const char *outbox);
+char *kpr_gui_outbox_last_word (const char *outbox);
+/* Types @pin into a PIN dialog of the worker that is shown and not yet
+ * answered, and continues; FALSE when there is none. */
+gboolean kpr_gui_answer_pin (const char *pin);
+
 /* Renders @widget's window (or @widget itself) and writes
  * $KPR_SCREENSHOT_DIR/@name.png; returns FALSE (and says why on stderr)
  * when it could not. */

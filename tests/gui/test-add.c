@@ -43,52 +43,10 @@ static guint pins_given;
 
 /* --- helpers ------------------------------------------------------------ */
 
-static GtkWidget *
-w (GtkWidget *dialog, const char *id)
-{
-  GtkWidget *found = kpr_gui_find (dialog, id);
-
-  if (!found)
-    printf ("# no widget “%s” in the assistant\n", id);
-  return found;
-}
-
-static const char *
-page_of (GtkWidget *dialog)
-{
-  GtkWidget *stack = kpr_gui_find (dialog, "stack");
-
-  return stack ? gtk_stack_get_visible_child_name (GTK_STACK (stack)) : NULL;
-}
-
-typedef struct {
-  GtkWidget *dialog;
-  const char *page;
-} PageWait;
-
-static gboolean
-on_page_now (gpointer data)
-{
-  PageWait *p = data;
-
-  return g_strcmp0 (page_of (p->dialog), p->page) == 0;
-}
-
-static gboolean
-wait_page (GtkWidget *dialog, const char *page, guint ms)
-{
-  PageWait p = { dialog, page };
-  gboolean ok = kpr_gui_wait (on_page_now, &p, ms);
-
-  if (!ok)
-    printf ("# waited for page “%s”, still on “%s”\n", page, page_of (dialog));
-  return ok;
-}
-
 static const char *
 label_text (GtkWidget *dialog, const char *id)
 {
-  GtkWidget *label = w (dialog, id);
+  GtkWidget *label = kpr_gui_need (dialog, id);
 
   return label && GTK_IS_LABEL (label) ? gtk_label_get_text (GTK_LABEL (label)) : "";
 }
@@ -99,71 +57,18 @@ shown (GtkWidget *widget)
   return widget && gtk_widget_get_mapped (widget);
 }
 
-static void
-set_text (GtkWidget *editable, const char *text)
-{
-  gtk_editable_set_text (GTK_EDITABLE (editable), "");
-  kpr_gui_type (editable, text);
-}
-
-static guint
-outbox_lines (void)
-{
-  g_autofree char *text = NULL;
-  guint n = 0;
-
-  if (!g_file_get_contents (outbox, &text, NULL, NULL))
-    return 0;
-  for (const char *p = text; *p; p++)
-    n += *p == '\n';
-  return n;
-}
-
 static gboolean
 outbox_grew (gpointer data)
 {
-  return outbox_lines () > GPOINTER_TO_UINT (data);
-}
-
-/* The last field of the outbox's last line: the word the server "sent". */
-static char *
-last_word (void)
-{
-  g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  guint n;
-
-  if (!g_file_get_contents (outbox, &text, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (g_strstrip (text), "\n", -1);
-  n = g_strv_length (lines);
-  if (n == 0)
-    return NULL;
-  {
-    const char *space = strrchr (lines[n - 1], ' ');
-    return g_strdup (space ? space + 1 : lines[n - 1]);
-  }
+  return kpr_gui_outbox_lines (outbox) > GPOINTER_TO_UINT (data);
 }
 
 /* Answers the worker's PIN dialog whenever one is shown. */
 static gboolean
 answer_pin (gpointer data)
 {
-  GtkWidget *dialog = kpr_gui_find (NULL, "kpr-secret-dialog");
-  GtkWidget *entry;
-
-  if (!dialog || !gtk_widget_get_mapped (dialog))
-    return G_SOURCE_CONTINUE;
-  entry = kpr_gui_find (dialog, "secret-entry");
-  if (!entry || !strstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), "PIN"))
-    return G_SOURCE_CONTINUE;
-  set_text (entry, pin->data);
-  g_object_ref (dialog);
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "continue");
-  if (gtk_widget_get_visible (dialog))
-    gtk_window_close (GTK_WINDOW (dialog));
-  g_object_unref (dialog);
-  pins_given++;
+  if (kpr_gui_answer_pin (pin->data))
+    pins_given++;
   return G_SOURCE_CONTINUE;
 }
 
@@ -187,16 +92,16 @@ open_assistant (void)
 static gboolean
 fill_in (GtkWidget *dialog, const char *user, const char *name)
 {
-  set_text (w (dialog, "server_row"), server);
-  kpr_gui_click (w (dialog, "next_button"));
-  set_text (w (dialog, "username_row"), user);
-  set_text (w (dialog, "name_row"), name);
-  kpr_gui_click (w (dialog, "next_button"));
-  if (!wait_page (dialog, "where", 2000))
+  kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), server);
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  kpr_gui_set_text (kpr_gui_need (dialog, "username_row"), user);
+  kpr_gui_set_text (kpr_gui_need (dialog, "name_row"), name);
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  if (!kpr_gui_wait_page (dialog, "where", 2000))
     return FALSE;
-  kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, w (dialog, "next_button"), 20000);
-  kpr_gui_click (w (dialog, "next_button"));
-  return wait_page (dialog, "key", 2000);
+  kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, kpr_gui_need (dialog, "next_button"), 20000);
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  return kpr_gui_wait_page (dialog, "key", 2000);
 }
 
 /* Types the newest word once the server has sent one after @before lines. */
@@ -210,9 +115,9 @@ type_word (GtkWidget *dialog, guint before, const char *override)
       printf ("# no new secret word in the outbox\n");
       return FALSE;
     }
-  word = override ? g_strdup (override) : last_word ();
-  set_text (w (dialog, "secret_entry"), word);
-  kpr_gui_click (w (dialog, "word_button"));
+  word = override ? g_strdup (override) : kpr_gui_outbox_last_word (outbox);
+  kpr_gui_set_text (kpr_gui_need (dialog, "secret_entry"), word);
+  kpr_gui_click (kpr_gui_need (dialog, "word_button"));
   return TRUE;
 }
 
@@ -228,51 +133,51 @@ static void
 walk_alice (void)
 {
   GtkWidget *dialog = open_assistant ();
-  GtkWidget *next = w (dialog, "next_button");
+  GtkWidget *next = kpr_gui_need (dialog, "next_button");
   GtkWidget *error, *combo, *row;
   GListModel *types;
   guint before;
   gboolean ok;
 
-  kpr_gui_check (g_strcmp0 (page_of (dialog), "server") == 0, "the assistant opens on the server page");
+  kpr_gui_check (g_strcmp0 (kpr_gui_stack_page (dialog), "server") == 0, "the assistant opens on the server page");
   kpr_gui_screenshot (dialog, "add-1-server");
 
-  set_text (w (dialog, "server_row"), "ftp://ca.example.com");
-  error = w (dialog, "server_error");
+  kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), "ftp://ca.example.com");
+  error = kpr_gui_need (dialog, "server_error");
   kpr_gui_check (shown (error) && strstr (gtk_label_get_text (GTK_LABEL (error)), "https://"),
                  "ftp:// address: a sentence asks for https:// (“%s”)",
                  label_text (dialog, "server_error"));
   kpr_gui_check (!kpr_gui_can_click (next), "ftp:// address: Next cannot be clicked");
-  set_text (w (dialog, "server_row"), "https://ca.example.com/some/path");
+  kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), "https://ca.example.com/some/path");
   kpr_gui_check (shown (error) && strstr (gtk_label_get_text (GTK_LABEL (error)), "path"),
                  "address with a path: the sentence says so (“%s”)",
                  label_text (dialog, "server_error"));
-  set_text (w (dialog, "server_row"), "https://");
+  kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), "https://");
   kpr_gui_check (shown (error) && !kpr_gui_can_click (next),
                  "address without a host: refused (“%s”)", label_text (dialog, "server_error"));
   kpr_gui_screenshot (dialog, "add-1-server-error");
   kpr_gui_click (next);
-  kpr_gui_check (g_strcmp0 (page_of (dialog), "server") == 0,
+  kpr_gui_check (g_strcmp0 (kpr_gui_stack_page (dialog), "server") == 0,
                  "a bad address does not get past the server page");
 
-  set_text (w (dialog, "server_row"), server);
+  kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), server);
   kpr_gui_check (!shown (error) && kpr_gui_can_click (next), "the test server's address is accepted");
   kpr_gui_click (next);
-  kpr_gui_check (wait_page (dialog, "account", 2000), "Next leads to the username page");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "account", 2000), "Next leads to the username page");
 
-  set_text (w (dialog, "username_row"), "alice");
-  kpr_gui_check (g_str_equal (gtk_editable_get_text (GTK_EDITABLE (w (dialog, "name_row"))), "alice"),
+  kpr_gui_set_text (kpr_gui_need (dialog, "username_row"), "alice");
+  kpr_gui_check (g_str_equal (gtk_editable_get_text (GTK_EDITABLE (kpr_gui_need (dialog, "name_row"))), "alice"),
                  "the identity's name defaults to the username");
-  set_text (w (dialog, "name_row"), ".hidden");
-  kpr_gui_check (shown (w (dialog, "account_error")) && !kpr_gui_can_click (next),
+  kpr_gui_set_text (kpr_gui_need (dialog, "name_row"), ".hidden");
+  kpr_gui_check (shown (kpr_gui_need (dialog, "account_error")) && !kpr_gui_can_click (next),
                  "a name starting with a dot is refused (“%s”)",
                  label_text (dialog, "account_error"));
-  set_text (w (dialog, "name_row"), "gui-alice");
+  kpr_gui_set_text (kpr_gui_need (dialog, "name_row"), "gui-alice");
   kpr_gui_check (kpr_gui_can_click (next), "a valid name lets Next be clicked");
   kpr_gui_screenshot (dialog, "add-2-account");
   kpr_gui_click (next);
 
-  kpr_gui_check (wait_page (dialog, "where", 2000), "Next leads to the key's place");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "where", 2000), "Next leads to the key's place");
   kpr_gui_check (kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, next, 20000),
                  "the tokens are listed and one is chosen");
   row = kpr_gui_find_text (dialog, "This computer");
@@ -281,8 +186,8 @@ walk_alice (void)
   kpr_gui_screenshot (dialog, "add-3-where");
   kpr_gui_click (next);
 
-  kpr_gui_check (wait_page (dialog, "key", 2000), "Next leads to the key type");
-  combo = w (dialog, "key_type_row");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "key", 2000), "Next leads to the key type");
+  combo = kpr_gui_need (dialog, "key_type_row");
   types = combo ? adw_combo_row_get_model (ADW_COMBO_ROW (combo)) : NULL;
   kpr_gui_check (types && g_list_model_get_n_items (types) >= 2,
                  "the key type list offers the token's types (%u)",
@@ -296,42 +201,42 @@ walk_alice (void)
                      gtk_string_object_get_string (item));
       g_object_unref (item);
     }
-  kpr_gui_check (kpr_gui_can_click (w (dialog, "backup_switch"))
-                   && gtk_switch_get_active (GTK_SWITCH (w (dialog, "backup_switch"))),
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_need (dialog, "backup_switch"))
+                   && gtk_switch_get_active (GTK_SWITCH (kpr_gui_need (dialog, "backup_switch"))),
                  "on this computer a backup is allowed by default");
-  kpr_gui_check (!gtk_widget_is_sensitive (w (dialog, "protection_row")),
+  kpr_gui_check (!gtk_widget_is_sensitive (kpr_gui_need (dialog, "protection_row")),
                  "with a backup allowed the protection is decided when the key is locked");
   kpr_gui_check (strstr (gtk_button_get_label (GTK_BUTTON (next)), "secret word") != NULL,
                  "the last step's button says “Send me the secret word”");
   kpr_gui_screenshot (dialog, "add-4-key");
 
-  before = outbox_lines ();
+  before = kpr_gui_outbox_lines (outbox);
   kpr_gui_click (next);
-  kpr_gui_check (wait_page (dialog, "trust", SLOW_MS), "the CA's fingerprint is asked about");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "the CA's fingerprint is asked about");
   kpr_gui_check (strstr (label_text (dialog, "trust_label"), ca_fp) != NULL,
                  "the question shows the CA's SHA-256 fingerprint");
-  kpr_gui_check (outbox_lines () == before, "no secret word was requested before the CA was trusted");
+  kpr_gui_check (kpr_gui_outbox_lines (outbox) == before, "no secret word was requested before the CA was trusted");
   kpr_gui_screenshot (dialog, "add-5-trust");
-  kpr_gui_click (w (dialog, "trust_button"));
+  kpr_gui_click (kpr_gui_need (dialog, "trust_button"));
 
-  kpr_gui_check (wait_page (dialog, "word", SLOW_MS), "the secret word page follows");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "word", SLOW_MS), "the secret word page follows");
   kpr_gui_check (strstr (label_text (dialog, "word_label"), "secret word") != NULL,
                  "it says where the secret word went (“%s”)", label_text (dialog, "word_label"));
   kpr_gui_screenshot (dialog, "add-5-word");
   kpr_gui_check (type_word (dialog, before, NULL), "the word from the outbox is typed and sent");
-  kpr_gui_check (*gtk_editable_get_text (GTK_EDITABLE (w (dialog, "secret_entry"))) == '\0',
+  kpr_gui_check (*gtk_editable_get_text (GTK_EDITABLE (kpr_gui_need (dialog, "secret_entry"))) == '\0',
                  "the word is gone from the entry once sent");
 
-  ok = wait_page (dialog, "done", SLOW_MS);
+  ok = kpr_gui_wait_page (dialog, "done", SLOW_MS);
   kpr_gui_check (ok, "the done page follows (%s)", label_text (dialog, "key_error"));
   kpr_gui_check (strstr (label_text (dialog, "done_label"), "CN=alice") != NULL
                    && strstr (label_text (dialog, "done_label"), "Valid until") != NULL,
                  "it shows the subject and expiry (“%s”)", label_text (dialog, "done_label"));
-  kpr_gui_check (kpr_gui_can_click (w (dialog, "backup_button")),
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_need (dialog, "backup_button")),
                  "“Make a backup now” is offered for the exportable key");
   kpr_gui_check (pins_given >= 1, "the token's PIN was asked in the PIN dialog");
   kpr_gui_screenshot (dialog, "add-6-done");
-  kpr_gui_click (w (dialog, "close_button"));
+  kpr_gui_click (kpr_gui_need (dialog, "close_button"));
 }
 
 /* --- 2. a wrong secret word ----------------------------------------------- */
@@ -346,37 +251,37 @@ wrong_word_bob (void)
   if (!kpr_gui_check (fill_in (dialog, "bob", "gui-bob"), "bob: the assistant is filled in"))
     return;
   /* bob wants no backup: the key is never exportable. */
-  kpr_gui_click (w (dialog, "backup_switch"));
-  kpr_gui_check (!gtk_switch_get_active (GTK_SWITCH (w (dialog, "backup_switch")))
-                   && gtk_widget_is_sensitive (w (dialog, "protection_row")),
+  kpr_gui_click (kpr_gui_need (dialog, "backup_switch"));
+  kpr_gui_check (!gtk_switch_get_active (GTK_SWITCH (kpr_gui_need (dialog, "backup_switch")))
+                   && gtk_widget_is_sensitive (kpr_gui_need (dialog, "protection_row")),
                  "bob: no backup; the protection can be chosen");
-  before = outbox_lines ();
-  kpr_gui_click (w (dialog, "next_button"));
-  if (!kpr_gui_check (wait_page (dialog, "trust", SLOW_MS), "bob: the fingerprint question"))
+  before = kpr_gui_outbox_lines (outbox);
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "bob: the fingerprint question"))
     return;
-  kpr_gui_click (w (dialog, "trust_button"));
-  kpr_gui_check (wait_page (dialog, "word", SLOW_MS), "bob: the secret word page");
+  kpr_gui_click (kpr_gui_need (dialog, "trust_button"));
+  kpr_gui_check (kpr_gui_wait_page (dialog, "word", SLOW_MS), "bob: the secret word page");
   type_word (dialog, before, "WRONGWORD1");
-  ok = kpr_gui_wait (error_shown, w (dialog, "word_error"), SLOW_MS);
-  kpr_gui_check (ok && g_strcmp0 (page_of (dialog), "word") == 0,
+  ok = kpr_gui_wait (error_shown, kpr_gui_need (dialog, "word_error"), SLOW_MS);
+  kpr_gui_check (ok && g_strcmp0 (kpr_gui_stack_page (dialog), "word") == 0,
                  "a wrong word: the server's refusal is shown on the word page (“%s”)",
                  label_text (dialog, "word_error"));
   kpr_gui_check (!g_str_has_prefix (label_text (dialog, "word_error"), "KPR_")
                    && strlen (label_text (dialog, "word_error")) > 20,
                  "the refusal is a sentence, not a code");
-  kpr_gui_check (kpr_gui_can_click (w (dialog, "resend_button")), "a new word can be asked for");
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_need (dialog, "resend_button")), "a new word can be asked for");
   kpr_gui_screenshot (dialog, "add-5-word-wrong");
 
-  before = outbox_lines ();
-  kpr_gui_click (w (dialog, "resend_button"));
-  ok = kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, w (dialog, "secret_entry"), SLOW_MS);
-  kpr_gui_check (ok && g_strcmp0 (page_of (dialog), "word") == 0, "bob: asked for the new word");
+  before = kpr_gui_outbox_lines (outbox);
+  kpr_gui_click (kpr_gui_need (dialog, "resend_button"));
+  ok = kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, kpr_gui_need (dialog, "secret_entry"), SLOW_MS);
+  kpr_gui_check (ok && g_strcmp0 (kpr_gui_stack_page (dialog), "word") == 0, "bob: asked for the new word");
   kpr_gui_check (type_word (dialog, before, NULL), "bob: the new word is sent");
-  ok = wait_page (dialog, "done", SLOW_MS);
+  ok = kpr_gui_wait_page (dialog, "done", SLOW_MS);
   kpr_gui_check (ok, "bob: done after the new word (%s)", label_text (dialog, "word_error"));
-  kpr_gui_check (!shown (w (dialog, "backup_button")),
+  kpr_gui_check (!shown (kpr_gui_need (dialog, "backup_button")),
                  "bob: no backup to offer for a key that cannot leave");
-  kpr_gui_click (w (dialog, "close_button"));
+  kpr_gui_click (kpr_gui_need (dialog, "close_button"));
 }
 
 /* --- 3. cancel while working ---------------------------------------------- */
@@ -389,19 +294,19 @@ cancel_carol (void)
 
   if (!kpr_gui_check (fill_in (dialog, "alice", "gui-cancel"), "cancel: the assistant is filled in"))
     return;
-  kpr_gui_click (w (dialog, "next_button"));
-  if (!kpr_gui_check (wait_page (dialog, "trust", SLOW_MS), "cancel: the fingerprint question"))
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "cancel: the fingerprint question"))
     return;
-  kpr_gui_click (w (dialog, "trust_button"));
+  kpr_gui_click (kpr_gui_need (dialog, "trust_button"));
   /* The progress page is up while the key is made: Cancel there, before
    * the main loop runs again (the key is made in a blink on SoftHSM). */
-  kpr_gui_check (g_strcmp0 (page_of (dialog), "progress") == 0
-                   && kpr_gui_can_click (w (dialog, "cancel_button")),
+  kpr_gui_check (g_strcmp0 (kpr_gui_stack_page (dialog), "progress") == 0
+                   && kpr_gui_can_click (kpr_gui_need (dialog, "cancel_button")),
                  "cancel: the progress page with Cancel is shown while working");
-  kpr_gui_click (w (dialog, "cancel_button"));
+  kpr_gui_click (kpr_gui_need (dialog, "cancel_button"));
   kpr_gui_screenshot (dialog, "add-5-progress-cancelled");
-  kpr_gui_check (wait_page (dialog, "key", SLOW_MS), "cancel: back on the key page");
-  ok = kpr_gui_wait (error_shown, w (dialog, "key_error"), SLOW_MS);
+  kpr_gui_check (kpr_gui_wait_page (dialog, "key", SLOW_MS), "cancel: back on the key page");
+  ok = kpr_gui_wait (error_shown, kpr_gui_need (dialog, "key_error"), SLOW_MS);
   kpr_gui_check (ok && strstr (label_text (dialog, "key_error"), "nothing was added"),
                  "cancel: it says nothing was added (“%s”)", label_text (dialog, "key_error"));
   kpr_gui_screenshot (dialog, "add-5-cancelled");
@@ -427,11 +332,11 @@ close_on_word (void)
 
   if (!kpr_gui_check (fill_in (dialog, "bob", "gui-closed"), "close: the assistant is filled in"))
     return;
-  kpr_gui_click (w (dialog, "next_button"));
-  if (!kpr_gui_check (wait_page (dialog, "trust", SLOW_MS), "close: the fingerprint question"))
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "close: the fingerprint question"))
     return;
-  kpr_gui_click (w (dialog, "trust_button"));
-  if (!kpr_gui_check (wait_page (dialog, "word", SLOW_MS), "close: the secret word page"))
+  kpr_gui_click (kpr_gui_need (dialog, "trust_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (dialog, "word", SLOW_MS), "close: the secret word page"))
     return;
   gtk_window_close (GTK_WINDOW (dialog));
   kpr_gui_settle (500);
@@ -460,18 +365,18 @@ pending_then_install (const char *word_file, const char *cert_file, const char *
 
   if (!kpr_gui_check (fill_in (dialog, "alice", "gui-wait"), "pending: the assistant is filled in"))
     return;
-  before = outbox_lines ();
-  kpr_gui_click (w (dialog, "next_button"));
-  if (!kpr_gui_check (wait_page (dialog, "trust", SLOW_MS), "pending: the fingerprint question"))
+  before = kpr_gui_outbox_lines (outbox);
+  kpr_gui_click (kpr_gui_need (dialog, "next_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "pending: the fingerprint question"))
     return;
-  kpr_gui_click (w (dialog, "trust_button"));
-  if (!kpr_gui_check (wait_page (dialog, "word", SLOW_MS), "pending: the secret word page"))
+  kpr_gui_click (kpr_gui_need (dialog, "trust_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (dialog, "word", SLOW_MS), "pending: the secret word page"))
     return;
   kpr_gui_wait (outbox_grew, GUINT_TO_POINTER (before), 10000);
-  word = last_word ();
-  set_text (w (dialog, "secret_entry"), word);
-  kpr_gui_click (w (dialog, "word_button"));
-  ok = wait_page (dialog, "pending", SLOW_MS);
+  word = kpr_gui_outbox_last_word (outbox);
+  kpr_gui_set_text (kpr_gui_need (dialog, "secret_entry"), word);
+  kpr_gui_click (kpr_gui_need (dialog, "word_button"));
+  ok = kpr_gui_wait_page (dialog, "pending", SLOW_MS);
   kpr_gui_check (ok, "a manual-approval server: the pending page (%s)",
                  label_text (dialog, "key_error"));
   if (!ok)
@@ -481,14 +386,14 @@ pending_then_install (const char *word_file, const char *cert_file, const char *
                                                                                            ".cer"),
                  "it says what happens next: the operator decides, certkeeper-agent picks it up, "
                  "or import the .cer");
-  kpr_gui_check (kpr_gui_can_click (w (dialog, "import_button")),
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_need (dialog, "import_button")),
                  "“Import certificate file…” can be clicked");
   kpr_gui_screenshot (dialog, "add-6-pending");
 
   /* The CA's own certificate is not the one for the waiting key. */
   kpr_add_dialog_install_file (KPR_ADD_DIALOG (dialog), wrong);
-  ok = kpr_gui_wait (error_shown, w (dialog, "pending_error"), SLOW_MS);
-  kpr_gui_check (ok && g_strcmp0 (page_of (dialog), "pending") == 0,
+  ok = kpr_gui_wait (error_shown, kpr_gui_need (dialog, "pending_error"), SLOW_MS);
+  kpr_gui_check (ok && g_strcmp0 (kpr_gui_stack_page (dialog), "pending") == 0,
                  "a certificate for another key: refused on the pending page (“%s”)",
                  label_text (dialog, "pending_error"));
   kpr_gui_screenshot (dialog, "add-6-pending-wrong-file");
@@ -499,7 +404,7 @@ pending_then_install (const char *word_file, const char *cert_file, const char *
   if (!kpr_gui_check (ok, "the script fetched the approved certificate"))
     return;
   kpr_add_dialog_install_file (KPR_ADD_DIALOG (dialog), cert);
-  ok = wait_page (dialog, "done", SLOW_MS);
+  ok = kpr_gui_wait_page (dialog, "done", SLOW_MS);
   kpr_gui_check (ok && strstr (label_text (dialog, "done_label"), "CN=alice"),
                  "the approved certificate is installed: the done page (%s)",
                  label_text (dialog, "pending_error"));

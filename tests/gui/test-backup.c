@@ -60,38 +60,6 @@ answer_questions (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static GtkWidget *
-find (GtkWidget *root, const char *id)
-{
-  GtkWidget *w = kpr_gui_find (root, id);
-
-  if (!w)
-    printf ("# no widget “%s”\n", id);
-  return w;
-}
-
-typedef struct {
-  GtkWidget *root;
-  const char *page;
-} PageWait;
-
-static gboolean
-page_shown (gpointer data)
-{
-  PageWait *p = data;
-  GtkWidget *stack = kpr_gui_find (p->root, "stack");
-
-  return stack && g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), p->page) == 0;
-}
-
-static gboolean
-wait_page (GtkWidget *root, const char *page, guint timeout_ms)
-{
-  PageWait p = { root, page };
-
-  return kpr_gui_wait (page_shown, &p, timeout_ms);
-}
-
 static gboolean
 visible (gpointer widget)
 {
@@ -99,32 +67,9 @@ visible (gpointer widget)
 }
 
 static gboolean
-clickable (gpointer widget)
-{
-  return kpr_gui_can_click (widget);
-}
-
-static const char *
-text_of (GtkWidget *widget)
-{
-  if (GTK_IS_LABEL (widget))
-    return gtk_label_get_text (GTK_LABEL (widget));
-  if (GTK_IS_EDITABLE (widget))
-    return gtk_editable_get_text (GTK_EDITABLE (widget));
-  return "";
-}
-
-static gboolean
 label_has (GtkWidget *label, const char *text)
 {
-  return label && strstr (text_of (label), text) != NULL;
-}
-
-static void
-set_text (GtkWidget *editable, const char *text)
-{
-  gtk_editable_set_text (GTK_EDITABLE (editable), "");
-  kpr_gui_type (editable, text);
+  return label && strstr (kpr_gui_text (label), text) != NULL;
 }
 
 /* Neither in an entry nor in any label of any window. */
@@ -156,12 +101,12 @@ test_locked (void)
 
   d = GTK_WIDGET (kpr_backup_dialog_new (NULL, "sealed"));
   gtk_window_present (GTK_WINDOW (d));
-  kpr_gui_check (wait_page (d, "refused", 20000), "locked identity: the backup dialog refuses");
-  refused = find (d, "refused_page");
+  kpr_gui_check (kpr_gui_wait_page (d, "refused", 20000), "locked identity: the backup dialog refuses");
+  refused = kpr_gui_need (d, "refused_page");
   kpr_gui_check (refused && strstr (adw_status_page_get_description (ADW_STATUS_PAGE (refused)),
                                     "protected from export"),
                  "locked identity: the dialog says the key is protected from export");
-  kpr_gui_check (!kpr_gui_can_click (find (d, "backup_button")),
+  kpr_gui_check (!kpr_gui_can_click (kpr_gui_need (d, "backup_button")),
                  "locked identity: no “Back Up” to click");
   kpr_gui_check (kpr_gui_screenshot (d, "backup-0-locked"), "screenshot backup-0-locked");
   gtk_window_destroy (GTK_WINDOW (d));
@@ -177,13 +122,13 @@ test_backup_and_lock (const char *target, const KprSecret *passphrase)
   g_autofree char *different = g_strconcat (passphrase->data, "x", NULL);
 
   gtk_window_present (GTK_WINDOW (d));
-  kpr_gui_check (wait_page (d, "form", 20000), "exportable identity: the backup form is shown");
-  row = find (d, "passphrase_row");
-  again = find (d, "confirm_row");
-  button = find (d, "backup_button");
-  bar = find (d, "strength_bar");
-  hint = find (d, "strength_label");
-  warning = find (d, "not_removable_warning");
+  kpr_gui_check (kpr_gui_wait_page (d, "form", 20000), "exportable identity: the backup form is shown");
+  row = kpr_gui_need (d, "passphrase_row");
+  again = kpr_gui_need (d, "confirm_row");
+  button = kpr_gui_need (d, "backup_button");
+  bar = kpr_gui_need (d, "strength_bar");
+  hint = kpr_gui_need (d, "strength_label");
+  warning = kpr_gui_need (d, "not_removable_warning");
   if (!row || !again || !button || !bar || !hint || !warning)
     {
       kpr_gui_check (FALSE, "the backup dialog has its widgets");
@@ -196,55 +141,55 @@ test_backup_and_lock (const char *target, const KprSecret *passphrase)
   kpr_gui_check (kpr_gui_wait (visible, warning, 5000) && label_has (warning, "A USB drive is safer"),
                  "a file on this computer's disk: the not-removable warning is shown");
 
-  set_text (row, "password");
-  set_text (again, "password");
+  kpr_gui_set_text (row, "password");
+  kpr_gui_set_text (again, "password");
   kpr_gui_check (!kpr_gui_can_click (button), "weak passphrase: “Back Up” is insensitive");
   kpr_gui_check (label_has (hint, "too weak"), "weak passphrase: the sentence says why (%s)",
-                 text_of (hint));
+                 kpr_gui_text (hint));
   kpr_gui_check (gtk_level_bar_get_value (GTK_LEVEL_BAR (bar)) == 0,
                  "weak passphrase: the strength bar is empty");
 
-  set_text (row, passphrase->data);
-  set_text (again, different);
+  kpr_gui_set_text (row, passphrase->data);
+  kpr_gui_set_text (again, different);
   kpr_gui_check (!kpr_gui_can_click (button), "different passphrases: “Back Up” is insensitive");
   kpr_gui_check (label_has (hint, "not the same"), "different passphrases: the sentence says so");
   kpr_gui_check (gtk_level_bar_get_value (GTK_LEVEL_BAR (bar)) > 0,
                  "strong passphrase: the strength bar fills (%g)",
                  gtk_level_bar_get_value (GTK_LEVEL_BAR (bar)));
 
-  set_text (again, passphrase->data);
+  kpr_gui_set_text (again, passphrase->data);
   kpr_gui_check (kpr_gui_can_click (button), "same strong passphrase twice: “Back Up” can be clicked");
   kpr_gui_check (kpr_gui_screenshot (d, "backup-1-passphrase"), "screenshot backup-1-passphrase");
 
   kpr_gui_click (button);
-  kpr_gui_check (!*text_of (row) && !*text_of (again), "the passphrase rows are emptied at once");
+  kpr_gui_check (!*kpr_gui_text (row) && !*kpr_gui_text (again), "the passphrase rows are emptied at once");
   kpr_gui_check (!kpr_gui_can_click (button), "while it works: “Back Up” is insensitive");
-  kpr_gui_check (wait_page (d, "done", 60000), "the backup finishes");
-  kpr_gui_check (label_has (find (d, "result_label"), "Backup written and verified"),
+  kpr_gui_check (kpr_gui_wait_page (d, "done", 60000), "the backup finishes");
+  kpr_gui_check (label_has (kpr_gui_need (d, "result_label"), "Backup written and verified"),
                  "the result: “Backup written and verified”");
-  kpr_gui_check (label_has (find (d, "result_path_label"), target),
+  kpr_gui_check (label_has (kpr_gui_need (d, "result_path_label"), target),
                  "the result names the file %s", target);
   kpr_gui_check (passphrase_gone (d, passphrase), "after the job the passphrase is in no widget");
   kpr_gui_check (kpr_gui_find_text (d, "no longer be copied") != NULL,
                  "the lock offer explains it is one way");
   kpr_gui_check (kpr_gui_screenshot (d, "backup-2-done"), "screenshot backup-2-done");
 
-  lock = find (d, "lock_button");
+  lock = kpr_gui_need (d, "lock_button");
   kpr_gui_check (kpr_gui_can_click (lock), "“Lock the Key” can be clicked");
   kpr_gui_click (lock);
   kpr_gui_check (!kpr_gui_can_click (lock), "while locking: “Lock the Key” is insensitive");
   {
-    GtkWidget *result = find (d, "lock_result_label");
+    GtkWidget *result = kpr_gui_need (d, "lock_result_label");
     gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-    while (!label_has (result, "Key locked") && !visible (find (d, "lock_error_label"))
+    while (!label_has (result, "Key locked") && !visible (kpr_gui_need (d, "lock_error_label"))
            && g_get_monotonic_time () < deadline)
       kpr_gui_settle (100);
     kpr_gui_check (label_has (result, "Key locked"), "the result: “Key locked” (%s)",
-                   text_of (result));
-    if (visible (find (d, "lock_error_label")))
-      printf ("# lock failed: %s\n", text_of (find (d, "lock_error_label")));
+                   kpr_gui_text (result));
+    if (visible (kpr_gui_need (d, "lock_error_label")))
+      printf ("# lock failed: %s\n", kpr_gui_text (kpr_gui_need (d, "lock_error_label")));
   }
-  kpr_gui_check (!clickable (lock), "after locking there is nothing more to lock");
+  kpr_gui_check (!kpr_gui_clickable (lock), "after locking there is nothing more to lock");
   kpr_gui_check (kpr_gui_screenshot (d, "backup-3-locked"), "screenshot backup-3-locked");
   gtk_window_destroy (GTK_WINDOW (d));
 }
@@ -252,7 +197,7 @@ test_backup_and_lock (const char *target, const KprSecret *passphrase)
 static gboolean
 error_or_done (gpointer data)
 {
-  return visible (kpr_gui_find (data, "error_label")) || page_shown (&(PageWait) { data, "done" });
+  return visible (kpr_gui_find (data, "error_label")) || g_strcmp0 (kpr_gui_stack_page (data), "done") == 0;
 }
 
 static void
@@ -264,11 +209,11 @@ test_import (const char *path, const KprSecret *passphrase)
   g_autofree char *wrong = g_strconcat ("Not-", passphrase->data, NULL);
 
   gtk_window_present (GTK_WINDOW (d));
-  row = find (d, "passphrase_row");
-  name = find (d, "name_row");
-  button = find (d, "import_button");
-  allow = find (d, "allow_export_switch");
-  error = find (d, "error_label");
+  row = kpr_gui_need (d, "passphrase_row");
+  name = kpr_gui_need (d, "name_row");
+  button = kpr_gui_need (d, "import_button");
+  allow = kpr_gui_need (d, "allow_export_switch");
+  error = kpr_gui_need (d, "error_label");
   if (!row || !name || !button || !allow || !error)
     {
       kpr_gui_check (FALSE, "the import dialog has its widgets");
@@ -277,26 +222,26 @@ test_import (const char *path, const KprSecret *passphrase)
   kpr_gui_check (kpr_gui_find_text (d, path) != NULL, "the import dialog shows the chosen file");
   kpr_gui_check (!gtk_switch_get_active (GTK_SWITCH (allow)), "“Allow export” is off by default");
   kpr_gui_check (!kpr_gui_can_click (button), "no passphrase yet: “Import” is insensitive");
-  set_text (name, "restored");
-  set_text (row, wrong);
-  kpr_gui_check (kpr_gui_wait (clickable, button, 20000), "file and passphrase: “Import” can be clicked");
+  kpr_gui_set_text (name, "restored");
+  kpr_gui_set_text (row, wrong);
+  kpr_gui_check (kpr_gui_wait (kpr_gui_clickable, button, 20000), "file and passphrase: “Import” can be clicked");
   kpr_gui_click (button);
-  kpr_gui_check (!*text_of (row), "the passphrase row is emptied at once");
+  kpr_gui_check (!*kpr_gui_text (row), "the passphrase row is emptied at once");
   /* The label's text is read after the wait: its old string is freed. */
   shown = kpr_gui_wait (error_or_done, d, 60000) && visible (error);
   kpr_gui_check (shown && label_has (error, "Wrong passphrase"),
-                 "a wrong passphrase: the error sentence is in the dialog (%s)", text_of (error));
-  kpr_gui_check (page_shown (&(PageWait) { d, "form" }), "a wrong passphrase: the form stays to try again");
+                 "a wrong passphrase: the error sentence is in the dialog (%s)", kpr_gui_text (error));
+  kpr_gui_check (g_strcmp0 (kpr_gui_stack_page (d), "form") == 0, "a wrong passphrase: the form stays to try again");
   kpr_gui_check (kpr_gui_screenshot (d, "import-wrong-passphrase"), "screenshot import-wrong-passphrase");
 
-  set_text (row, passphrase->data);
-  kpr_gui_check (kpr_gui_wait (clickable, button, 5000), "the second try can be clicked");
+  kpr_gui_set_text (row, passphrase->data);
+  kpr_gui_check (kpr_gui_wait (kpr_gui_clickable, button, 5000), "the second try can be clicked");
   kpr_gui_click (button);
-  kpr_gui_check (wait_page (d, "done", 60000), "the import finishes");
-  kpr_gui_check (label_has (find (d, "result_label"), "“restored”")
-                   && label_has (find (d, "result_label"), "cannot be copied"),
+  kpr_gui_check (kpr_gui_wait_page (d, "done", 60000), "the import finishes");
+  kpr_gui_check (label_has (kpr_gui_need (d, "result_label"), "“restored”")
+                   && label_has (kpr_gui_need (d, "result_label"), "cannot be copied"),
                  "the result names “restored” and says it cannot be copied (%s)",
-                 text_of (find (d, "result_label")));
+                 kpr_gui_text (kpr_gui_need (d, "result_label")));
   kpr_gui_check (passphrase_gone (d, passphrase), "after the import the passphrase is in no widget");
   kpr_gui_check (kpr_gui_screenshot (d, "import"), "screenshot import");
   gtk_window_destroy (GTK_WINDOW (d));

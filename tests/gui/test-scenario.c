@@ -29,96 +29,12 @@
 static const char *server, *outbox;
 static KprSecret *pin;
 
-/* --- helpers (as in test-add.c) ----------------------------------------- */
-
-static GtkWidget *
-w (GtkWidget *root, const char *id)
-{
-  GtkWidget *found = kpr_gui_find (root, id);
-
-  if (!found)
-    printf ("# no widget “%s”\n", id);
-  return found;
-}
-
-typedef struct {
-  GtkWidget *root;
-  const char *page;
-} PageWait;
-
-static gboolean
-on_page_now (gpointer data)
-{
-  PageWait *p = data;
-  GtkWidget *stack = kpr_gui_find (p->root, "stack");
-
-  return stack && g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), p->page) == 0;
-}
-
-static gboolean
-wait_page (GtkWidget *root, const char *page, guint ms)
-{
-  PageWait p = { root, page };
-
-  return kpr_gui_wait (on_page_now, &p, ms);
-}
-
-static const char *
-text_of (GtkWidget *widget)
-{
-  if (widget && GTK_IS_LABEL (widget))
-    return gtk_label_get_text (GTK_LABEL (widget));
-  return "";
-}
-
-static gboolean
-clickable (gpointer widget)
-{
-  return kpr_gui_can_click (widget);
-}
-
-static void
-set_text (GtkWidget *editable, const char *text)
-{
-  gtk_editable_set_text (GTK_EDITABLE (editable), "");
-  kpr_gui_type (editable, text);
-}
-
-static guint
-outbox_lines (void)
-{
-  g_autofree char *text = NULL;
-  guint n = 0;
-
-  if (!g_file_get_contents (outbox, &text, NULL, NULL))
-    return 0;
-  for (const char *p = text; *p; p++)
-    n += *p == '\n';
-  return n;
-}
+/* --- helpers (the shared ones are in gui-fixture-steps.c) ----------------- */
 
 static gboolean
 outbox_grew (gpointer data)
 {
-  return outbox_lines () > GPOINTER_TO_UINT (data);
-}
-
-static char *
-last_word (void)
-{
-  g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  const char *space;
-  guint n;
-
-  if (!g_file_get_contents (outbox, &text, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (g_strstrip (text), "\n", -1);
-  n = g_strv_length (lines);
-  if (n == 0)
-    return NULL;
-  space = strrchr (lines[n - 1], ' ');
-  return g_strdup (space ? space + 1 : lines[n - 1]);
+  return kpr_gui_outbox_lines (outbox) > GPOINTER_TO_UINT (data);
 }
 
 /* The token's PIN, typed into the worker's PIN dialog whenever it shows. */
@@ -141,7 +57,7 @@ answer_pin (gpointer data)
       g_object_set_data (G_OBJECT (dialog), "kpr-answered", GINT_TO_POINTER (1));
       if (entry && heading && strstr (heading, "PIN"))
         {
-          set_text (entry, pin->data);
+          kpr_gui_set_text (entry, pin->data);
           adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "continue");
         }
       else
@@ -238,37 +154,37 @@ add_identity (KprApplication *app, GtkWidget *window)
   d = toplevel_of_type (KPR_TYPE_ADD_DIALOG);
   kpr_gui_check (gtk_window_get_transient_for (GTK_WINDOW (d)) == GTK_WINDOW (window),
                  "the assistant belongs to the main window");
-  set_text (w (d, "server_row"), server);
-  kpr_gui_click (w (d, "next_button"));
-  set_text (w (d, "username_row"), "alice");
-  set_text (w (d, "name_row"), NAME);
-  kpr_gui_click (w (d, "next_button"));
-  kpr_gui_wait (clickable, w (d, "next_button"), 20000);
+  kpr_gui_set_text (kpr_gui_need (d, "server_row"), server);
+  kpr_gui_click (kpr_gui_need (d, "next_button"));
+  kpr_gui_set_text (kpr_gui_need (d, "username_row"), "alice");
+  kpr_gui_set_text (kpr_gui_need (d, "name_row"), NAME);
+  kpr_gui_click (kpr_gui_need (d, "next_button"));
+  kpr_gui_wait (kpr_gui_clickable, kpr_gui_need (d, "next_button"), 20000);
   kpr_gui_check (kpr_gui_find_text (d, "This computer") != NULL, "“This computer” is offered");
-  kpr_gui_click (w (d, "next_button"));
-  if (!kpr_gui_check (wait_page (d, "key", 2000), "the key type page"))
+  kpr_gui_click (kpr_gui_need (d, "next_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (d, "key", 2000), "the key type page"))
     return FALSE;
-  before = outbox_lines ();
-  kpr_gui_click (w (d, "next_button"));
-  if (!kpr_gui_check (wait_page (d, "trust", SLOW_MS), "the CA fingerprint is asked"))
+  before = kpr_gui_outbox_lines (outbox);
+  kpr_gui_click (kpr_gui_need (d, "next_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (d, "trust", SLOW_MS), "the CA fingerprint is asked"))
     return FALSE;
-  kpr_gui_click (w (d, "trust_button"));
-  if (!kpr_gui_check (wait_page (d, "word", SLOW_MS), "the secret word is asked"))
+  kpr_gui_click (kpr_gui_need (d, "trust_button"));
+  if (!kpr_gui_check (kpr_gui_wait_page (d, "word", SLOW_MS), "the secret word is asked"))
     return FALSE;
   if (!kpr_gui_check (kpr_gui_wait (outbox_grew, GUINT_TO_POINTER (before), 10000),
                       "the server sent a secret word"))
     return FALSE;
-  word = last_word ();
-  set_text (w (d, "secret_entry"), word);
-  kpr_gui_click (w (d, "word_button"));
-  ok = wait_page (d, "done", SLOW_MS);
-  kpr_gui_check (ok, "the identity is added (%s)", text_of (w (d, "key_error")));
+  word = kpr_gui_outbox_last_word (outbox);
+  kpr_gui_set_text (kpr_gui_need (d, "secret_entry"), word);
+  kpr_gui_click (kpr_gui_need (d, "word_button"));
+  ok = kpr_gui_wait_page (d, "done", SLOW_MS);
+  kpr_gui_check (ok, "the identity is added (%s)", kpr_gui_text (kpr_gui_need (d, "key_error")));
   kpr_gui_screenshot (d, "scenario-1-added");
   kpr_gui_check (kpr_gui_wait (window_lists, window, 20000),
                  "the main window lists “" NAME "” after the assistant");
-  if (!ok || !kpr_gui_check (clickable (w (d, "backup_button")), "“Make a backup now” is offered"))
+  if (!ok || !kpr_gui_check (kpr_gui_clickable (kpr_gui_need (d, "backup_button")), "“Make a backup now” is offered"))
     return FALSE;
-  kpr_gui_click (w (d, "backup_button"));
+  kpr_gui_click (kpr_gui_need (d, "backup_button"));
   return TRUE;
 }
 
@@ -277,7 +193,7 @@ lock_done (gpointer data)
 {
   GtkWidget *d = data;
 
-  return strstr (text_of (kpr_gui_find (d, "lock_result_label")), "Key locked")
+  return strstr (kpr_gui_text (kpr_gui_find (d, "lock_result_label")), "Key locked")
          || (kpr_gui_find (d, "lock_error_label")
              && gtk_widget_get_mapped (kpr_gui_find (d, "lock_error_label")));
 }
@@ -294,28 +210,28 @@ back_up_and_lock (const char *target, const KprSecret *passphrase)
     return FALSE;
   d = toplevel_of_type (KPR_TYPE_BACKUP_DIALOG);
   kpr_gui_check (toplevel_of_type (KPR_TYPE_ADD_DIALOG) == NULL, "the assistant has closed");
-  if (!kpr_gui_check (wait_page (d, "form", 20000), "the backup form is shown"))
+  if (!kpr_gui_check (kpr_gui_wait_page (d, "form", 20000), "the backup form is shown"))
     return FALSE;
   /* A native file chooser cannot be driven: the path goes in through the
    * call "Choose a file…" makes. */
   kpr_backup_dialog_set_file (KPR_BACKUP_DIALOG (d), file);
-  set_text (w (d, "passphrase_row"), passphrase->data);
-  set_text (w (d, "confirm_row"), passphrase->data);
-  button = w (d, "backup_button");
-  if (!kpr_gui_check (kpr_gui_wait (clickable, button, 5000),
+  kpr_gui_set_text (kpr_gui_need (d, "passphrase_row"), passphrase->data);
+  kpr_gui_set_text (kpr_gui_need (d, "confirm_row"), passphrase->data);
+  button = kpr_gui_need (d, "backup_button");
+  if (!kpr_gui_check (kpr_gui_wait (kpr_gui_clickable, button, 5000),
                       "the passphrase twice: “Back Up” can be clicked"))
     return FALSE;
   kpr_gui_screenshot (d, "scenario-2-backup");
   kpr_gui_click (button);
-  ok = wait_page (d, "done", SLOW_MS);
-  kpr_gui_check (ok && strstr (text_of (w (d, "result_label")), "verified"),
-                 "the backup is written and verified (%s)", text_of (w (d, "result_label")));
+  ok = kpr_gui_wait_page (d, "done", SLOW_MS);
+  kpr_gui_check (ok && strstr (kpr_gui_text (kpr_gui_need (d, "result_label")), "verified"),
+                 "the backup is written and verified (%s)", kpr_gui_text (kpr_gui_need (d, "result_label")));
   if (!ok)
     return FALSE;
-  kpr_gui_click (w (d, "lock_button"));
+  kpr_gui_click (kpr_gui_need (d, "lock_button"));
   ok = kpr_gui_wait (lock_done, d, SLOW_MS);
-  kpr_gui_check (ok && strstr (text_of (w (d, "lock_result_label")), "Key locked"),
-                 "the key is locked (%s)", text_of (w (d, "lock_error_label")));
+  kpr_gui_check (ok && strstr (kpr_gui_text (kpr_gui_need (d, "lock_result_label")), "Key locked"),
+                 "the key is locked (%s)", kpr_gui_text (kpr_gui_need (d, "lock_error_label")));
   kpr_gui_screenshot (d, "scenario-3-locked");
   gtk_window_destroy (GTK_WINDOW (d));
   return ok;
