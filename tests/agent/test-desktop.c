@@ -30,6 +30,9 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "test-bus.h"
+
+
 static const char notify_xml[] =
   "<node><interface name='org.freedesktop.Notifications'>"
   "<method name='Notify'><arg type='s' direction='in'/><arg type='u' direction='in'/>"
@@ -92,17 +95,6 @@ static char *notify_summary;
 static gboolean notify_has_actions;
 static char *renewed_serial, *renewed_name;
 static guint failed_count, expiring_count;
-static int tap_n, tap_failed;
-
-static void
-check (gboolean cond, const char *what)
-{
-  tap_n++;
-  if (!cond)
-    tap_failed++;
-  printf ("%s %d - %s\n", cond ? "ok" : "not ok", tap_n, what);
-  fflush (stdout);
-}
 
 static void
 on_notify_method (GDBusConnection *c, const char *sender, const char *path, const char *iface,
@@ -167,37 +159,6 @@ on_agent_signal (GDBusConnection *c, const char *sender, const char *path, const
     expiring_count++;
 }
 
-typedef gboolean (*Cond) (gpointer data);
-
-static gboolean
-wait_for (Cond cond, gpointer data, int seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (20000);
-    }
-  return TRUE;
-}
-
-static gboolean
-agent_on_bus (gpointer data)
-{
-  g_autoptr (GVariant) r = g_dbus_connection_call_sync (
-    bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
-    g_variant_new ("(s)", "org.certkeeper.Agent1"), G_VARIANT_TYPE ("(b)"),
-    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-  gboolean has = FALSE;
-
-  if (r)
-    g_variant_get (r, "(b)", &has);
-  return has;
-}
-
 static gboolean
 notified (gpointer data)
 {
@@ -208,21 +169,6 @@ static gboolean
 renewed (gpointer data)
 {
   return renewed_serial != NULL;
-}
-
-static gboolean agent_done;
-
-static void
-on_agent_exit (GObject *source, GAsyncResult *res, gpointer data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
-  agent_done = TRUE;
-}
-
-static gboolean
-exited (gpointer data)
-{
-  return agent_done;
 }
 
 static GVariant *
@@ -243,7 +189,7 @@ main (int argc, char **argv)
   g_autoptr (GSubprocess) agent = NULL, server = NULL;
   g_autoptr (GVariant) list = NULL, status = NULL;
   static const GDBusInterfaceVTable vtable = { on_notify_method, NULL, NULL, { 0 } };
-  const char *agent_path, *agent_log, *ca_bin, *ca_dir, *port, *outbox, *old_serial, *result;
+  const char *agent_path, *ca_bin, *ca_dir, *port, *outbox, *old_serial, *result;
 
   if (argc != 10)
     {
@@ -297,7 +243,7 @@ main (int argc, char **argv)
   agent = g_subprocess_launcher_spawn (launcher, &error, agent_path, NULL);
   g_assert_no_error (error);
   g_subprocess_wait_async (agent, NULL, on_agent_exit, NULL);
-  check (wait_for (agent_on_bus, NULL, 30), "the agent owns org.certkeeper.Agent1");
+  check (wait_for (agent_on_bus, bus, 30), "the agent owns org.certkeeper.Agent1");
 
   list = agent_call ("List", NULL, "(a(sssx))", &error);
   check (list != NULL, "List() answers");
@@ -334,23 +280,7 @@ main (int argc, char **argv)
   check (failed_count > 0, "a Failed signal was emitted for the failed attempt");
   check (expiring_count > 0, "an ExpiringSoon signal went with the reminder");
 
-  {
-    g_autofree char *listen = g_strdup_printf ("127.0.0.1:%s", port);
-    g_autoptr (GDataInputStream) out = NULL;
-    g_autofree char *line = NULL;
-
-    server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, ca_bin, "serve", ca_dir,
-                               "--listen", listen, "--otp-outbox", outbox, NULL);
-    g_assert_no_error (error);
-    out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
-    while ((line = g_data_input_stream_read_line (out, NULL, NULL, NULL)))
-      {
-        if (g_str_has_prefix (line, "listening on "))
-          break;
-        g_clear_pointer (&line, g_free);
-      }
-    check (line != NULL, "certkeeper-ca is back on the same port");
-  }
+  server = start_server (ca_bin, ca_dir, port, outbox);
 
   g_dbus_connection_emit_signal (bus, NULL, "/org/freedesktop/Notifications",
                                  "org.freedesktop.Notifications", "ActionInvoked",
@@ -392,7 +322,7 @@ main (int argc, char **argv)
   agent = g_subprocess_launcher_spawn (launcher, &error, agent_path, NULL);
   g_assert_no_error (error);
   g_subprocess_wait_async (agent, NULL, on_agent_exit, NULL);
-  check (wait_for (agent_on_bus, NULL, 30), "restarted without a PIN file: on the bus again");
+  check (wait_for (agent_on_bus, bus, 30), "restarted without a PIN file: on the bus again");
   {
     guint before = notify_count;
     check (wait_for (notified, GUINT_TO_POINTER (before), 60),

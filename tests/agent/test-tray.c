@@ -33,6 +33,8 @@
 
 #include <gio/gio.h>
 
+#include "test-bus.h"
+
 #define WATCHER "org.kde.StatusNotifierWatcher"
 #define ITEM_IFACE "org.kde.StatusNotifierItem"
 #define MENU_IFACE "com.canonical.dbusmenu"
@@ -55,17 +57,6 @@ static char *registered_by, *registered_service;
 static guint registrations, activations, menu_updates;
 static char *last_new_status;
 static char *renewed_serial;
-static int tap_n, tap_failed;
-
-static void
-check (gboolean cond, const char *what)
-{
-  tap_n++;
-  if (!cond)
-    tap_failed++;
-  printf ("%s %d - %s\n", cond ? "ok" : "not ok", tap_n, what);
-  fflush (stdout);
-}
 
 static void
 on_method (GDBusConnection *c, const char *sender, const char *path, const char *iface,
@@ -130,35 +121,6 @@ on_signal (GDBusConnection *c, const char *sender, const char *path, const char 
     }
 }
 
-typedef gboolean (*Cond) (gpointer data);
-
-static gboolean
-wait_for (Cond cond, gpointer data, int seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (20000);
-    }
-  return TRUE;
-}
-
-static gboolean
-always_false (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-pump (int seconds)
-{
-  wait_for (always_false, NULL, seconds);
-}
-
 static char *
 name_owner (const char *name)
 {
@@ -170,13 +132,6 @@ name_owner (const char *name)
   if (r)
     g_variant_get (r, "(s)", &owner);
   return owner;
-}
-
-static gboolean
-agent_on_bus (gpointer data)
-{
-  g_autofree char *owner = name_owner ("org.certkeeper.Agent1");
-  return owner != NULL;
 }
 
 static gboolean
@@ -302,29 +257,6 @@ menu_event (int id)
   return r != NULL;
 }
 
-static gboolean agent_done;
-
-static void
-on_agent_exit (GObject *source, GAsyncResult *res, gpointer data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
-  agent_done = TRUE;
-}
-
-static gboolean
-exited (gpointer data)
-{
-  return agent_done;
-}
-
-static gboolean
-log_has (const char *log, const char *text)
-{
-  g_autofree char *contents = NULL;
-
-  return g_file_get_contents (log, &contents, NULL, NULL) && strstr (contents, text);
-}
-
 static gboolean
 file_exists (gpointer data)
 {
@@ -334,7 +266,7 @@ file_exists (gpointer data)
 static gboolean
 log_says_no_tray (gpointer data)
 {
-  return log_has (data, "no org.kde.StatusNotifierWatcher on the session bus");
+  return log_has ((gpointer) "no org.kde.StatusNotifierWatcher on the session bus");
 }
 
 /* The layout's items below the root: id → label (or "-" for a separator). */
@@ -384,7 +316,7 @@ main (int argc, char **argv)
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) agent = NULL, server = NULL;
   static const GDBusInterfaceVTable vtable = { on_method, on_get, NULL, { 0 } };
-  const char *agent_path, *agent_log, *ca_bin, *ca_dir, *port, *outbox, *gui_mark;
+  const char *agent_path, *ca_bin, *ca_dir, *port, *outbox, *gui_mark;
   /* The GUI's id of this build (a development build's ends in .Devel). */
   const char *gui_id = g_getenv ("KPR_GUI_APP_ID") ? g_getenv ("KPR_GUI_APP_ID")
                                                    : "org.certkeeper.Certkeeper";
@@ -419,12 +351,12 @@ main (int argc, char **argv)
   agent = g_subprocess_launcher_spawn (launcher, &error, agent_path, NULL);
   g_assert_no_error (error);
   g_subprocess_wait_async (agent, NULL, on_agent_exit, NULL);
-  check (wait_for (agent_on_bus, NULL, 30), "the agent owns org.certkeeper.Agent1");
+  check (wait_for (agent_on_bus, bus, 30), "the agent owns org.certkeeper.Agent1");
   agent_name = name_owner ("org.certkeeper.Agent1");
   check (wait_for (log_says_no_tray, (gpointer) agent_log, 10),
          "without a watcher the agent logs that there is no tray");
-  pump (1);
-  check (!agent_done && agent_on_bus (NULL), "without a watcher the agent keeps running");
+  pause_for (1);
+  check (!agent_done && agent_on_bus (bus), "without a watcher the agent keeps running");
   check (registrations == 0, "nothing registered while there is no watcher");
 
   /* 2. The panel comes after the agent. */
@@ -501,23 +433,7 @@ main (int argc, char **argv)
          "Renew now enabled, announced with ItemsPropertiesUpdated");
 
   /* 6. The server is back; the person clicks Renew now. */
-  {
-    g_autofree char *listen = g_strdup_printf ("127.0.0.1:%s", port);
-    g_autoptr (GDataInputStream) out = NULL;
-    g_autofree char *line = NULL;
-
-    server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, ca_bin, "serve", ca_dir,
-                               "--listen", listen, "--otp-outbox", outbox, NULL);
-    g_assert_no_error (error);
-    out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
-    while ((line = g_data_input_stream_read_line (out, NULL, NULL, NULL)))
-      {
-        if (g_str_has_prefix (line, "listening on "))
-          break;
-        g_clear_pointer (&line, g_free);
-      }
-    check (line != NULL, "certkeeper-ca is back on the same port");
-  }
+  server = start_server (ca_bin, ca_dir, port, outbox);
   g_clear_pointer (&last_new_status, g_free);
   check (menu_event (2), "Event(Renew now, clicked) answers at once");
   check (wait_for (renewed, NULL, 40), "Renew now → Renewed on org.certkeeper.Agent1");
@@ -528,7 +444,7 @@ main (int argc, char **argv)
 
   /* 7. The panel restarts: the icon registers again. */
   check (bus_name ("ReleaseName", WATCHER), "the watcher leaves the bus");
-  pump (1);
+  pause_for (1);
   check (bus_name ("RequestName", WATCHER), "the watcher comes back");
   check (wait_for (registered, GUINT_TO_POINTER (2), 15), "the agent registers again");
 
