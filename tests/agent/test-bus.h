@@ -1,7 +1,8 @@
 /* test-bus.h — what the D-Bus drivers of certkeeper-agent's tests
- * (test-desktop.c, test-tray.c, test-wake.c, test-remind.c) share: TAP lines, waiting while the main
- * context runs (signals come in meanwhile), the agent's log, starting and
- * stopping the agent, bringing certkeeper-ca back.  Header-only: each driver is one program. */
+ * (test-desktop.c, test-tray.c, test-wake.c, test-remind.c) share: TAP
+ * lines, waiting while the main context runs (signals come in
+ * meanwhile), the agent's log, starting and stopping the agent, bringing
+ * certkeeper-ca back.  Header-only: each driver is one program. */
 #pragma once
 
 #include <signal.h>
