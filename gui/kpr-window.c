@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "kpr-agent-link.h"
 #include "kpr-identity-text.h"
 #include "kpr-window-private.h"
 
@@ -56,6 +57,7 @@ struct _KprWindow {
   char *shown;           /* the detail page's identity, or NULL */
   gboolean loaded;
   gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
+  KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
   guint present_source;
 
   KprWorker *loader;
@@ -75,8 +77,21 @@ G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* --- the list page --- */
 
+/* What certkeeper-agent waits for, as a badge. */
+static const char *
+needs_badge (const char *needs)
+{
+  if (g_strcmp0 (needs, "pin") == 0)
+    return "Needs your PIN";
+  if (g_strcmp0 (needs, "secret-word") == 0)
+    return "Needs a secret word";
+  if (g_strcmp0 (needs, "passphrase") == 0)
+    return "Needs a passphrase";
+  return NULL;
+}
+
 static GtkWidget *
-identity_row (const KprIdentity *id, gint64 now, gint64 lead)
+identity_row (const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
 {
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
@@ -92,6 +107,12 @@ identity_row (const KprIdentity *id, gint64 now, gint64 lead)
       && kpr_cert_time_unix (X509_get0_notAfter (id->cert)) - now <= lead)
     {
       badge_label = "Expires soon";
+      css = "warning";
+    }
+  /* certkeeper-agent stopped renewing it on its own: Renew now asks. */
+  if (needs_badge (needs))
+    {
+      badge_label = needs_badge (needs);
       css = "warning";
     }
   badge = gtk_label_new (badge_label);
@@ -144,8 +165,13 @@ update_list (KprWindow *self)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list))))
     gtk_list_box_remove (self->identity_list, child);
   for (guint i = 0; i < self->identities->len; i++)
-    gtk_list_box_append (self->identity_list,
-                         identity_row (self->identities->pdata[i], now, lead));
+    {
+      const KprIdentity *id = self->identities->pdata[i];
+
+      gtk_list_box_append (self->identity_list,
+                           identity_row (id, now, lead,
+                                         kpr_agent_link_needs (self->agent_link, id->name)));
+    }
   for (guint i = 0; i < self->damaged->len; i++)
     gtk_list_box_append (self->identity_list, damaged_row (self->damaged->pdata[i]));
   /* A spinner spins (and redraws the window every frame) even on a page
@@ -542,6 +568,7 @@ kpr_window_dispose (GObject *object)
   g_clear_handle_id (&self->reload_source, g_source_remove);
   g_clear_handle_id (&self->present_source, g_source_remove);
   g_clear_handle_id (&self->tick_source, g_source_remove);
+  g_clear_pointer (&self->agent_link, kpr_agent_link_free);
   if (self->monitor)
     g_signal_handlers_disconnect_by_data (self->monitor, self);
   g_clear_object (&self->monitor);
@@ -644,6 +671,15 @@ kpr_window_init (KprWindow *self)
 }
 
 static void
+on_agent_changed (gpointer data)
+{
+  KprWindow *self = data;
+
+  if (self->loaded)
+    update_list (self);
+}
+
+static void
 on_lead_changed (KprWindow *self)
 {
   if (self->loaded)
@@ -656,9 +692,13 @@ kpr_window_new (KprApplication *app)
   KprWindow *window = g_object_new (KPR_TYPE_WINDOW, "application", app, NULL);
   GSettings *settings = app ? kpr_application_get_settings (app) : NULL;
 
+  GDBusConnection *bus = app ? g_application_get_dbus_connection (G_APPLICATION (app)) : NULL;
+
   if (settings)
     g_signal_connect_object (settings, "changed::reminder-lead-days",
                              G_CALLBACK (on_lead_changed), window, G_CONNECT_SWAPPED);
+  if (bus)
+    window->agent_link = kpr_agent_link_new (bus, on_agent_changed, window);
   return window;
 }
 
