@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kpr-agent-link.h"
+#include "kpr-identity-row.h"
 #include "kpr-identity-text.h"
 #include "kpr-window-private.h"
 
@@ -58,6 +59,8 @@ struct _KprWindow {
   gboolean loaded;
   gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
   KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
+  char *history_name;        /* whose history the detail page shows */
+  guint history_count;       /* how many of its log lines it has seen */
   guint present_source;
 
   KprWorker *loader;
@@ -77,81 +80,6 @@ G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* --- the list page --- */
 
-/* What certkeeper-agent waits for, as a badge. */
-static const char *
-needs_badge (const char *needs)
-{
-  if (g_strcmp0 (needs, "pin") == 0)
-    return "Needs your PIN";
-  if (g_strcmp0 (needs, "secret-word") == 0)
-    return "Needs a secret word";
-  if (g_strcmp0 (needs, "passphrase") == 0)
-    return "Needs a passphrase";
-  return NULL;
-}
-
-static GtkWidget *
-identity_row (const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
-{
-  GtkWidget *row = adw_action_row_new ();
-  g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
-  g_autofree char *widget_name = g_strdup_printf ("row-%s", id->name);
-  const char *css = NULL;
-  const char *badge_label = kpr_identity_badge_text (id, now, &css);
-  GtkWidget *badge;
-
-  /* Renewal is due at 2/3 of the lifetime; a certificate still "active"
-   * within the reminder lead time of its end (a long renew-at, a server
-   * that backdates) is worth a look all the same. */
-  if (g_str_equal (badge_label, "Active") && id->cert
-      && kpr_cert_time_unix (X509_get0_notAfter (id->cert)) - now <= lead)
-    {
-      badge_label = "Expires soon";
-      css = "warning";
-    }
-  /* certkeeper-agent stopped renewing it on its own: Renew now asks. */
-  if (needs_badge (needs))
-    {
-      badge_label = needs_badge (needs);
-      css = "warning";
-    }
-  badge = gtk_label_new (badge_label);
-
-  /* Names and token labels are data, not markup. */
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id->name);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  gtk_widget_set_name (row, widget_name);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-  g_object_set_data_full (G_OBJECT (row), "kpr-name", g_strdup (id->name), g_free);
-
-  gtk_widget_set_name (badge, "badge");
-  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (badge, "caption-heading");
-  gtk_widget_add_css_class (badge, css);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
-  return row;
-}
-
-static GtkWidget *
-damaged_row (const char *text)
-{
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *badge = gtk_label_new ("Damaged");
-  const char *colon = strchr (text, ':');
-  g_autofree char *name = colon ? g_strndup (text, colon - text) : g_strdup (text);
-
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), colon ? colon + 2 : "");
-  gtk_widget_set_name (badge, "badge");
-  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (badge, "error");
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
-  return row;
-}
-
 static void
 update_list (KprWindow *self)
 {
@@ -162,18 +90,41 @@ update_list (KprWindow *self)
   gint64 lead = (settings ? g_settings_get_uint (settings, "reminder-lead-days") : 3) * 86400;
   GtkWidget *child;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list))))
-    gtk_list_box_remove (self->identity_list, child);
-  for (guint i = 0; i < self->identities->len; i++)
+  guint i = 0;
+
+  /* The same identities as shown (the usual reload: one renewed, or the
+   * minute's tick): the rows are updated in place. */
+  child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list));
+  for (; child && i < self->identities->len; child = gtk_widget_get_next_sibling (child), i++)
     {
       const KprIdentity *id = self->identities->pdata[i];
-
-      gtk_list_box_append (self->identity_list,
-                           identity_row (id, now, lead,
-                                         kpr_agent_link_needs (self->agent_link, id->name)));
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (child), "kpr-name"), id->name) != 0
+          || !g_object_get_data (G_OBJECT (child), "kpr-badge"))
+        break;
     }
-  for (guint i = 0; i < self->damaged->len; i++)
-    gtk_list_box_append (self->identity_list, damaged_row (self->damaged->pdata[i]));
+  if (child || i != self->identities->len || self->damaged->len)
+    {
+      while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list))))
+        gtk_list_box_remove (self->identity_list, child);
+      for (i = 0; i < self->identities->len; i++)
+        {
+          const KprIdentity *id = self->identities->pdata[i];
+
+          gtk_list_box_append (self->identity_list,
+                               kpr_identity_row_new (id, now, lead,
+                                             kpr_agent_link_needs (self->agent_link, id->name)));
+        }
+      for (i = 0; i < self->damaged->len; i++)
+        gtk_list_box_append (self->identity_list, kpr_damaged_row_new (self->damaged->pdata[i]));
+    }
+  else
+    for (i = 0, child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list)); child;
+         child = gtk_widget_get_next_sibling (child), i++)
+      {
+        const KprIdentity *id = self->identities->pdata[i];
+
+        kpr_identity_row_update (child, id, now, lead, kpr_agent_link_needs (self->agent_link, id->name));
+      }
   /* A spinner spins (and redraws the window every frame) even on a page
    * nobody sees: only while loading. */
   gtk_spinner_set_spinning (self->loading_spinner, !self->loaded);
@@ -210,23 +161,33 @@ update_history (KprWindow *self, const char *name)
   guint n = lines ? g_strv_length (lines) : 0;
   GtkWidget *child;
 
+  if (self->history_count > 0 && n >= self->history_count
+      && g_strcmp0 (self->history_name, name) == 0)
+    {
+      guint shown = 0;
+
+      /* The log only grows: its new lines go on top and the oldest shown
+       * drop off; the others keep their (measured) labels. */
+      for (guint i = self->history_count; i < n; i++)
+        gtk_list_box_prepend (self->history_list, kpr_history_label_new (lines[i]));
+      for (child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list)); child;)
+        {
+          GtkWidget *next = gtk_widget_get_next_sibling (child);
+          if (++shown > KPR_HISTORY_LINES)
+            gtk_list_box_remove (self->history_list, child);
+          child = next;
+        }
+      self->history_count = n;
+      return;
+    }
+  g_free (self->history_name);
+  self->history_name = g_strdup (name);
+  self->history_count = n;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))))
     gtk_list_box_remove (self->history_list, child);
   /* Newest first: what just happened is what a person looks for. */
   for (guint i = n; i > 0 && n - i < KPR_HISTORY_LINES; i--)
-    {
-      GtkWidget *label = gtk_label_new (lines[i - 1]);
-
-      gtk_label_set_xalign (GTK_LABEL (label), 0);
-      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-      gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-      gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-      gtk_widget_set_margin_start (label, 12);
-      gtk_widget_set_margin_end (label, 12);
-      gtk_widget_set_margin_top (label, 6);
-      gtk_widget_set_margin_bottom (label, 6);
-      gtk_list_box_append (self->history_list, label);
-    }
+    gtk_list_box_append (self->history_list, kpr_history_label_new (lines[i - 1]));
   if (n == 0)
     {
       GtkWidget *label = gtk_label_new ("Nothing recorded yet.");
@@ -569,6 +530,7 @@ kpr_window_dispose (GObject *object)
   g_clear_handle_id (&self->present_source, g_source_remove);
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_clear_pointer (&self->agent_link, kpr_agent_link_free);
+  g_clear_pointer (&self->history_name, g_free);
   if (self->monitor)
     g_signal_handlers_disconnect_by_data (self->monitor, self);
   g_clear_object (&self->monitor);

@@ -1,0 +1,131 @@
+/* kpr-identity-row.c — the widgets of the main window's lists: one row
+ * per identity (name, subtitle, badge), a row for a record that cannot
+ * be read, a line of the audit history.  No KprWindow here: what a row
+ * says comes from the identity, the clock and certkeeper-agent. */
+#include "config.h"
+
+#include <string.h>
+
+#include "kpr-identity-row.h"
+#include "kpr-identity-text.h"
+
+/* What certkeeper-agent waits for, as a badge. */
+static const char *
+needs_badge (const char *needs)
+{
+  if (g_strcmp0 (needs, "pin") == 0)
+    return "Needs your PIN";
+  if (g_strcmp0 (needs, "secret-word") == 0)
+    return "Needs a secret word";
+  if (g_strcmp0 (needs, "passphrase") == 0)
+    return "Needs a passphrase";
+  return NULL;
+}
+
+/* What a row says: the subtitle and the badge (with its style class). */
+static const char *
+row_badge (const KprIdentity *id, gint64 now, gint64 lead, const char *needs, const char **ret_css)
+{
+  const char *badge_label = kpr_identity_badge_text (id, now, ret_css);
+
+  /* Renewal is due at 2/3 of the lifetime; a certificate still "active"
+   * within the reminder lead time of its end (a long renew-at, a server
+   * that backdates) is worth a look all the same. */
+  if (g_str_equal (badge_label, "Active") && id->cert
+      && kpr_cert_time_unix (X509_get0_notAfter (id->cert)) - now <= lead)
+    {
+      badge_label = "Expires soon";
+      *ret_css = "warning";
+    }
+  /* certkeeper-agent stopped renewing it on its own: Renew now asks. */
+  if (needs_badge (needs))
+    {
+      badge_label = needs_badge (needs);
+      *ret_css = "warning";
+    }
+  return badge_label;
+}
+
+/* Sets what changed only: a label given the text it has is left alone,
+ * and GTK measures again only what changed (bench/RESULTS.md). */
+void
+kpr_identity_row_update (GtkWidget *row, const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
+{
+  g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
+  GtkWidget *badge = g_object_get_data (G_OBJECT (row), "kpr-badge");
+  const char *css = NULL;
+  const char *badge_label = row_badge (id, now, lead, needs, &css);
+  const char *was_css = g_object_get_data (G_OBJECT (row), "kpr-css");
+
+  if (g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), subtitle) != 0)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (badge)), badge_label) != 0)
+    gtk_label_set_text (GTK_LABEL (badge), badge_label);
+  if (g_strcmp0 (was_css, css) != 0)
+    {
+      if (was_css)
+        gtk_widget_remove_css_class (badge, was_css);
+      if (css)
+        gtk_widget_add_css_class (badge, css);
+      /* The classes are static strings of kpr-identity-text.c and here. */
+      g_object_set_data (G_OBJECT (row), "kpr-css", (gpointer) css);
+    }
+}
+
+GtkWidget *
+kpr_identity_row_new (const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *widget_name = g_strdup_printf ("row-%s", id->name);
+  GtkWidget *badge = gtk_label_new (NULL);
+
+  /* Names and token labels are data, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id->name);
+  gtk_widget_set_name (row, widget_name);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  g_object_set_data_full (G_OBJECT (row), "kpr-name", g_strdup (id->name), g_free);
+
+  gtk_widget_set_name (badge, "badge");
+  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (badge, "caption-heading");
+  g_object_set_data (G_OBJECT (row), "kpr-badge", badge);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  kpr_identity_row_update (row, id, now, lead, needs);
+  return row;
+}
+
+GtkWidget *
+kpr_damaged_row_new (const char *text)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *badge = gtk_label_new ("Damaged");
+  const char *colon = strchr (text, ':');
+  g_autofree char *name = colon ? g_strndup (text, colon - text) : g_strdup (text);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), colon ? colon + 2 : "");
+  gtk_widget_set_name (badge, "badge");
+  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (badge, "error");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
+  return row;
+}
+
+GtkWidget *
+kpr_history_label_new (const char *line)
+{
+  GtkWidget *label = gtk_label_new (line);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_widget_set_margin_start (label, 12);
+  gtk_widget_set_margin_end (label, 12);
+  gtk_widget_set_margin_top (label, 6);
+  gtk_widget_set_margin_bottom (label, 6);
+  return label;
+}
