@@ -344,7 +344,10 @@ export_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   where = g_strdup_printf ("The backup of “%s” is the file %s", self->name, job->path);
   gtk_label_set_text (self->result_path_label, where);
   gtk_stack_set_visible_child_name (self->stack, "done");
-  gtk_widget_grab_focus (GTK_WIDGET (self->lock_button));
+  /* Not on "Lock the Key": Enter must not do a one-way thing by habit.
+   * The path stays selectable by mouse without showing up all selected. */
+  gtk_widget_set_focusable (GTK_WIDGET (self->result_path_label), FALSE);
+  gtk_label_select_region (self->result_path_label, 0, 0);
   kpr_backup_refresh_application ();
   backup_job_free (job);
 }
