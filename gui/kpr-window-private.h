@@ -1,11 +1,74 @@
 /* kpr-window-private.h — what kpr-window.c shares with
- * kpr-window-actions.c. */
+ * kpr-window-actions.c and kpr-window-load.c. */
 #pragma once
 
+#include "kpr-agent-link.h"
 #include "kpr-window.h"
 #include "kpr-worker.h"
 
 G_BEGIN_DECLS
+
+struct _KprWindow {
+  AdwApplicationWindow parent_instance;
+
+  /* template */
+  AdwToastOverlay *toasts;
+  AdwLeaflet *leaflet;
+  GtkWidget *list_page;
+  GtkStack *list_stack;
+  GtkSpinner *loading_spinner;
+  GtkListBox *identity_list;
+  GtkWidget *detail_page;
+  AdwWindowTitle *detail_title;
+  GtkRevealer *progress_revealer;
+  GtkSpinner *progress_spinner;
+  GtkLabel *progress_label;
+  GtkWidget *renew_button;
+  GtkWidget *backup_button;
+  GtkWidget *lock_button;
+  GtkWidget *revoke_button;
+  GtkWidget *delete_button;
+  GtkWidget *copy_uri_button;
+  AdwActionRow *detail_state;
+  AdwActionRow *detail_subject;
+  AdwActionRow *detail_issuer;
+  AdwActionRow *detail_serial;
+  AdwActionRow *detail_validity;
+  AdwActionRow *detail_sha256;
+  AdwActionRow *detail_sha1;
+  AdwActionRow *detail_where;
+  AdwActionRow *detail_uri;
+  AdwActionRow *detail_backup;
+  GtkListBox *history_list;
+
+  GPtrArray *identities; /* KprIdentity, sorted by name */
+  GHashTable *audits;    /* name → GStrv */
+  GPtrArray *damaged;    /* "name: why" of records that could not be read */
+  char *shown;           /* the detail page's identity, or NULL */
+  gboolean loaded;
+  gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
+  KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
+  char *history_name;        /* whose history the detail page shows */
+  guint history_count;       /* how many of its log lines it has seen */
+  guint present_source;
+
+  KprWorker *loader;
+  KprWorker *worker;
+  GCancellable *cancellable;
+  gboolean reload_pending;
+  GFileMonitor *monitor;
+  guint reload_source;
+  guint tick_source;
+  gboolean busy;
+  AdwToast *toast; /* the last one shown */
+};
+
+/* kpr-window.c: the list and the detail page from what was loaded. */
+void kpr_window_update_list (KprWindow *window);
+void kpr_window_update_detail (KprWindow *window);
+/* kpr-window-load.c: (re)loads the identities in the loader worker; a
+ * load asked for while one runs follows it. */
+void kpr_window_start_load (KprWindow *window);
 
 /* The identity as last loaded; NULL when it is not (or no longer) there. */
 const KprIdentity *kpr_window_lookup (KprWindow *window, const char *name);

@@ -1,11 +1,8 @@
 /* kpr-window.c — the main window (see kpr-window.h): the identities as a
  * list of rows, and one identity's detail page.
  *
- * What it shows is loaded by a KprWorker job (kpr_store_list and
- * kpr_store_load, with the store's lock, off the main thread), again
- * whenever the store's identities/ directory changes (another certkeeper
- * renewed something) and after every action.  The list keeps what it
- * showed until the new load is ready.
+ * What it shows is loaded by kpr-window-load.c; a reload updates the
+ * rows and the history in place (kpr-identity-row.c).
  */
 #include "config.h"
 
@@ -19,69 +16,14 @@
 /* Enough history for a person; the whole log stays in NAME.log. */
 #define KPR_HISTORY_LINES 50
 
-struct _KprWindow {
-  AdwApplicationWindow parent_instance;
-
-  /* template */
-  AdwToastOverlay *toasts;
-  AdwLeaflet *leaflet;
-  GtkWidget *list_page;
-  GtkStack *list_stack;
-  GtkSpinner *loading_spinner;
-  GtkListBox *identity_list;
-  GtkWidget *detail_page;
-  AdwWindowTitle *detail_title;
-  GtkRevealer *progress_revealer;
-  GtkSpinner *progress_spinner;
-  GtkLabel *progress_label;
-  GtkWidget *renew_button;
-  GtkWidget *backup_button;
-  GtkWidget *lock_button;
-  GtkWidget *revoke_button;
-  GtkWidget *delete_button;
-  GtkWidget *copy_uri_button;
-  AdwActionRow *detail_state;
-  AdwActionRow *detail_subject;
-  AdwActionRow *detail_issuer;
-  AdwActionRow *detail_serial;
-  AdwActionRow *detail_validity;
-  AdwActionRow *detail_sha256;
-  AdwActionRow *detail_sha1;
-  AdwActionRow *detail_where;
-  AdwActionRow *detail_uri;
-  AdwActionRow *detail_backup;
-  GtkListBox *history_list;
-
-  GPtrArray *identities; /* KprIdentity, sorted by name */
-  GHashTable *audits;    /* name → GStrv */
-  GPtrArray *damaged;    /* "name: why" of records that could not be read */
-  char *shown;           /* the detail page's identity, or NULL */
-  gboolean loaded;
-  gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
-  KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
-  char *history_name;        /* whose history the detail page shows */
-  guint history_count;       /* how many of its log lines it has seen */
-  guint present_source;
-
-  KprWorker *loader;
-  KprWorker *worker;
-  GCancellable *cancellable;
-  gboolean reload_pending;
-  GFileMonitor *monitor;
-  guint reload_source;
-  guint tick_source;
-  gboolean busy;
-  AdwToast *toast; /* the last one shown */
-};
-
 G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
 #define PRESENT_WAIT_MS 400
 
 /* --- the list page --- */
 
-static void
-update_list (KprWindow *self)
+void
+kpr_window_update_list (KprWindow *self)
 {
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
@@ -199,8 +141,8 @@ update_history (KprWindow *self, const char *name)
     }
 }
 
-static void
-update_detail (KprWindow *self)
+void
+kpr_window_update_detail (KprWindow *self)
 {
   const KprIdentity *id = self->shown ? kpr_window_lookup (self, self->shown) : NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -304,155 +246,6 @@ ACTION_BUTTON (on_delete_clicked, "win.delete")
 ACTION_BUTTON (on_copy_uri_clicked, "win.copy-uri")
 #undef ACTION_BUTTON
 
-/* --- loading --- */
-
-typedef struct {
-  GPtrArray *identities;
-  GHashTable *audits;
-  GPtrArray *damaged;
-} Load;
-
-static void
-load_free (Load *load)
-{
-  g_clear_pointer (&load->identities, g_ptr_array_unref);
-  g_clear_pointer (&load->audits, g_hash_table_unref);
-  g_clear_pointer (&load->damaged, g_ptr_array_unref);
-  g_free (load);
-}
-
-static gboolean
-load_func (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **error)
-{
-  Load *load = data;
-  KprStore *store = kpr_agent_get_store (agent);
-  g_auto (GStrv) names = kpr_store_list (store, error);
-
-  if (!names)
-    return FALSE;
-  for (char **n = names; *n; n++)
-    {
-      g_autoptr (GError) local = NULL;
-      KprIdentity *id = kpr_store_load (store, *n, &local);
-      GStrv audit;
-
-      if (id)
-        g_ptr_array_add (load->identities, id);
-      else
-        g_ptr_array_add (load->damaged, g_strdup_printf ("%s: %s", *n, local->message));
-      audit = kpr_store_read_audit (store, *n, NULL);
-      if (audit)
-        g_hash_table_insert (load->audits, g_strdup (*n), audit);
-    }
-  return TRUE;
-}
-
-static void watch_store (KprWindow *self);
-static void start_load (KprWindow *self);
-
-static void
-on_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Load *load = data;
-  KprWindow *self = g_object_get_data (G_OBJECT (source), "kpr-window");
-  g_autoptr (GError) error = NULL;
-
-  if (!kpr_worker_run_finish (KPR_WORKER (source), result, &error))
-    {
-      if (self && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        kpr_window_toast (self, error->message);
-    }
-  else if (self)
-    {
-      g_ptr_array_unref (self->identities);
-      self->identities = g_steal_pointer (&load->identities);
-      g_hash_table_unref (self->audits);
-      self->audits = g_steal_pointer (&load->audits);
-      g_ptr_array_unref (self->damaged);
-      self->damaged = g_steal_pointer (&load->damaged);
-    }
-  load_free (load);
-  if (!self)
-    return;
-  self->loaded = TRUE;
-  update_list (self);
-  if (self->shown && !kpr_window_lookup (self, self->shown))
-    kpr_window_show_identity (self, NULL);
-  else
-    update_detail (self);
-  watch_store (self);
-  if (self->present_on_load)
-    {
-      self->present_on_load = FALSE;
-      g_clear_handle_id (&self->present_source, g_source_remove);
-      gtk_window_present (GTK_WINDOW (self));
-    }
-  if (self->reload_pending)
-    start_load (self);
-}
-
-static void
-start_load (KprWindow *self)
-{
-  Load *load;
-
-  if (kpr_worker_is_busy (self->loader))
-    {
-      self->reload_pending = TRUE;
-      return;
-    }
-  self->reload_pending = FALSE;
-  /* This load sees whatever the store's pending change notices were
-   * about (our own job's writes, mostly): no second load for them. */
-  g_clear_handle_id (&self->reload_source, g_source_remove);
-  load = g_new0 (Load, 1);
-  load->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
-  load->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_strfreev);
-  load->damaged = g_ptr_array_new_with_free_func (g_free);
-  kpr_worker_run (self->loader, load_func, load, self->cancellable, on_loaded, load);
-}
-
-static gboolean
-on_reload_timeout (gpointer data)
-{
-  KprWindow *self = data;
-
-  self->reload_source = 0;
-  start_load (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_store_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
-                  gpointer data)
-{
-  KprWindow *self = data;
-
-  /* A save is a write and a rename: one reload for the burst. */
-  if (!self->reload_source)
-    self->reload_source = g_timeout_add (300, on_reload_timeout, self);
-}
-
-static void
-watch_store (KprWindow *self)
-{
-  g_autofree char *dir = NULL;
-  g_autoptr (GFile) file = NULL;
-
-  if (self->monitor)
-    return;
-  dir = g_build_filename (g_get_user_state_dir (), "certkeeper", "identities", NULL);
-  /* A missing directory would be polled by GIO: watched once a load has
-   * created it. */
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    return;
-  file = g_file_new_for_path (dir);
-  self->monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
-  if (self->monitor)
-    g_signal_connect (self->monitor, "changed", G_CALLBACK (on_store_changed), self);
-}
-
 /* Statuses change with the clock (due, expired): redrawn every minute,
  * without touching the store. */
 static gboolean
@@ -462,8 +255,8 @@ on_tick (gpointer data)
 
   if (self->loaded)
     {
-      update_list (self);
-      update_detail (self);
+      kpr_window_update_list (self);
+      kpr_window_update_detail (self);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -515,7 +308,7 @@ kpr_window_set_busy (KprWindow *self, const char *message)
   gtk_label_set_text (self->progress_label, message ? message : "");
   gtk_spinner_set_spinning (self->progress_spinner, self->busy);
   gtk_revealer_set_reveal_child (self->progress_revealer, self->busy);
-  update_detail (self);
+  kpr_window_update_detail (self);
 }
 
 /* --- the object --- */
@@ -628,8 +421,8 @@ kpr_window_init (KprWindow *self)
   g_signal_connect (self->worker, "progress", G_CALLBACK (on_progress), self);
   self->tick_source = g_timeout_add_seconds (60, on_tick, self);
   kpr_window_add_actions (self);
-  update_list (self);
-  start_load (self);
+  kpr_window_update_list (self);
+  kpr_window_start_load (self);
 }
 
 static void
@@ -638,14 +431,14 @@ on_agent_changed (gpointer data)
   KprWindow *self = data;
 
   if (self->loaded)
-    update_list (self);
+    kpr_window_update_list (self);
 }
 
 static void
 on_lead_changed (KprWindow *self)
 {
   if (self->loaded)
-    update_list (self);
+    kpr_window_update_list (self);
 }
 
 KprWindow *
@@ -697,7 +490,7 @@ void
 kpr_window_refresh (KprWindow *window)
 {
   g_return_if_fail (KPR_IS_WINDOW (window));
-  start_load (window);
+  kpr_window_start_load (window);
 }
 
 void
@@ -722,6 +515,6 @@ kpr_window_show_identity (KprWindow *window, const char *name)
       window->shown = g_strdup (name);
     }
   /* Before the first load the page fills in when the identities arrive. */
-  update_detail (window);
+  kpr_window_update_detail (window);
   adw_leaflet_set_visible_child (window->leaflet, window->detail_page);
 }
