@@ -63,39 +63,6 @@ typedef struct {
 } Job;
 
 
-static KprTokenInfo *
-token_info_copy (const KprTokenInfo *info)
-{
-  KprTokenInfo *copy;
-
-  if (!info)
-    return NULL;
-  copy = g_memdup2 (info, sizeof *info);
-  copy->uri = g_strdup (info->uri);
-  copy->label = g_strdup (info->label);
-  copy->manufacturer = g_strdup (info->manufacturer);
-  copy->model = g_strdup (info->model);
-  copy->serial = g_strdup (info->serial);
-  copy->module_name = g_strdup (info->module_name);
-  copy->module_path = g_strdup (info->module_path);
-  return copy;
-}
-
-static void
-token_info_free (KprTokenInfo *info)
-{
-  if (!info)
-    return;
-  g_free (info->uri);
-  g_free (info->label);
-  g_free (info->manufacturer);
-  g_free (info->model);
-  g_free (info->serial);
-  g_free (info->module_name);
-  g_free (info->module_path);
-  g_free (info);
-}
-
 static KprWorkerRequest *
 request_new (KprWorker *worker, KprWorkerAsk what, const char *detail,
              const KprTokenInfo *token)
@@ -106,7 +73,7 @@ request_new (KprWorker *worker, KprWorkerAsk what, const char *detail,
   request->worker = g_object_ref (worker);
   request->what = what;
   request->detail = g_strdup (detail);
-  request->token = token_info_copy (token);
+  request->token = kpr_token_info_copy (token);
   g_mutex_init (&request->lock);
   g_cond_init (&request->cond);
   return request;
@@ -135,7 +102,7 @@ request_unref (KprWorkerRequest *request)
   if (!g_atomic_int_dec_and_test (&request->refs))
     return;
   kpr_secret_free (request->answer);
-  token_info_free (request->token);
+  kpr_token_info_free (request->token);
   g_free (request->detail);
   g_mutex_clear (&request->lock);
   g_cond_clear (&request->cond);

@@ -37,6 +37,33 @@ kpr_token_info_clear (KprTokenInfo *info)
   memset (info, 0, sizeof *info);
 }
 
+KprTokenInfo *
+kpr_token_info_copy (const KprTokenInfo *info)
+{
+  KprTokenInfo *copy;
+
+  if (!info)
+    return NULL;
+  copy = g_memdup2 (info, sizeof *info);
+  copy->uri = g_strdup (info->uri);
+  copy->label = g_strdup (info->label);
+  copy->manufacturer = g_strdup (info->manufacturer);
+  copy->model = g_strdup (info->model);
+  copy->serial = g_strdup (info->serial);
+  copy->module_name = g_strdup (info->module_name);
+  copy->module_path = g_strdup (info->module_path);
+  return copy;
+}
+
+void
+kpr_token_info_free (KprTokenInfo *info)
+{
+  if (!info)
+    return;
+  kpr_token_info_clear (info);
+  g_free (info);
+}
+
 static void
 token_free (KprToken *token)
 {

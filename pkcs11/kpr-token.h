@@ -132,6 +132,10 @@ KprToken *kpr_token_ctx_find (KprTokenCtx *ctx, const char *uri, GError **error)
 KprToken *kpr_token_ctx_software (KprTokenCtx *ctx, GError **error);
 
 const KprTokenInfo *kpr_token_get_info (KprToken *token);
+/* A copy that outlives the token (for a question asked on another
+ * thread); kpr_token_info_free releases it. */
+KprTokenInfo *kpr_token_info_copy (const KprTokenInfo *info);
+void kpr_token_info_free (KprTokenInfo *info);
 
 /* Re-reads the token's flags (PIN state) from the module. */
 gboolean kpr_token_update_info (KprToken *token, GError **error);
