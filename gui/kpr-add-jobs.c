@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kpr-add-jobs.h"
+#include "kpr-identity-text.h"
 #include "kpr-ossl.h"
 
 void
@@ -60,41 +61,12 @@ kpr_add_list_tokens (KprAgent *agent, gpointer data, GCancellable *cancellable, 
   return TRUE;
 }
 
-static char *
-name_text (const X509_NAME *name)
-{
-  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
-  char *data;
-  long len;
-
-  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253);
-  len = BIO_get_mem_data (bio, &data);
-  return g_strndup (data, len);
-}
-
-static char *
-date_text (const ASN1_TIME *t)
-{
-  struct tm tm;
-  g_autoptr (GDateTime) utc = NULL;
-  g_autoptr (GDateTime) local = NULL;
-
-  if (!t || !ASN1_TIME_to_tm (t, &tm))
-    return g_strdup ("unknown");
-  utc = g_date_time_new_utc (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                             tm.tm_min, tm.tm_sec);
-  if (!utc)
-    return g_strdup ("unknown");
-  local = g_date_time_to_local (utc);
-  return g_date_time_format (local, "%e %B %Y, %H:%M");
-}
-
 static void
 describe (const KprIdentity *id, gboolean *ret_exportable, char **ret_subject, char **ret_not_after)
 {
   *ret_exportable = id->protection == KPR_PROTECTION_EXPORTABLE;
-  *ret_subject = id->cert ? name_text (X509_get_subject_name (id->cert)) : g_strdup ("");
-  *ret_not_after = id->cert ? date_text (X509_get0_notAfter (id->cert)) : g_strdup ("");
+  *ret_subject = id->cert ? kpr_cert_name_text (X509_get_subject_name (id->cert)) : g_strdup ("");
+  *ret_not_after = id->cert ? kpr_cert_time_text (X509_get0_notAfter (id->cert)) : g_strdup ("");
 }
 
 void

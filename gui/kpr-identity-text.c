@@ -94,17 +94,7 @@ kpr_identity_where_text (const KprIdentity *id)
 const char *
 kpr_identity_protection_text (const KprIdentity *id)
 {
-  switch (id->protection)
-    {
-    case KPR_PROTECTION_STANDARD:
-      return "standard";
-    case KPR_PROTECTION_STRONG:
-      return "strong";
-    case KPR_PROTECTION_EXPORTABLE:
-      return "exportable";
-    default:
-      return "unknown protection";
-    }
+  return kpr_protection_to_string (id->protection);
 }
 
 char *
