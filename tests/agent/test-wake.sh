@@ -74,6 +74,7 @@ dbus-run-session -- "$DRIVER" headless "$AGENT" "$LOG" "$TMP/agent.conf" || rc=$
 # renewal at 0.1 of the lifetime (due at once), the server down.
 run delete desk --yes --pin-file "$PIN_FILE"
 expect_rc 0 "delete desk (the 60 s identity)"
+stop_server # the 60 s CA's: start_server below takes SERVER_PID over
 CA=$TMP/ca-net
 ca_init --lifetime 600s
 start_server
