@@ -97,7 +97,16 @@ gboolean
 kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protection,
                         const char *label, GBytes *id, GError **error)
 {
+  return kpr_token_generate_key_for (token, type, protection, KPR_KEY_USAGE_SIGN, label, id,
+                                     error);
+}
+
+gboolean
+kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection protection,
+                            KprKeyUsage usage, const char *label, GBytes *id, GError **error)
+{
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_BBOOL decrypt = usage == KPR_KEY_USAGE_SIGN_DECRYPT ? CK_TRUE : CK_FALSE;
   CK_BBOOL is_private = protection == KPR_PROTECTION_STRONG ? CK_TRUE : CK_FALSE;
   CK_BBOOL exportable = protection == KPR_PROTECTION_EXPORTABLE ? CK_TRUE : CK_FALSE;
   CK_BBOOL sensitive = exportable ? CK_FALSE : CK_TRUE;
@@ -136,15 +145,21 @@ kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protecti
                    "never leave it", token->info.label);
       return FALSE;
     }
+  if (decrypt && kpr_key_type_is_ec (type))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+                   "Only RSA keys can decrypt what a SCEP server sends; choose an RSA key");
+      return FALSE;
+    }
   if (!(session = kpr_token_session (token, error)))
     return FALSE;
 
   ADD (pub_tmpl, n_pub, CKA_TOKEN, &yes, sizeof yes);
   ADD (pub_tmpl, n_pub, CKA_PRIVATE, &no, sizeof no);
-  /* Signing keys only: a client key (or a CA key) never needs to
-   * decrypt, unwrap or derive, and tokens' defaults differ. */
+  /* Signing keys, unless SCEP needs decryption: a client key (or a CA
+   * key) never needs to unwrap or derive, and tokens' defaults differ. */
   ADD (pub_tmpl, n_pub, CKA_VERIFY, &yes, sizeof yes);
-  ADD (pub_tmpl, n_pub, CKA_ENCRYPT, &no, sizeof no);
+  ADD (pub_tmpl, n_pub, CKA_ENCRYPT, &decrypt, sizeof decrypt);
   ADD (pub_tmpl, n_pub, CKA_WRAP, &no, sizeof no);
   ADD (pub_tmpl, n_pub, CKA_ID, id_data, id_len);
   ADD (pub_tmpl, n_pub, CKA_LABEL, label, label_len);
@@ -159,7 +174,7 @@ kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protecti
   ADD (priv_tmpl, n_priv, CKA_TOKEN, &yes, sizeof yes);
   ADD (priv_tmpl, n_priv, CKA_PRIVATE, &is_private, sizeof is_private);
   ADD (priv_tmpl, n_priv, CKA_SIGN, &yes, sizeof yes);
-  ADD (priv_tmpl, n_priv, CKA_DECRYPT, &no, sizeof no);
+  ADD (priv_tmpl, n_priv, CKA_DECRYPT, &decrypt, sizeof decrypt);
   ADD (priv_tmpl, n_priv, CKA_UNWRAP, &no, sizeof no);
   ADD (priv_tmpl, n_priv, CKA_DERIVE, &no, sizeof no);
   ADD (priv_tmpl, n_priv, CKA_SENSITIVE, &sensitive, sizeof sensitive);

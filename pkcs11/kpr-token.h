@@ -179,6 +179,19 @@ gboolean kpr_protection_from_string (const char *text, KprProtection *ret_protec
 gboolean kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protection,
                                  const char *label, GBytes *id, GError **error);
 
+/* Keys sign only (CKA_DECRYPT and CKA_UNWRAP false), except RSA keys made
+ * for SCEP: its CA encrypts the answer to the key being certified, so
+ * such a key must also decrypt (PKCS#1 v1.5, on the token). */
+typedef enum {
+  KPR_KEY_USAGE_SIGN = 0,
+  KPR_KEY_USAGE_SIGN_DECRYPT = 1,
+} KprKeyUsage;
+/* kpr_token_generate_key with @usage; KPR_KEY_USAGE_SIGN_DECRYPT is
+ * KPR_ERROR_UNSUPPORTED for EC keys. */
+gboolean kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection protection,
+                                     KprKeyUsage usage, const char *label, GBytes *id,
+                                     GError **error);
+
 /* The private key as an EVP_PKEY that signs on the token (libp11).  Valid
  * while @token's context lives. */
 EVP_PKEY *kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error);

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "kpr-est-private.h"
+#include "kpr-http-private.h"
 
 #include <string.h>
 
@@ -19,25 +20,6 @@
 #define MAX_REDIRECTS 3
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURLU, curl_url_cleanup)
-
-static gpointer
-global_init (gpointer data)
-{
-  return GINT_TO_POINTER (curl_global_init (CURL_GLOBAL_DEFAULT) == CURLE_OK);
-}
-
-static gboolean
-ensure_curl (GError **error)
-{
-  static GOnce once = G_ONCE_INIT;
-
-  if (!GPOINTER_TO_INT (g_once (&once, global_init, NULL)))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "libcurl cannot be initialised");
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static void
 drop_handle (KprEstClient *client)
@@ -117,7 +99,7 @@ kpr_est_client_new (const char *base_url, const char *label, GError **error)
 
   g_return_val_if_fail (base_url != NULL, NULL);
 
-  if (!ensure_curl (error))
+  if (!kpr_http_init (error))
     return NULL;
   if (label && !label_valid (label))
     {
@@ -264,8 +246,7 @@ kpr_est_response_clear (KprEstResponse *resp)
 }
 
 typedef struct {
-  GByteArray *body;
-  gboolean too_large;
+  KprHttpSink http;
   char *location;
   KprEstClient *client;
   CURL *easy;
@@ -279,23 +260,6 @@ discard_body (GByteArray *body)
 {
   kpr_memory_erase (body->data, body->len);
   g_byte_array_unref (body);
-}
-
-static size_t
-write_cb (char *data, size_t size, size_t nmemb, void *user)
-{
-  Sink *sink = user;
-  gsize n = size * nmemb;
-
-  /* Cap while receiving: a hostile server cannot make us buffer more
-   * than KPR_EST_BODY_MAX, whatever Content-Length it announced. */
-  if (n > KPR_EST_BODY_MAX || sink->body->len + n > KPR_EST_BODY_MAX)
-    {
-      sink->too_large = TRUE;
-      return 0;
-    }
-  g_byte_array_append (sink->body, (const guint8 *) data, (guint) n);
-  return n;
 }
 
 /* Keeps the Location header of the current answer.  libcurl's own
@@ -338,26 +302,6 @@ ssl_ctx_cb (CURL *easy, void *ssl_ctx, void *user)
     if (SSL_CTX_add1_chain_cert (ctx, sk_X509_value (client->client_chain, i)) != 1)
       return CURLE_SSL_CERTPROBLEM;
   return CURLE_OK;
-}
-
-static void
-map_curl_error (CURLcode rc, const char *errbuf, const Sink *sink, GError **error)
-{
-  const char *detail = errbuf[0] ? errbuf : curl_easy_strerror (rc);
-
-  if (sink->too_large || rc == CURLE_FILESIZE_EXCEEDED)
-    g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
-                 "The server's answer is larger than %d bytes", KPR_EST_BODY_MAX);
-  else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE
-           || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_SSL_ISSUER_ERROR)
-    g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
-                 "The server's identity could not be verified: %s", detail);
-  else if (rc == CURLE_SSL_CERTPROBLEM)
-    g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN,
-                 "The client certificate or key cannot be used for TLS: %s", detail);
-  else
-    g_set_error (error, KPR_ERROR, KPR_ERROR_UNREACHABLE,
-                 "The server cannot be reached: %s", detail);
 }
 
 /* Notes the TLS version and tls-unique of the connection in use; called
@@ -436,8 +380,8 @@ configure (KprEstClient *client, CURL *easy, const KprEstRequest *req, const cha
   SET (CURLOPT_CONNECTTIMEOUT, (long) client->connect_timeout);
   SET (CURLOPT_TIMEOUT, (long) client->total_timeout);
   SET (CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-  SET (CURLOPT_WRITEFUNCTION, write_cb);
-  SET (CURLOPT_WRITEDATA, sink);
+  SET (CURLOPT_WRITEFUNCTION, kpr_http_sink_write);
+  SET (CURLOPT_WRITEDATA, &sink->http);
   SET (CURLOPT_HEADERFUNCTION, header_cb);
   SET (CURLOPT_HEADERDATA, sink);
   SET (CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) KPR_EST_BODY_MAX);
@@ -544,7 +488,8 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       struct curl_slist *headers = NULL;
       /* Sized for the cap at once: growing would realloc and leave
        * unerased copies of a server-generated key behind. */
-      Sink sink = { g_byte_array_sized_new (KPR_EST_BODY_MAX), FALSE, NULL, client, easy };
+      Sink sink = { { g_byte_array_sized_new (KPR_EST_BODY_MAX), KPR_EST_BODY_MAX, FALSE }, NULL,
+                    client, easy };
       g_autofree char *location = NULL;
       const char *ct = NULL;
       curl_off_t retry = 0;
@@ -554,7 +499,7 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       if (!configure (client, easy, req, url, &sink, errbuf, &headers))
         {
           curl_slist_free_all (headers);
-          discard_body (sink.body);
+          discard_body (sink.http.body);
           g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "libcurl refused an option");
           break;
         }
@@ -566,8 +511,8 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       curl_slist_free_all (headers);
       if (rc != CURLE_OK)
         {
-          map_curl_error (rc, errbuf, &sink, error);
-          discard_body (sink.body);
+          kpr_http_set_curl_error (error, rc, errbuf, &sink.http);
+          discard_body (sink.http.body);
           g_free (sink.location);
           break;
         }
@@ -579,7 +524,7 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
 
       if (status >= 300 && status < 400 && status != 304)
         {
-          discard_body (sink.body);
+          discard_body (sink.http.body);
           if (!location)
             {
               g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
@@ -604,18 +549,10 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
 
       memset (ret_resp, 0, sizeof *ret_resp);
       ret_resp->status = status;
-      ret_resp->body = sink.body;
+      ret_resp->body = sink.http.body;
       ret_resp->retry_after = (gint64) retry;
-      if (ct)
-        {
-          g_autofree char *v = g_strdup (ct);
-          char *semi = strchr (v, ';');
-
-          ret_resp->content_type = g_strdup (ct);
-          if (semi)
-            *semi = '\0';
-          ret_resp->media_type = g_ascii_strdown (g_strstrip (v), -1);
-        }
+      ret_resp->content_type = g_strdup (ct);
+      ret_resp->media_type = kpr_http_media_type (ct);
       ok = TRUE;
       break;
     }
