@@ -367,7 +367,7 @@ map_failure (OSSL_CMP_CTX *ctx, Session *s, const char *what, GError **error)
 {
   int status = OSSL_CMP_CTX_get_status (ctx);
   int bits = OSSL_CMP_CTX_get_failInfoCode (ctx);
-  gboolean timeout = FALSE, protection = FALSE;
+  gboolean timeout = FALSE, protection = FALSE, unprotected = FALSE;
   unsigned long e;
 
   while ((e = ERR_get_error ()) != 0)
@@ -380,11 +380,13 @@ map_failure (OSSL_CMP_CTX *ctx, Session *s, const char *what, GError **error)
         case CMP_R_ERROR_VALIDATING_PROTECTION:
         case CMP_R_ERROR_VALIDATING_SIGNATURE:
         case CMP_R_WRONG_PBM_VALUE:
-        case CMP_R_MISSING_PROTECTION:
         case CMP_R_NO_SUITABLE_SENDER_CERT:
         case CMP_R_SRVCERT_DOES_NOT_VALIDATE_MSG:
         case CMP_R_MISSING_TRUST_STORE:
           protection = TRUE;
+          break;
+        case CMP_R_MISSING_PROTECTION:
+          unprotected = TRUE;
           break;
         default:
           break;
@@ -426,6 +428,9 @@ map_failure (OSSL_CMP_CTX *ctx, Session *s, const char *what, GError **error)
                      names->len ? names->str : "no reason given", text->len ? ": " : "",
                      text->str);
     }
+  else if (unprotected)
+    g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
+                 "The CMP server's answer is not protected; nothing was accepted from it");
   else if (protection && s->mac)
     g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
                  "The CMP server's answer does not verify with the secret: the reference or "
