@@ -13,6 +13,9 @@ packages=(
   # tests: independent checkers and test servers
   openssl curl gnutls-bin libnss3-tools sqlite3 python3 binutils libengine-pkcs11-openssl
   systemd util-linux dbus libglib2.0-dev-bin
+  # the protocols suite's SCEP peer (micromdm's scepserver); its CMP peer
+  # is `openssl cmp`, already above
+  scep
   # certkeeper-gtk and its tests (an X server of their own, Xvfb)
   libgtk-4-dev libadwaita-1-dev xvfb
 )
