@@ -528,7 +528,13 @@ kpr_scep_envelope_open (GBytes *envelope, EVP_PKEY *key, X509 *cert, const char 
                       "The SCEP server's answer is not encrypted for our request");
       return NULL;
     }
-  if (CMS_decrypt (cms, key, cert, NULL, out, CMS_BINARY) != 1)
+  /* CMS_DEBUG_DECRYPT: report a failed key decryption instead of going
+   * on with a random key (OpenSSL's defence for servers that decrypt
+   * whatever they are sent, against Bleichenbacher's attack).  Here the
+   * envelope's signature by the RA was verified first, so no one else can
+   * feed us envelopes to learn from our errors, and a person gets "this
+   * key cannot decrypt" instead of a random garbage error. */
+  if (CMS_decrypt (cms, key, cert, NULL, out, CMS_BINARY | CMS_DEBUG_DECRYPT) != 1)
     {
       set_ossl_error (error, KPR_ERROR_TOKEN,
                       "The key could not decrypt the SCEP server's answer (a key on a token "

@@ -145,7 +145,9 @@ attr (CMS_SignerInfo *si, const char *oid, gsize *ret_len)
     {
       const ASN1_STRING *s = t->value.asn1_string;
 
-      out = g_strndup ((const char *) ASN1_STRING_get0_data (s), ASN1_STRING_length (s));
+      /* Bytes, not a C string: a nonce may hold NULs. */
+      out = g_malloc0 ((gsize) ASN1_STRING_length (s) + 1);
+      memcpy (out, ASN1_STRING_get0_data (s), (gsize) ASN1_STRING_length (s));
       if (ret_len)
         *ret_len = (gsize) ASN1_STRING_length (s);
     }
