@@ -414,23 +414,16 @@ configure (KprEstClient *client, CURL *easy, const KprEstRequest *req, const cha
           SET (CURLOPT_PASSWORD, req->creds->secret->data);
         }
     }
-  *headers = curl_slist_append (NULL, "Expect:");
-  if (g_str_equal (req->method, "POST"))
-    {
-      g_autofree char *ct = g_strdup_printf ("Content-Type: %s", req->content_type);
-
-      *headers = curl_slist_append (*headers, ct);
-      if (req->base64_body)
-        *headers = curl_slist_append (*headers, "Content-Transfer-Encoding: base64");
-      SET (CURLOPT_POST, 1L);
-      SET (CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
-      SET (CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
-    }
-  else
-    SET (CURLOPT_HTTPGET, 1L);
-  SET (CURLOPT_HTTPHEADER, *headers);
 #undef SET
-  return ok && *headers;
+  if (!ok)
+    return FALSE;
+  if (g_str_equal (req->method, "POST"))
+    return kpr_http_set_post (easy, req->content_type, req->body, req->body_len,
+                              req->base64_body ? "Content-Transfer-Encoding: base64" : NULL,
+                              headers);
+  *headers = curl_slist_append (NULL, "Expect:");
+  return *headers && curl_easy_setopt (easy, CURLOPT_HTTPGET, 1L) == CURLE_OK
+         && curl_easy_setopt (easy, CURLOPT_HTTPHEADER, *headers) == CURLE_OK;
 }
 
 gboolean

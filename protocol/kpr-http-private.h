@@ -73,4 +73,14 @@ gboolean kpr_http_exchange (CURL **easy, const KprHttpRequest *req, KprHttpRespo
  * REJECTED, 5xx UNREACHABLE, anything else PROTOCOL. */
 gboolean kpr_http_check_status (const KprHttpResponse *resp, GError **error);
 
+/* Replaces *@slot with a reference-counted copy of @anchors (the explicit
+ * trust anchors of a SCEP or CMP client); KPR_ERROR_BAD_INPUT for none. */
+gboolean kpr_protocol_set_anchors (KprX509Stack **slot, KprX509Stack *anchors, GError **error);
+
+/* Sets @easy up to POST @body as @content_type, plus @extra_header when
+ * non-NULL; the headers go to *@headers for the caller to free after the
+ * transfer. */
+gboolean kpr_http_set_post (CURL *easy, const char *content_type, const void *body, gsize len,
+                            const char *extra_header, struct curl_slist **headers);
+
 G_END_DECLS

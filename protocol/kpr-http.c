@@ -143,22 +143,52 @@ configure (CURL *easy, const KprHttpRequest *req, KprHttpSink *sink, char *errbu
   SET (CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
   SET (CURLOPT_SSL_VERIFYPEER, 1L);
   SET (CURLOPT_SSL_VERIFYHOST, 2L);
-  /* IIS (NDES) wants a plain Content-Length body, not 100-continue. */
-  *headers = curl_slist_append (NULL, "Expect:");
-  if (req->content_type)
-    {
-      g_autofree char *ct = g_strdup_printf ("Content-Type: %s", req->content_type);
-
-      *headers = curl_slist_append (*headers, ct);
-      SET (CURLOPT_POST, 1L);
-      SET (CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
-      SET (CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
-    }
-  else
-    SET (CURLOPT_HTTPGET, 1L);
-  SET (CURLOPT_HTTPHEADER, *headers);
 #undef SET
-  return ok && *headers;
+  if (!ok)
+    return FALSE;
+  if (req->content_type)
+    return kpr_http_set_post (easy, req->content_type, req->body, req->body_len, NULL, headers);
+  *headers = curl_slist_append (NULL, "Expect:");
+  return *headers && curl_easy_setopt (easy, CURLOPT_HTTPGET, 1L) == CURLE_OK
+         && curl_easy_setopt (easy, CURLOPT_HTTPHEADER, *headers) == CURLE_OK;
+}
+
+gboolean
+kpr_http_set_post (CURL *easy, const char *content_type, const void *body, gsize len,
+                   const char *extra_header, struct curl_slist **headers)
+{
+  g_autofree char *ct = g_strdup_printf ("Content-Type: %s", content_type);
+
+  /* A plain Content-Length body, never 100-continue: some servers (IIS,
+   * so NDES) and proxies handle it badly. */
+  *headers = curl_slist_append (NULL, "Expect:");
+  *headers = *headers ? curl_slist_append (*headers, ct) : NULL;
+  if (*headers && extra_header)
+    *headers = curl_slist_append (*headers, extra_header);
+  return *headers && curl_easy_setopt (easy, CURLOPT_POST, 1L) == CURLE_OK
+         && curl_easy_setopt (easy, CURLOPT_POSTFIELDS, len ? body : "") == CURLE_OK
+         && curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len) == CURLE_OK
+         && curl_easy_setopt (easy, CURLOPT_HTTPHEADER, *headers) == CURLE_OK;
+}
+
+gboolean
+kpr_protocol_set_anchors (KprX509Stack **slot, KprX509Stack *anchors, GError **error)
+{
+  KprX509Stack *copy;
+
+  if (sk_X509_num (anchors) <= 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "No trust anchor given");
+      return FALSE;
+    }
+  if (!(copy = X509_chain_up_ref (anchors)))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Out of memory");
+      return FALSE;
+    }
+  g_clear_pointer (slot, kpr_x509_stack_free);
+  *slot = copy;
+  return TRUE;
 }
 
 gboolean

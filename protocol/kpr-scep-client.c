@@ -78,15 +78,7 @@ gboolean
 kpr_scep_client_set_trust_anchors (KprScepClient *client, KprX509Stack *anchors, GError **error)
 {
   g_return_val_if_fail (client != NULL && anchors != NULL, FALSE);
-
-  if (sk_X509_num (anchors) <= 0)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "No trust anchor given");
-      return FALSE;
-    }
-  g_clear_pointer (&client->anchors, kpr_x509_stack_free);
-  client->anchors = X509_chain_up_ref (anchors);
-  return client->anchors != NULL;
+  return kpr_protocol_set_anchors (&client->anchors, anchors, error);
 }
 
 void

@@ -25,13 +25,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CMS_ContentInfo, CMS_ContentInfo_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PKCS7, PKCS7_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ASN1_OBJECT, ASN1_OBJECT_free)
 
-#define OID_MESSAGE_TYPE "2.16.840.1.113733.1.9.2"
-#define OID_PKI_STATUS "2.16.840.1.113733.1.9.3"
-#define OID_FAIL_INFO "2.16.840.1.113733.1.9.4"
-#define OID_SENDER_NONCE "2.16.840.1.113733.1.9.5"
-#define OID_RECIPIENT_NONCE "2.16.840.1.113733.1.9.6"
-#define OID_TRANSACTION_ID "2.16.840.1.113733.1.9.7"
-
 /* Longest attribute value we look at (transaction IDs are ~64 chars). */
 #define ATTR_MAX 256
 
@@ -238,10 +231,10 @@ kpr_scep_request_build (const KprScepBuild *b, GError **error)
   si = cms ? CMS_add1_signer (cms, b->signer, b->signer_key, b->md,
                               CMS_BINARY | CMS_NOSMIMECAP)
            : NULL;
-  if (!si || !add_attr (si, OID_TRANSACTION_ID, V_ASN1_PRINTABLESTRING, b->transaction_id,
+  if (!si || !add_attr (si, KPR_SCEP_OID_TRANSACTION_ID, V_ASN1_PRINTABLESTRING, b->transaction_id,
                         (int) strlen (b->transaction_id))
-      || !add_attr (si, OID_MESSAGE_TYPE, V_ASN1_PRINTABLESTRING, type, (int) strlen (type))
-      || !add_attr (si, OID_SENDER_NONCE, V_ASN1_OCTET_STRING, b->nonce, KPR_SCEP_NONCE_LEN))
+      || !add_attr (si, KPR_SCEP_OID_MESSAGE_TYPE, V_ASN1_PRINTABLESTRING, type, (int) strlen (type))
+      || !add_attr (si, KPR_SCEP_OID_SENDER_NONCE, V_ASN1_OCTET_STRING, b->nonce, KPR_SCEP_NONCE_LEN))
     {
       set_ossl_error (error, KPR_ERROR_INTERNAL, "Cannot build the SCEP request");
       return NULL;
@@ -378,20 +371,20 @@ kpr_scep_reply_parse (const guint8 *der, gsize len, KprX509Stack *signers,
   if (!verify_signature (cms, signers, &content, error))
     return NULL;
   si = sk_CMS_SignerInfo_value (sis, 0);
-  if (attr_number (si, OID_MESSAGE_TYPE) != KPR_SCEP_MSG_CERT_REP)
+  if (attr_number (si, KPR_SCEP_OID_MESSAGE_TYPE) != KPR_SCEP_MSG_CERT_REP)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
                    "The SCEP server's answer is not a certificate response");
       return NULL;
     }
-  if (!attr_value (si, OID_TRANSACTION_ID, string_types, &d, &n)
+  if (!attr_value (si, KPR_SCEP_OID_TRANSACTION_ID, string_types, &d, &n)
       || n != strlen (transaction_id) || memcmp (d, transaction_id, n) != 0)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
                    "The SCEP server answered another transaction than ours");
       return NULL;
     }
-  if (!attr_value (si, OID_RECIPIENT_NONCE, octet_types, &d, &n) || n != KPR_SCEP_NONCE_LEN
+  if (!attr_value (si, KPR_SCEP_OID_RECIPIENT_NONCE, octet_types, &d, &n) || n != KPR_SCEP_NONCE_LEN
       || memcmp (d, nonce, n) != 0)
     {
       /* An old answer replayed, or one meant for another request. */
@@ -399,7 +392,7 @@ kpr_scep_reply_parse (const guint8 *der, gsize len, KprX509Stack *signers,
                    "The SCEP server's answer does not echo our request's nonce");
       return NULL;
     }
-  v = attr_number (si, OID_PKI_STATUS);
+  v = attr_number (si, KPR_SCEP_OID_PKI_STATUS);
   if (v != KPR_SCEP_STATUS_SUCCESS && v != KPR_SCEP_STATUS_FAILURE
       && v != KPR_SCEP_STATUS_PENDING)
     {
@@ -408,7 +401,7 @@ kpr_scep_reply_parse (const guint8 *der, gsize len, KprX509Stack *signers,
       return NULL;
     }
   reply->status = v;
-  reply->fail_info = v == KPR_SCEP_STATUS_FAILURE ? attr_number (si, OID_FAIL_INFO) : -1;
+  reply->fail_info = v == KPR_SCEP_STATUS_FAILURE ? attr_number (si, KPR_SCEP_OID_FAIL_INFO) : -1;
   if (v == KPR_SCEP_STATUS_SUCCESS)
     {
       if (g_bytes_get_size (content) == 0)

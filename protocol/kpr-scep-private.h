@@ -27,6 +27,14 @@ typedef enum {
 
 #define KPR_SCEP_NONCE_LEN 16
 
+/* The signed attributes of a pkiMessage (§3.2.1). */
+#define KPR_SCEP_OID_MESSAGE_TYPE "2.16.840.1.113733.1.9.2"
+#define KPR_SCEP_OID_PKI_STATUS "2.16.840.1.113733.1.9.3"
+#define KPR_SCEP_OID_FAIL_INFO "2.16.840.1.113733.1.9.4"
+#define KPR_SCEP_OID_SENDER_NONCE "2.16.840.1.113733.1.9.5"
+#define KPR_SCEP_OID_RECIPIENT_NONCE "2.16.840.1.113733.1.9.6"
+#define KPR_SCEP_OID_TRANSACTION_ID "2.16.840.1.113733.1.9.7"
+
 /* GetCACaps text: one keyword per line, case-insensitive, unknown ones
  * ignored.  Never fails (an empty or garbage text has no capabilities). */
 KprScepCaps kpr_scep_caps_parse (const guint8 *text, gsize len);

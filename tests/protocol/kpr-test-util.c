@@ -26,8 +26,8 @@ kpr_test_key_rsa (void)
   return key;
 }
 
-static void
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
+void
+kpr_test_add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
 {
   X509V3_CTX ctx;
   X509_EXTENSION *ext;
@@ -58,19 +58,19 @@ kpr_test_cert (EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key
   X509_gmtime_adj (X509_getm_notBefore (cert), from_offset);
   X509_gmtime_adj (X509_getm_notAfter (cert), from_offset + seconds);
   X509_set_pubkey (cert, key);
-  add_ext (cert, issuer ? issuer : cert, NID_basic_constraints,
+  kpr_test_add_ext (cert, issuer ? issuer : cert, NID_basic_constraints,
            is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  add_ext (cert, issuer ? issuer : cert, NID_subject_key_identifier, "hash");
+  kpr_test_add_ext (cert, issuer ? issuer : cert, NID_subject_key_identifier, "hash");
   if (issuer)
-    add_ext (cert, issuer, NID_authority_key_identifier, "keyid:always");
+    kpr_test_add_ext (cert, issuer, NID_authority_key_identifier, "keyid:always");
   if (is_ca)
-    add_ext (cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign");
+    kpr_test_add_ext (cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign");
   if (dns)
     g_string_append_printf (san, "DNS:%s", dns);
   if (ip)
     g_string_append_printf (san, "%sIP:%s", san->len ? "," : "", ip);
   if (san->len)
-    add_ext (cert, issuer ? issuer : cert, NID_subject_alt_name, san->str);
+    kpr_test_add_ext (cert, issuer ? issuer : cert, NID_subject_alt_name, san->str);
   g_assert_true (X509_sign (cert, issuer_key ? issuer_key : key, EVP_sha256 ()) > 0);
   return cert;
 }

@@ -18,6 +18,10 @@ X509 *kpr_test_cert (EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issu
                      gboolean is_ca, const char *dns, const char *ip, long from_offset,
                      long seconds);
 
+/* Adds extension @nid ("critical,CA:TRUE"…) to @cert, as issued by
+ * @issuer (@cert itself when self-signed). */
+void kpr_test_add_ext (X509 *cert, X509 *issuer, int nid, const char *value);
+
 /* File @name of the vectors dir ($KPR_EST_VECTORS). Skips the test when
  * the dir is absent. */
 GBytes *kpr_test_vector (const char *name);

@@ -80,19 +80,6 @@ pf_key (PfStore store, gboolean rsa, gboolean decrypt)
   return key;
 }
 
-static void
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX v3;
-  X509_EXTENSION *ext;
-
-  X509V3_set_ctx (&v3, issuer, cert, NULL, NULL, 0);
-  ext = X509V3_EXT_conf_nid (NULL, &v3, nid, value);
-  g_assert_nonnull (ext);
-  g_assert_true (X509_add_ext (cert, ext, -1));
-  X509_EXTENSION_free (ext);
-}
-
 X509_NAME *
 pf_name (const char *cn)
 {
@@ -116,13 +103,13 @@ pf_cert (EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, gboo
   X509_gmtime_adj (X509_getm_notBefore (cert), -600);
   X509_gmtime_adj (X509_getm_notAfter (cert), 30 * 24 * 3600);
   X509_set_pubkey (cert, key);
-  add_ext (cert, issuer ? issuer : cert, NID_basic_constraints,
+  kpr_test_add_ext (cert, issuer ? issuer : cert, NID_basic_constraints,
            ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  add_ext (cert, issuer ? issuer : cert, NID_subject_key_identifier, "hash");
+  kpr_test_add_ext (cert, issuer ? issuer : cert, NID_subject_key_identifier, "hash");
   if (issuer)
-    add_ext (cert, issuer, NID_authority_key_identifier, "keyid:always");
+    kpr_test_add_ext (cert, issuer, NID_authority_key_identifier, "keyid:always");
   if (ku)
-    add_ext (cert, issuer ? issuer : cert, NID_key_usage, ku);
+    kpr_test_add_ext (cert, issuer ? issuer : cert, NID_key_usage, ku);
   g_assert_cmpint (X509_sign (cert, issuer_key ? issuer_key : key, EVP_sha256 ()), >, 0);
   return cert;
 }

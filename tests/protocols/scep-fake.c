@@ -2,19 +2,13 @@
 #include "config.h"
 
 #include "scep-fake.h"
+#include "kpr-scep-private.h"
 
 #include <string.h>
 
 #include <openssl/cms.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
-
-#define OID_MESSAGE_TYPE "2.16.840.1.113733.1.9.2"
-#define OID_PKI_STATUS "2.16.840.1.113733.1.9.3"
-#define OID_FAIL_INFO "2.16.840.1.113733.1.9.4"
-#define OID_SENDER_NONCE "2.16.840.1.113733.1.9.5"
-#define OID_RECIPIENT_NONCE "2.16.840.1.113733.1.9.6"
-#define OID_TRANSACTION_ID "2.16.840.1.113733.1.9.7"
 
 static void
 seen_free (gpointer p)
@@ -234,13 +228,13 @@ certrep (FakeScep *f, const Request *rq, int status, X509 *issued, X509 *issuer)
   cms = CMS_sign (NULL, NULL, NULL, NULL, flags);
   si = CMS_add1_signer (cms, scert, skey, f->ndes ? EVP_sha1 () : EVP_sha256 (), flags);
   g_assert_nonnull (si);
-  add_attr (si, OID_TRANSACTION_ID, V_ASN1_PRINTABLESTRING, rq->tid, (int) strlen (rq->tid));
-  add_attr (si, OID_MESSAGE_TYPE, V_ASN1_PRINTABLESTRING, "3", 1);
-  add_attr (si, OID_PKI_STATUS, V_ASN1_PRINTABLESTRING, st, (int) strlen (st));
+  add_attr (si, KPR_SCEP_OID_TRANSACTION_ID, V_ASN1_PRINTABLESTRING, rq->tid, (int) strlen (rq->tid));
+  add_attr (si, KPR_SCEP_OID_MESSAGE_TYPE, V_ASN1_PRINTABLESTRING, "3", 1);
+  add_attr (si, KPR_SCEP_OID_PKI_STATUS, V_ASN1_PRINTABLESTRING, st, (int) strlen (st));
   if (status == 2)
-    add_attr (si, OID_FAIL_INFO, V_ASN1_PRINTABLESTRING, "2", 1);
-  add_attr (si, OID_SENDER_NONCE, V_ASN1_OCTET_STRING, sender_nonce, 16);
-  add_attr (si, OID_RECIPIENT_NONCE, V_ASN1_OCTET_STRING,
+    add_attr (si, KPR_SCEP_OID_FAIL_INFO, V_ASN1_PRINTABLESTRING, "2", 1);
+  add_attr (si, KPR_SCEP_OID_SENDER_NONCE, V_ASN1_OCTET_STRING, sender_nonce, 16);
+  add_attr (si, KPR_SCEP_OID_RECIPIENT_NONCE, V_ASN1_OCTET_STRING,
             f->mode == FAKE_WRONG_NONCE ? other_nonce : rq->nonce, 16);
   g_assert_cmpint (CMS_final (cms, in, NULL, flags), ==, 1);
   {
@@ -281,10 +275,10 @@ read_request (FakeScep *f, const char *method, GBytes *msg, Request *rq)
   CMS_SignerInfo_get0_algs (si, NULL, &signer, &dig, NULL);
   seen->signer = X509_dup (signer);
   seen->digest = g_strdup (OBJ_nid2sn (OBJ_obj2nid (dig->algorithm)));
-  seen->tid = attr (si, OID_TRANSACTION_ID, NULL);
-  type = attr (si, OID_MESSAGE_TYPE, NULL);
+  seen->tid = attr (si, KPR_SCEP_OID_TRANSACTION_ID, NULL);
+  type = attr (si, KPR_SCEP_OID_MESSAGE_TYPE, NULL);
   seen->type = type ? atoi (type) : -1;
-  nonce = attr (si, OID_SENDER_NONCE, &nonce_len);
+  nonce = attr (si, KPR_SCEP_OID_SENDER_NONCE, &nonce_len);
   if (nonce && nonce_len == 16)
     memcpy (rq->nonce, nonce, 16);
   rq->tid = g_strdup (seen->tid);

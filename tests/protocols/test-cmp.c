@@ -166,7 +166,6 @@ test_ir_wrong_secret (void)
 
   got = ir (c, key, "bob", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
   g_assert_null (strstr (error->message, "not-the-secret"));
 }
@@ -212,7 +211,6 @@ test_ir_wrong_fingerprint (void)
        "DD:EE:FF", &error));
   got = ir (c, key, "carol", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED);
   g_assert_null (kpr_cmp_client_get_anchor (c));
   /* The refusal went back to the CA in certConf. */
@@ -267,7 +265,6 @@ test_refused (void)
   c = new_client (mock, TRUE, SECRET);
   got = ir (c, key, "erin", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_REJECTED);
   g_assert_nonnull (strstr (error->message, "badCertTemplate"));
   g_assert_nonnull (strstr (error->message, "no enrollment for this name"));
@@ -281,7 +278,6 @@ test_refused (void)
   c = new_client (mock, TRUE, SECRET);
   got = ir (c, key, "erin", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_REJECTED);
 }
 
@@ -332,7 +328,6 @@ test_polling (void)
   g_clear_pointer (&got, X509_free);
   got = ir (c, key, "frank", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_PENDING);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
 }
@@ -365,7 +360,6 @@ test_revoke (gconstpointer data)
   /* The mock knows only the certificate it issued. */
   g_assert_false (kpr_cmp_client_revoke (c, other, with_key ? other_key : NULL,
                                          CRL_REASON_SUPERSEDED, &error));
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_REJECTED);
 }
 
@@ -394,7 +388,6 @@ test_wrong_signer (void)
   c = new_client (mock, FALSE, NULL);
   got = kpr_cmp_client_enroll (c, &req, &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED);
 }
 
@@ -412,7 +405,6 @@ test_other_key (void)
 
   got = ir (c, key, "ivy", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH);
   log = pf_peer_log (mock);
   g_assert_nonnull (strstr (log, "rejected by client"));
@@ -439,7 +431,6 @@ test_rogue_chain (void)
   c = new_client (mock, TRUE, SECRET);
   got = ir (c, key, "jo", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED);
 }
 
@@ -455,7 +446,6 @@ test_unprotected (void)
 
   got = ir (c, key, "kim", &error);
   g_assert_null (got);
-  g_printerr ("MSG %s\n", error ? error->message : "-");
   g_assert_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED);
 }
 

@@ -122,11 +122,25 @@ assert_issued (Scep *s, X509 *cert, EVP_PKEY *key, const char *cn)
   }
 }
 
+/* A server, and a first certificate for a new key in @store. */
+static X509 *
+start_enrolled (Scep *s, PfStore store, const char *cn, EVP_PKEY **ret_key)
+{
+  g_autoptr (GError) error = NULL;
+  X509 *cert;
+
+  scep_start (s, CHALLENGE);
+  *ret_key = pf_key (store, TRUE, TRUE);
+  cert = enroll (s, *ret_key, cn, CHALLENGE, &error);
+  g_assert_no_error (error);
+  assert_issued (s, cert, *ret_key, cn);
+  return cert;
+}
+
 static void
 test_enroll (gconstpointer data)
 {
   PfStore store = GPOINTER_TO_INT (data);
-  g_autoptr (GError) error = NULL;
   g_autoptr (EVP_PKEY) key = NULL;
   g_autoptr (X509) cert = NULL;
   g_autofree char *log = NULL;
@@ -135,11 +149,7 @@ test_enroll (gconstpointer data)
 
   if (!pf_require ("scepserver"))
     return;
-  scep_start (&s, CHALLENGE);
-  key = pf_key (store, TRUE, TRUE);
-  cert = enroll (&s, key, "alice", CHALLENGE, &error);
-  g_assert_no_error (error);
-  assert_issued (&s, cert, key, "alice");
+  cert = start_enrolled (&s, store, "alice", &key);
   /* micromdm offers AES, SHA-256 and POST: the strong choices are used. */
   kpr_scep_client_get_algorithms (s.client, &used);
   g_assert_cmpstr (used.cipher, ==, "AES-128-CBC");
@@ -168,11 +178,7 @@ test_renew (gconstpointer data)
 
   if (!pf_require ("scepserver"))
     return;
-  scep_start (&s, CHALLENGE);
-  key = pf_key (store, TRUE, TRUE);
-  cert = enroll (&s, key, "bob", CHALLENGE, &error);
-  g_assert_no_error (error);
-
+  cert = start_enrolled (&s, store, "bob", &key);
   next = pf_key (store, TRUE, TRUE);
   req.key = next;
   req.current = cert;
