@@ -1,6 +1,7 @@
-/* kpr-est.h — the face of protocol/: an EST client (RFC 7030, RFC 8951)
- * over libcurl, the certkeeper-ca extensions (challenge, revoke; see
- * EXTENSIONS.md) and the CSR helpers.
+/* kpr-est.h — the EST part of protocol/ (face: kpr-protocol.h): an EST
+ * client (RFC 7030, RFC 8951) over libcurl, the certkeeper-ca extensions
+ * (challenge, revoke; see EXTENSIONS.md) and the CSR helpers, which SCEP
+ * and CMP share (kpr_est_verify_issued is every protocol's last check).
  *
  * Keys and certificates come in as OpenSSL objects: the caller may hand a
  * token-backed EVP_PKEY; nothing here knows about tokens.
