@@ -134,6 +134,8 @@ test_ndes (void)
   stage_start (&st, TRUE, FAKE_ISSUE);
   st.fake->caps = NULL; /* GetCACaps answers 404, like NDES before 2012 */
   c = client_for (&st);
+  /* Some servers want a CA identifier with GetCACert. */
+  kpr_scep_client_set_ca_ident (c, "Fake CA");
   cert = enroll (c, key, "bob", &error);
   g_assert_no_error (error);
   pf_assert_openssl_verifies (cert, st.ca_path);
@@ -153,6 +155,7 @@ test_ndes (void)
   g_assert_true (s->opened);
   log = responder_log (st.r);
   g_assert_nonnull (strstr (log, "GET /scep?operation=PKIOperation&message="));
+  g_assert_nonnull (strstr (log, "GET /scep?operation=GetCACert&message=Fake%20CA"));
   stage_stop (&st);
 }
 
