@@ -192,8 +192,11 @@ transfer_cb (OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 
   if (len <= 0)
     return NULL;
+  /* RFC 6712 §3.3: a CMP error message may come with a 4xx or 5xx
+   * status; read it when it is one, for the CA's reasons. */
   ok = kpr_http_exchange (&client->easy, &hr, &resp, &error)
-       && kpr_http_check_status (&resp, &error);
+       && (g_strcmp0 (resp.media_type, "application/pkixcmp") == 0
+           || kpr_http_check_status (&resp, &error));
   OPENSSL_free (der);
   if (!ok)
     {

@@ -449,8 +449,9 @@ test_unprotected (void)
   g_assert_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED);
 }
 
-/* Answers no real CMP server gives: not CMP at all, too large, a
- * server error.  The scripted responder stands in. */
+/* Answers no real CMP server gives: not CMP at all (with 200, or with
+ * 400 as an error message may come, RFC 6712), too large, a server
+ * error.  The scripted responder stands in. */
 static RespAnswer
 junk_answer (const char *method, const char *target, GBytes *body, gpointer data)
 {
@@ -459,10 +460,12 @@ junk_answer (const char *method, const char *target, GBytes *body, gpointer data
 
   if (g_str_equal (kind, "garbage"))
     a.body = g_bytes_new_static ("\x30\x03\x02\x01\x00garbage", 12);
+  else if (g_str_equal (kind, "garbage-400"))
+    a.status = 400, a.body = g_bytes_new_static ("\x30\x01\x00", 3);
   else if (g_str_equal (kind, "huge"))
     a.body = g_bytes_new_take (g_malloc0 (KPR_CMP_BODY_MAX + 1), KPR_CMP_BODY_MAX + 1);
   else
-    a.status = 500, a.body = g_bytes_new_static ("boom", 4);
+    a.status = 500, a.content_type = "text/plain", a.body = g_bytes_new_static ("boom", 4);
   return a;
 }
 
@@ -516,6 +519,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cmp/hostile/rogue-chain", test_rogue_chain);
   g_test_add_func ("/cmp/hostile/unprotected", test_unprotected);
   g_test_add_data_func ("/cmp/hostile/garbage", "garbage", test_junk);
+  g_test_add_data_func ("/cmp/hostile/garbage-400", "garbage-400", test_junk);
   g_test_add_data_func ("/cmp/hostile/huge", "huge", test_junk);
   g_test_add_data_func ("/cmp/hostile/server-error", "error", test_junk);
   rc = g_test_run ();
