@@ -3,8 +3,11 @@
 
 #include "protocols-fixture.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -185,6 +188,16 @@ port_open (int port)
   return conn != NULL;
 }
 
+/* In the child: die with the test.  A failed assertion aborts the test
+ * before any cleanup runs, and a peer must not outlive it. */
+static void
+die_with_parent (gpointer parent_pid)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != GPOINTER_TO_INT (parent_pid))
+    _exit (1);
+}
+
 static PfPeer *
 spawn (const char *log, char **env_extra, const char *const *argv, GError **error)
 {
@@ -192,6 +205,7 @@ spawn (const char *log, char **env_extra, const char *const *argv, GError **erro
   PfPeer *peer;
   GSubprocess *proc;
 
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, GINT_TO_POINTER (getpid ()), NULL);
   g_subprocess_launcher_set_stdout_file_path (l, log);
   for (char **e = env_extra; e && *e; e += 2)
     g_subprocess_launcher_setenv (l, e[0], e[1], TRUE);
