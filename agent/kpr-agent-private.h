@@ -27,6 +27,8 @@ struct _KprAgent {
   KprStore *store;
   KprTokenCtx *tokens;
   guint retry_after; /* the server's Retry-After with the last failure */
+  int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
+  char *browser_note; /* what the last flow's browser step did, or NULL */
 };
 
 void kpr_agent_progress (KprAgent *agent, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -42,3 +44,6 @@ gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *
                                  GBytes *key_id, X509 *cert, GError **error);
 gboolean kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_server,
                                         GError **error);
+
+/* kpr-browser.c: after enroll, import, install and renew (never fails). */
+void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);

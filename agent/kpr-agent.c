@@ -25,6 +25,7 @@ kpr_agent_free (KprAgent *agent)
     return;
   kpr_token_ctx_free (agent->tokens);
   kpr_store_free (agent->store);
+  g_free (agent->browser_note);
   g_free (agent);
 }
 

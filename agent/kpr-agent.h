@@ -280,4 +280,120 @@ KprSchedNext kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *
 gint64 kpr_sched_deadline (const KprSchedPolicy *policy, const KprSchedInput *inputs, gsize n,
                            gint64 now, gsize *ret_index);
 
+/* --- browsers (kpr-browser*.c, docs/browsers.md) ---
+ *
+ * Chromium keeps one NSS database per user, Firefox one per profile (a
+ * "store").  certkeeper registers the module that holds an identity's key
+ * in each store (with FRIENDLY, so the certificates show before login);
+ * the browser then finds the certificate on the token, the renewed one
+ * too.  The NSS work runs in a child process (certkeeper-nss). */
+
+typedef enum {
+  KPR_BROWSER_CHROMIUM = 1 << 0, /* Chromium and Google Chrome share one store */
+  KPR_BROWSER_FIREFOX = 1 << 1,  /* one store per Firefox profile */
+} KprBrowserKind;
+#define KPR_BROWSER_ALL (KPR_BROWSER_CHROMIUM | KPR_BROWSER_FIREFOX)
+
+/* One identity as one store sees it. */
+typedef struct {
+  char *identity;
+  char *serial;        /* its current certificate (hex), NULL before one */
+  char *module;        /* the library holding its key; NULL: token absent */
+  gboolean registered; /* that library is registered in the store */
+  gboolean visible;    /* the certificate is seen there (serial and issuer) */
+  gboolean usable;     /* visible, and no restart needed */
+  char *problem;       /* why not usable, said for a person; NULL when usable */
+} KprBrowserUse;
+
+typedef struct {
+  char *name;          /* as registered ("certkeeper (softhsm2)") */
+  char *library;
+  gboolean ours;       /* registered by certkeeper */
+} KprBrowserModule;
+
+typedef struct {
+  KprBrowserKind kind;
+  char *title;             /* "Chromium", "Firefox (work)" */
+  char *profile;           /* the Firefox profile's name; NULL for Chromium */
+  gboolean is_default;     /* the profile Firefox opens by default */
+  char *db_dir;            /* the NSS database */
+  gboolean exists;         /* Chromium's is created on first use */
+  gboolean sandboxed;      /* snap or flatpak: cannot load host modules */
+  char *damaged;           /* why the database is left alone, or NULL */
+  char *error;             /* what failed when changing it, or NULL */
+  gboolean running;        /* the browser is running on this store */
+  gboolean restart_needed; /* running since before the last module change */
+  GPtrArray *modules;      /* KprBrowserModule, the internal one left out */
+  GPtrArray *uses;         /* KprBrowserUse, one per identity with a certificate */
+} KprBrowserStore;
+
+void kpr_browser_store_free (KprBrowserStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprBrowserStore, kpr_browser_store_free)
+const char *kpr_browser_kind_to_string (KprBrowserKind kind); /* "chromium", "firefox" */
+
+/* Every store found for this user, as it stands; changes nothing. */
+GPtrArray *kpr_agent_browser_status (KprAgent *agent, KprBrowserKind kinds, GError **error);
+/* Registers the modules of every identity in every store of @kinds that
+ * can take them, creating Chromium's database where Chromium would.
+ * Idempotent.  *ret_stores (may be NULL) gets the stores afterwards, even
+ * on failure; FALSE when a store could not be set up (its ->damaged or
+ * ->error says why; the others are done). */
+gboolean kpr_agent_browser_register (KprAgent *agent, KprBrowserKind kinds,
+                                     GPtrArray **ret_stores, GError **error);
+/* Removes what certkeeper registered (modules named "certkeeper (…)");
+ * other modules stay. */
+gboolean kpr_agent_browser_unregister (KprAgent *agent, KprBrowserKind kinds,
+                                       GPtrArray **ret_stores, GError **error);
+/* For the window: where identity @name is usable, as one line
+ * ("Firefox (work) · Chromium", "Chromium: restart needed", "No browser
+ * set up"); *ret_restart_needed (may be NULL) when a browser must restart. */
+char *kpr_agent_browser_where (KprAgent *agent, const char *name, gboolean *ret_restart_needed,
+                               GError **error);
+/* The window's one button: register whatever can be registered. */
+gboolean kpr_agent_browser_fix (KprAgent *agent, GError **error);
+
+/* Enroll, import, install and renew make the identity usable in the
+ * browsers found (docs/browsers.md); FALSE turns that off for this agent
+ * (--no-browser).  Unset, [browsers] automatic= in certkeeper.conf decides
+ * (default true). */
+void kpr_agent_set_browsers (KprAgent *agent, gboolean automatic);
+/* What that step did, for the person ("Ready in Chromium; restart Firefox
+ * (work) to use it there."), or NULL; valid until the next flow. */
+const char *kpr_agent_get_browser_note (KprAgent *agent);
+
+/* A real TLS client-authentication probe of @url with identity @name's
+ * key: what a browser would meet there. */
+typedef struct {
+  gboolean asked;        /* the site asked for a client certificate */
+  GStrv asked_cas;       /* the CAs it named (empty: any) */
+  gboolean issuer_asked; /* our issuer among them, or none named */
+  gboolean accepted;     /* the site took the certificate and answered */
+  int http_status;       /* its HTTP status, 0 without an answer */
+  char *tls_version;
+  char *refusal;         /* the site's alert or error when it refused */
+  char *why_not;         /* why a browser would not offer the certificate, or NULL */
+  GPtrArray *stores;     /* KprBrowserStore: the browsers' side */
+} KprBrowserCheck;
+
+void kpr_browser_check_free (KprBrowserCheck *check);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprBrowserCheck, kpr_browser_check_free)
+/* @ca_file: the site's CA (else the system's trust store).  An unreachable
+ * or untrusted site is an error; a refusal is a result (->accepted). */
+KprBrowserCheck *kpr_agent_browser_check (KprAgent *agent, const char *name, const char *url,
+                                          const char *ca_file, GError **error);
+
+/* Kiosks (certkeeper-agent --headless, browser-url=): the Chromium policy
+ * AutoSelectCertificateForUrls and the Firefox policy SecurityDevices for
+ * these identities, in the policy directory (KPR_BROWSER_POLICY_ROOT,
+ * /etc; CERTKEEPER_BROWSER_POLICY_ROOT overrides it).  Identities not
+ * listed lose their entries; files left with nothing of certkeeper's are
+ * removed.  *ret_changed: a file was written or removed. */
+typedef struct {
+  const char *name; /* an identity with a certificate */
+  const char *url;  /* https://host[:port][/…] */
+} KprBrowserPolicy;
+
+gboolean kpr_agent_browser_policies (KprAgent *agent, const KprBrowserPolicy *wanted, gsize n,
+                                     gboolean *ret_changed, GError **error);
+
 G_END_DECLS

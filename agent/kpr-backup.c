@@ -405,6 +405,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
     return NULL;
   kpr_store_audit (agent->store, name, "imported from %s as %s", path,
                    exportable ? "exportable" : "non-exportable");
+  kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }
 

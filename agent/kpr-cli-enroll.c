@@ -87,6 +87,7 @@ kpr_cli_enroll (int argc, char **argv)
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Read the token PIN from FILE (0600; - for stdin)", "FILE" },
     { "trust-fingerprint", 0, 0, G_OPTION_ARG_STRING, &a.fingerprint, "SHA-256 fingerprint of the server's CA", "SHA256" },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &a.ca_file, "Trust the CA certificate in FILE", "FILE" },
+    { "no-browser", 0, 0, G_OPTION_ARG_NONE, &ui.no_browser, "Leave the browsers as they are", NULL },
     { NULL },
   };
   int status = kpr_cli_run (&spec, entries, &ui, argc, argv, run_enroll, &a);
@@ -122,6 +123,7 @@ kpr_cli_renew (int argc, char **argv)
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Renew now even if not due", NULL },
     { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Secret word from FILE, if the server asks for one", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { "no-browser", 0, 0, G_OPTION_ARG_NONE, &ui.no_browser, "Leave the browsers as they are", NULL },
     { NULL },
   };
   return kpr_cli_run (&spec, entries, &ui, argc, argv, run_renew, &force);
@@ -146,6 +148,7 @@ kpr_cli_install (int argc, char **argv)
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { "no-browser", 0, 0, G_OPTION_ARG_NONE, &ui.no_browser, "Leave the browsers as they are", NULL },
     { NULL },
   };
   return kpr_cli_run (&spec, entries, &ui, argc, argv, run_install, NULL);

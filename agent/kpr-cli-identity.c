@@ -483,6 +483,7 @@ kpr_cli_import (int argc, char **argv)
     { "exportable", 0, 0, G_OPTION_ARG_NONE, &a.exportable, "Keep the key exportable (software token only)", NULL },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
+    { "no-browser", 0, 0, G_OPTION_ARG_NONE, &ui.no_browser, "Leave the browsers as they are", NULL },
     { NULL },
   };
   int status = kpr_cli_run (&spec, entries, &ui, argc, argv, run_import, &a);

@@ -22,6 +22,7 @@ static const KprCliCommand commands[] = {
   { "import", kpr_cli_import, "Restore a backup, non-exportable" },
   { "delete", kpr_cli_delete, "Remove an identity's key and certificate" },
   { "revoke", kpr_cli_revoke, "Revoke a certificate (lost token)" },
+  { "browser", kpr_cli_browser, "Where the identities work: Chromium, Firefox" },
 };
 
 gboolean
@@ -65,8 +66,14 @@ kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *ui, 
       return KPR_ERROR_USAGE;
     }
   agent_ui = kpr_cli_agent_ui (ui);
-  if (!(agent = kpr_cli_agent_open (&agent_ui, &error)) || !action (agent, argv + 1, data, &error))
+  if (!(agent = kpr_cli_agent_open (&agent_ui, &error)))
     return kpr_cli_report (error);
+  if (ui->no_browser)
+    kpr_agent_set_browsers (agent, FALSE);
+  if (!action (agent, argv + 1, data, &error))
+    return kpr_cli_report (error);
+  if (kpr_agent_get_browser_note (agent))
+    printf ("%s\n", kpr_agent_get_browser_note (agent));
   return 0;
 }
 

@@ -31,6 +31,7 @@ typedef struct {
   /* Unattended runs (cron, the daemon) must not wait for a secret word on
    * stdin: only a terminal or --secret-file can answer. */
   gboolean secret_needs_terminal;
+  gboolean no_browser; /* --no-browser: leave the browsers as they are */
 } KprCliUi;
 
 void kpr_cli_ui_clear (KprCliUi *ui);
@@ -89,3 +90,4 @@ int kpr_cli_import (int argc, char **argv);
 int kpr_cli_delete (int argc, char **argv);
 int kpr_cli_revoke (int argc, char **argv);
 int kpr_cli_token (int argc, char **argv);
+int kpr_cli_browser (int argc, char **argv);

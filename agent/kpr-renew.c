@@ -209,6 +209,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
         return NULL;
       if (ret_renewed)
         *ret_renewed = TRUE;
+      kpr_agent_browser_after (agent, id);
       return g_steal_pointer (&id);
     }
   if (!(token = kpr_agent_token_for (agent, id, TRUE, error))
@@ -230,6 +231,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
     return NULL;
   if (ret_renewed)
     *ret_renewed = TRUE;
+  kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }
 

@@ -18,6 +18,8 @@ packages=(
   scep
   # certkeeper-gtk and its tests (an X server of their own, Xvfb)
   libgtk-4-dev libadwaita-1-dev xvfb
+  # browsers: certkeeper-nss links NSS; the browser suite drives real ones
+  libnss3-dev chromium firefox-esr
 )
 
 if [ "$(id -u)" -eq 0 ]; then
