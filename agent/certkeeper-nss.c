@@ -75,22 +75,24 @@ pkcs11_txt_problem (const char *path)
   struct stat st;
 
   if (g_stat (path, &st) != 0)
-    return errno == ENOENT ? NULL : g_strdup_printf ("pkcs11.txt cannot be read (%s)", g_strerror (errno));
+    return errno == ENOENT ? NULL : g_strdup_printf ("it cannot be read (%s)", g_strerror (errno));
   if (st.st_size > PKCS11_TXT_MAX)
-    return g_strdup_printf ("pkcs11.txt is %lld bytes, far more than a module list",
+    return g_strdup_printf ("it is %lld bytes, far more than a module list",
                             (long long) st.st_size);
   if (!g_file_get_contents (path, &text, &len, &error))
-    return g_strdup_printf ("pkcs11.txt cannot be read (%s)", error->message);
+    return g_strdup_printf ("it cannot be read (%s)", error->message);
   for (gsize i = 0; i < len; i++)
     {
       unsigned char c = text[i];
       if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
-        return g_strdup_printf ("pkcs11.txt holds binary data (byte 0x%02x at offset %zu)", c, i);
+        return g_strdup_printf ("it holds binary data (byte 0x%02x at offset %zu)", c, i);
     }
   if (!g_utf8_validate (text, len, NULL))
-    return g_strdup ("pkcs11.txt is not text (invalid UTF-8)");
+    return g_strdup ("it is not text (invalid UTF-8)");
   lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
+  /* What follows the last '\n' is not a line (empty when the file ends
+   * with one). */
+  for (char **l = lines; *l && (l[1] || **l); l++)
     {
       char *line = *l;
       gsize n = strlen (line);
@@ -100,11 +102,11 @@ pkcs11_txt_problem (const char *path)
       if (n && line[n - 1] == '\r')
         line[--n] = '\0';
       if (n > NSS_LINE_MAX)
-        return g_strdup_printf ("line %u of pkcs11.txt is longer than NSS reads", line_no);
+        return g_strdup_printf ("its line %u is longer than NSS reads", line_no);
       if (n == 0)
         {
           if (in_block && !block_named)
-            return g_strdup_printf ("the entry ending at line %u of pkcs11.txt has no name=",
+            return g_strdup_printf ("its entry ending at line %u has no name=",
                                     line_no);
           in_block = block_named = FALSE;
           continue;
@@ -113,21 +115,20 @@ pkcs11_txt_problem (const char *path)
         continue;
       eq = strchr (line, '=');
       if (!eq)
-        return g_strdup_printf ("line %u of pkcs11.txt is not “key=value”", line_no);
+        return g_strdup_printf ("its line %u is not “key=value”", line_no);
       if (g_ascii_strncasecmp (line, "library=", 8) != 0 && g_ascii_strncasecmp (line, "name=", 5) != 0
           && g_ascii_strncasecmp (line, "parameters=", 11) != 0
           && g_ascii_strncasecmp (line, "NSS=", 4) != 0 && g_ascii_strncasecmp (line, "config=", 7) != 0)
-        return g_strdup_printf ("line %u of pkcs11.txt has an unknown key “%.*s”", line_no,
+        return g_strdup_printf ("its line %u has an unknown key “%.*s”", line_no,
                                 (int) MIN (eq - line, 40), line);
       if (g_ascii_strncasecmp (line, "name=", 5) == 0)
         block_named = TRUE;
       in_block = TRUE;
     }
-  /* g_strsplit gives a last empty string after a final '\n': a block is
-   * closed only by an empty line before that. */
+  /* NSS writes a block out when it reaches the empty line after it. */
   if (in_block)
-    return g_strdup ("the last entry of pkcs11.txt is cut short (no blank line after it): "
-                     "NSS would drop it on its next change");
+    return g_strdup ("its last entry is cut short (no blank line after it): NSS "
+                     "would drop it on its next change");
   return NULL;
 }
 
@@ -397,7 +398,7 @@ main (int argc, char **argv)
   txt = g_build_filename (dir, "pkcs11.txt", NULL);
   problem = pkcs11_txt_problem (txt);
   if (problem && writing)
-    return fail (KPR_ERROR_BAD_INPUT, "%s: %s", txt, problem);
+    return fail (KPR_ERROR_BAD_INPUT, "%s is damaged: %s", txt, problem);
   if (!db_exists (dir) && !writing)
     {
       print_listing (problem, FALSE);

@@ -82,6 +82,21 @@ issuer_field (X509 *cert, const char **ret_key)
   return NULL;
 }
 
+/* Creates the missing directories of @dir as 0755 whatever the umask
+ * (the kiosk agent runs with 0077): the browsers run as other users. */
+static gboolean
+make_dirs (const char *dir)
+{
+  g_autofree char *parent = NULL;
+
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return TRUE;
+  parent = g_path_get_dirname (dir);
+  if (!g_str_equal (parent, dir) && !make_dirs (parent))
+    return FALSE;
+  return (g_mkdir (dir, 0755) == 0 || errno == EEXIST) && g_chmod (dir, 0755) == 0;
+}
+
 /* Writes @text to @path (0644: every browser user reads it) unless it
  * holds that already; NULL @text removes the file. */
 static gboolean
@@ -107,8 +122,9 @@ put_file (const char *path, const char *text, gboolean *changed, GError **error)
     }
   if (old && g_str_equal (old, text))
     return TRUE;
-  if (g_mkdir_with_parents (dir, 0755) != 0
-      || !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
+  if (!make_dirs (dir)
+      || !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local)
+      || g_chmod (path, 0644) != 0)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write %s: %s", path,
                    local ? local->message : g_strerror (errno));
@@ -232,23 +248,23 @@ static gboolean
 write_firefox (const char *root, GPtrArray *entries, gboolean *changed, GError **error)
 {
   g_autofree char *path = g_build_filename (root, "firefox", "policies", "policies.json", NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (JsonNode) doc = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr (JsonNode) before = NULL, doc = NULL;
+  g_autofree char *old = NULL, *text = NULL;
   JsonObject *top, *policies, *devices, *add, *prefs;
   JsonNode *pref;
 
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
+  if (g_file_get_contents (path, &old, NULL, NULL))
     {
-      if (!json_parser_load_from_file (parser, path, NULL)
-          || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      /* Two trees: json_node_copy() shares the objects it copies. */
+      before = json_from_string (old, NULL);
+      doc = json_from_string (old, NULL);
+      if (!before || !doc || !JSON_NODE_HOLDS_OBJECT (doc))
         {
           g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
                        "%s is not a JSON object: certkeeper leaves it as it is; fix it, then "
                        "send certkeeper-agent SIGHUP", path);
           return FALSE;
         }
-      doc = json_node_copy (json_parser_get_root (parser));
     }
   else if (entries->len == 0)
     return TRUE;
@@ -285,7 +301,7 @@ write_firefox (const char *root, GPtrArray *entries, gboolean *changed, GError *
   drop_if_empty (top, "policies");
   if (json_object_get_size (top) == 0)
     return put_file (path, NULL, changed, error);
-  if (json_parser_get_root (parser) && json_node_equal (json_parser_get_root (parser), doc))
+  if (before && json_node_equal (before, doc))
     return TRUE; /* the administrator's formatting stays */
   text = to_text (doc);
   return put_file (path, text, changed, error);

@@ -207,9 +207,10 @@ describe_store (KprBrowserStore *store, const KprNssDb *db, GPtrArray *wanted)
     {
       store->exists = db->exists;
       if (db->damaged && !store->damaged)
-        store->damaged = g_strdup_printf ("%s: %s; certkeeper leaves it as it is: move "
-                                          "pkcs11.txt away and restart the browser, which "
-                                          "writes a new one", store->title, db->damaged);
+        store->damaged = g_strdup_printf ("%s: %s/pkcs11.txt is damaged (%s); certkeeper "
+                                          "leaves it as it is: move pkcs11.txt away and "
+                                          "restart the browser, which writes a new one",
+                                          store->title, store->db_dir, db->damaged);
       for (guint m = 0; m < db->modules->len; m++)
         {
           KprNssModule *nm = db->modules->pdata[m];

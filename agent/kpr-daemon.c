@@ -28,6 +28,7 @@ typedef struct {
   /* from the config */
   char *name, *server, *label, *username, *token_uri;
   char *pin_file, *code_file, *ca_file;
+  char *browser_url; /* kiosk browser policies (kpr-browser-policy.c) */
   char **hook_argv;
   KprKeyType key_type;
   KprProtection protection;
@@ -46,6 +47,7 @@ struct _KprDaemon {
   KprSchedPolicy policy;
   GPtrArray *identities; /* DaemonIdentity */
   DaemonIdentity *current; /* whose files answer the agent's questions */
+  char *policy_error; /* the last browser-policy failure logged, not to repeat it */
   KprLoop *loop; /* timer, signals, re-checks (kpr-loop.c) */
   gboolean resumed;
   int status;
@@ -76,6 +78,7 @@ identity_free (gpointer data)
 
   g_free (id->name), g_free (id->server), g_free (id->label), g_free (id->username);
   g_free (id->token_uri), g_free (id->pin_file), g_free (id->code_file), g_free (id->ca_file);
+  g_free (id->browser_url);
   g_strfreev (id->hook_argv);
   g_free (id->last_error);
   g_free (id);
@@ -87,6 +90,7 @@ kpr_daemon_free (KprDaemon *daemon)
   if (!daemon)
     return;
   g_free (daemon->config_path);
+  g_free (daemon->policy_error);
   g_clear_pointer (&daemon->identities, g_ptr_array_unref);
   g_clear_pointer (&daemon->loop, kpr_loop_free);
   g_free (daemon);
@@ -96,7 +100,7 @@ kpr_daemon_free (KprDaemon *daemon)
 
 static const char *const identity_keys[] = {
   "server", "label", "username", "token", "pin-file", "enrollment-code-file", "ca-file", "key",
-  "protection", "hook", NULL,
+  "protection", "hook", "browser-url", NULL,
 };
 
 /* Relative paths are taken from the config file's directory, so a config
@@ -155,6 +159,9 @@ load_identity (KprDaemon *daemon, GKeyFile *kf, const char *group, const char *b
   if (protection && (!kpr_protection_from_string (protection, &id->protection)
                      || id->protection == KPR_PROTECTION_EXPORTABLE))
     return bad_config (error, path, group, "protection= is standard or strong");
+  id->browser_url = g_key_file_get_string (kf, group, "browser-url", NULL);
+  if (id->browser_url && !g_str_has_prefix (id->browser_url, "https://"))
+    return bad_config (error, path, group, "browser-url= is the https:// address of the site");
   hook = g_key_file_get_string (kf, group, "hook", NULL);
   if (hook)
     {
@@ -427,6 +434,41 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
     }
 }
 
+/* The browser policies follow the identities that have a browser-url= and
+ * a certificate; identities gone from the config lose theirs. */
+static void
+apply_browser_policies (KprDaemon *daemon, KprAgent *agent)
+{
+  g_autoptr (GArray) wanted = g_array_new (FALSE, TRUE, sizeof (KprBrowserPolicy));
+  g_autoptr (GError) error = NULL;
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < daemon->identities->len; i++)
+    {
+      DaemonIdentity *cfg = daemon->identities->pdata[i];
+      g_autoptr (KprIdentity) identity = NULL;
+      KprBrowserPolicy policy = { cfg->name, cfg->browser_url };
+
+      if (cfg->browser_url && kpr_store_exists (kpr_agent_get_store (agent), cfg->name)
+          && (identity = kpr_store_load (kpr_agent_get_store (agent), cfg->name, NULL))
+          && identity->state >= KPR_STATE_ACTIVE && identity->state < KPR_STATE_REVOKED)
+        g_array_append_val (wanted, policy);
+    }
+  if (!kpr_agent_browser_policies (agent, (KprBrowserPolicy *) wanted->data, wanted->len,
+                                   &changed, &error))
+    {
+      if (g_strcmp0 (daemon->policy_error, error->message) != 0)
+        kpr_log (KPR_LOG_WARNING, "browser policies: %s", error->message);
+      g_free (daemon->policy_error);
+      daemon->policy_error = g_strdup (error->message);
+      return;
+    }
+  g_clear_pointer (&daemon->policy_error, g_free);
+  if (changed)
+    kpr_log (KPR_LOG_INFO, "browser policies now cover %u identit%s", wanted->len,
+             wanted->len == 1 ? "y" : "ies");
+}
+
 static const char *
 action_name (KprSchedAction action)
 {
@@ -490,6 +532,7 @@ work (gpointer data)
       if (next.action != KPR_SCHED_NONE && next.when <= now)
         act (daemon, agent, cfg, next.action, now, &inputs[i]);
     }
+  apply_browser_policies (daemon, agent);
   /* The records as they now stand decide when to wake up. */
   now = g_get_real_time () / G_USEC_PER_SEC;
   for (guint i = 0; i < n; i++)
