@@ -41,6 +41,7 @@
 #include <prerror.h>
 #include <secmod.h>
 
+#include "kpr-browser-path.h"
 #include "kpr-error.h"
 
 /* Larger than any real pkcs11.txt; NSS reads lines of at most 2048 bytes. */
@@ -261,21 +262,6 @@ print_listing (const char *damaged, gboolean exists)
   printf ("%s\n", text);
 }
 
-/* The same library file (the paths may differ by symlinks). */
-static gboolean
-same_library (const char *a, const char *b)
-{
-  g_autofree char *ra = NULL, *rb = NULL;
-
-  if (!a || !b || !*a || !*b)
-    return FALSE;
-  if (g_str_equal (a, b))
-    return TRUE;
-  ra = realpath (a, NULL);
-  rb = realpath (b, NULL);
-  return ra && rb && g_str_equal (ra, rb);
-}
-
 static SECMODModule *
 find_module (const char *name, const char *library)
 {
@@ -285,7 +271,7 @@ find_module (const char *name, const char *library)
   SECMOD_GetReadLock (lock);
   for (SECMODModuleList *l = SECMOD_GetDefaultModuleList (); l && !found; l = l->next)
     if ((name && l->module->commonName && g_str_equal (l->module->commonName, name))
-        || (library && same_library (l->module->dllName, library)))
+        || (library && kpr_browser_same_library (l->module->dllName, library)))
       found = SECMOD_ReferenceModule (l->module);
   SECMOD_ReleaseReadLock (lock);
   return found;
@@ -313,8 +299,8 @@ add (const char *name, const char *library)
   if (present)
     {
       gboolean ours = present->commonName && g_str_equal (present->commonName, name);
-      refresh = ours && same_library (present->dllName, library) && has_unfriendly_token (present);
-      if (ours && !same_library (present->dllName, library))
+      refresh = ours && kpr_browser_same_library (present->dllName, library) && has_unfriendly_token (present);
+      if (ours && !kpr_browser_same_library (present->dllName, library))
         refresh = TRUE; /* our name, another library: replace it */
       SECMOD_DestroyModule (present);
       if (!refresh)

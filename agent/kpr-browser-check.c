@@ -40,18 +40,6 @@ kpr_browser_check_free (KprBrowserCheck *check)
   g_free (check);
 }
 
-static char *
-name_text (const X509_NAME *name)
-{
-  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
-  char *data;
-  long len;
-
-  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253);
-  len = BIO_get_mem_data (bio, &data);
-  return g_strndup (data, len);
-}
-
 typedef struct {
   KprBrowserCheck *check;
   X509 *cert;
@@ -71,7 +59,7 @@ on_cert_request (SSL *ssl, void *data)
   for (int i = 0; i < sk_X509_NAME_num (cas); i++)
     {
       X509_NAME *name = sk_X509_NAME_value (cas, i);
-      g_ptr_array_add (names, name_text (name));
+      g_ptr_array_add (names, kpr_ossl_name_text (name));
       if (X509_NAME_cmp (name, X509_get_issuer_name (probe->cert)) == 0)
         ours = TRUE;
     }
@@ -231,7 +219,7 @@ why_not (const KprBrowserCheck *check, X509 *cert, const char *name)
     return g_strdup ("the site did not ask for a client certificate: browsers send none there");
   if (!check->issuer_asked)
     {
-      g_autofree char *issuer = name_text (X509_get_issuer_name (cert));
+      g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (cert));
       g_autofree char *asked = g_strjoinv ("; ", check->asked_cas);
       return g_strdup_printf ("the site asks for certificates issued by %s, and “%s” is issued "
                               "by %s: no browser offers it there", asked, name, issuer);

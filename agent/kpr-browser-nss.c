@@ -61,20 +61,6 @@ kpr_nss_db_free (KprNssDb *db)
   g_free (db);
 }
 
-gboolean
-kpr_browser_same_library (const char *a, const char *b)
-{
-  g_autofree char *ra = NULL, *rb = NULL;
-
-  if (!a || !b || !*a || !*b)
-    return FALSE;
-  if (g_str_equal (a, b))
-    return TRUE;
-  ra = realpath (a, NULL);
-  rb = realpath (b, NULL);
-  return ra && rb && g_str_equal (ra, rb);
-}
-
 static const char *
 helper_path (void)
 {

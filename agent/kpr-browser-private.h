@@ -2,6 +2,7 @@
 #pragma once
 
 #include "kpr-agent-private.h"
+#include "kpr-browser-path.h"
 
 /* The name certkeeper registers a module under; unregister removes only
  * these.  The closing parenthesis matters: NSS matches names by prefix
@@ -11,7 +12,7 @@
 /* --- kpr-browser-nss.c: the certkeeper-nss child process --- */
 
 typedef struct {
-  char *serial;      /* hex, as kpr_browser_serial_hex() writes it */
+  char *serial;      /* hex, as kpr_ossl_serial_hex() writes it */
   GBytes *issuer;    /* DER */
 } KprNssCert;
 
@@ -43,8 +44,6 @@ KprNssDb *kpr_nss_add (const char *db_dir, const char *name, const char *library
                        GError **error);
 KprNssDb *kpr_nss_remove (const char *db_dir, const char *name, GError **error);
 
-/* Whether two paths name one library file. */
-gboolean kpr_browser_same_library (const char *a, const char *b);
 
 /* --- kpr-browser-stores.c: where the browsers keep their stores --- */
 
@@ -55,7 +54,3 @@ GPtrArray *kpr_browser_find_stores (KprBrowserKind kinds);
 void kpr_browser_store_update_running (KprBrowserStore *store);
 KprBrowserStore *kpr_browser_store_new (KprBrowserKind kind, const char *title,
                                         const char *db_dir);
-
-/* --- kpr-browser.c --- */
-
-char *kpr_browser_serial_hex (X509 *cert);

@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,20 +70,24 @@ process_start_time (pid_t pid)
   return boot_time + g_ascii_strtod (fields[19], NULL) / (double) sysconf (_SC_CLK_TCK);
 }
 
-/* The HOME a process of this user runs with, or NULL when unreadable. */
+/* The home directory a process of this user runs with: its HOME, else
+ * (as Chromium does) the account's; NULL when its environment cannot be
+ * read (then it is not counted: nothing says it uses this store). */
 static char *
 process_home (pid_t pid)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/environ", (int) pid);
   g_autofree char *env = NULL;
+  struct passwd *pw;
   gsize len = 0;
 
-  if (!g_file_get_contents (path, &env, &len, NULL))
+  if (!g_file_get_contents (path, &env, &len, NULL) || len == 0)
     return NULL;
   for (gsize i = 0; i < len; i += strlen (env + i) + 1)
     if (g_str_has_prefix (env + i, "HOME="))
       return g_strdup (env + i + 5);
-  return NULL;
+  pw = getpwuid (getuid ());
+  return pw ? g_strdup (pw->pw_dir) : NULL;
 }
 
 /* The earliest start of a Chromium or Chrome browser process of this
@@ -130,7 +135,7 @@ chromium_started (void)
       if (helper)
         continue;
       home = process_home (pid);
-      if (home && g_strcmp0 (home, g_get_home_dir ()) != 0)
+      if (g_strcmp0 (home, g_get_home_dir ()) != 0)
         continue;
       started = process_start_time (pid);
       if (started && (!earliest || started < earliest))

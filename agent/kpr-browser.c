@@ -75,17 +75,6 @@ kpr_browser_kind_to_string (KprBrowserKind kind)
   return kind == KPR_BROWSER_CHROMIUM ? "chromium" : "firefox";
 }
 
-char *
-kpr_browser_serial_hex (X509 *cert)
-{
-  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
-  char *hex = bn ? BN_bn2hex (bn) : NULL;
-  char *copy = g_strdup (hex ? hex : "");
-
-  OPENSSL_free (hex);
-  return copy;
-}
-
 static GBytes *
 issuer_der (X509 *cert)
 {
@@ -122,7 +111,7 @@ collect_wanted (KprAgent *agent, const char *only, GError **error)
         continue;
       w = g_new0 (Wanted, 1);
       w->name = g_strdup (id->name);
-      w->serial = kpr_browser_serial_hex (id->cert);
+      w->serial = kpr_ossl_serial_hex (id->cert);
       w->issuer = issuer_der (id->cert);
       g_ptr_array_add (wanted, w);
       if (!ctx && !ctx_error)

@@ -86,19 +86,6 @@ store_json (JsonBuilder *b, const KprBrowserStore *s)
 }
 
 static void
-print_json_root (JsonBuilder *b)
-{
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-}
-
-static void
 print_stores (GPtrArray *stores, gboolean json)
 {
   if (json)
@@ -111,7 +98,7 @@ print_stores (GPtrArray *stores, gboolean json)
         store_json (b, stores->pdata[i]);
       json_builder_end_array (b);
       json_builder_end_object (b);
-      print_json_root (b);
+      kpr_cli_print_json (b);
       return;
     }
   if (stores->len == 0)
@@ -199,7 +186,7 @@ check_json (const KprBrowserCheck *c)
   STR (b, "refusal", c->refusal);
   STR (b, "why_not", c->why_not);
   json_builder_end_object (b);
-  print_json_root (b);
+  kpr_cli_print_json (b);
 }
 
 static gboolean

@@ -23,29 +23,6 @@ time_text (const ASN1_TIME *t)
 }
 
 static char *
-name_text (const X509_NAME *name)
-{
-  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
-  char *data;
-  long len;
-
-  X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253);
-  len = BIO_get_mem_data (bio, &data);
-  return g_strndup (data, len);
-}
-
-static char *
-serial_text (X509 *cert)
-{
-  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
-  char *hex = BN_bn2hex (bn);
-  char *copy = g_strdup (hex);
-
-  OPENSSL_free (hex);
-  return copy;
-}
-
-static char *
 fingerprint_text (X509 *cert)
 {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -128,11 +105,11 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   json_builder_add_boolean_value (b, id->imported);
   if (id->cert)
     {
-      g_autofree char *serial = serial_text (id->cert), *fp = fingerprint_text (id->cert);
+      g_autofree char *serial = kpr_ossl_serial_hex (id->cert), *fp = fingerprint_text (id->cert);
       g_autofree char *from = time_text (X509_get0_notBefore (id->cert));
       g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
-      g_autofree char *subject = name_text (X509_get_subject_name (id->cert));
-      g_autofree char *issuer = name_text (X509_get_issuer_name (id->cert));
+      g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
+      g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
       STR ("serial", serial);
       STR ("subject", subject);
       STR ("issuer", issuer);
@@ -154,8 +131,8 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
 #undef STR
 }
 
-static void
-print_json (JsonBuilder *b)
+void
+kpr_cli_print_json (JsonBuilder *b)
 {
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
@@ -264,7 +241,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
     }
   json_builder_end_array (b);
   if (a->json)
-    print_json (b);
+    kpr_cli_print_json (b);
   else if (!names[0])
     printf ("No identities yet. Get one with 'certkeeper enroll NAME --server URL --user USER'.\n");
   if (a->strict && !a->json)
@@ -326,9 +303,9 @@ print_identity (const KprIdentity *id, gint64 now)
           id->imported ? ", imported" : ", generated");
   if (id->cert)
     {
-      g_autofree char *subject = name_text (X509_get_subject_name (id->cert));
-      g_autofree char *issuer = name_text (X509_get_issuer_name (id->cert));
-      g_autofree char *serial = serial_text (id->cert), *fp = fingerprint_text (id->cert);
+      g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
+      g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
+      g_autofree char *serial = kpr_ossl_serial_hex (id->cert), *fp = fingerprint_text (id->cert);
       g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
       printf ("  subject:    %s\n  issuer:     %s\n  serial:     %s\n  sha256:     %s\n"
               "  valid until %s; renewal %s\n",
@@ -361,7 +338,7 @@ run_show (KprAgent *agent, char **args, gpointer data, GError **error)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       add_identity_json (b, id, now, NULL);
-      print_json (b);
+      kpr_cli_print_json (b);
     }
   else
     print_identity (id, now);

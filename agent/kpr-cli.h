@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 typedef int (*KprCliFunc) (int argc, char **argv);
 
@@ -55,6 +56,8 @@ typedef struct {
 int kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *ui, int argc,
                  char **argv, KprCliAction action, gpointer data);
 void kpr_cli_print_identity_line (const KprIdentity *id);
+/* Prints @b's document, pretty, on stdout (kpr-cli-identity.c). */
+void kpr_cli_print_json (JsonBuilder *b);
 
 /* kpr-cli-agent.c: a running certkeeper-agent (org.certkeeper.Agent1 on
  * the session bus). */

@@ -32,4 +32,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprX509Stack, kpr_x509_stack_free)
  * Returns a newly allocated string, never NULL. */
 char *kpr_ossl_error_string (void);
 
+/* "CN=alice,O=Example" (RFC 2253), for people and JSON. */
+char *kpr_ossl_name_text (const X509_NAME *name);
+/* The serial number in upper-case hex ("7DBB28…"), as certkeeper shows it. */
+char *kpr_ossl_serial_hex (X509 *cert);
+
 G_END_DECLS
