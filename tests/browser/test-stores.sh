@@ -11,6 +11,8 @@
 #   * snap and flatpak browsers are reported as unable to load the module
 #     and never touched;
 #   * Chromium's ~/.pki/nssdb, when it exists, is the one used;
+#   * "certkeeper import" of a backup makes the restored identity usable
+#     (certutil sees its certificate: public-key object, serial, issuer);
 #   * status --json keeps its documented shape.
 #
 # Usage: test-stores.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca
@@ -116,5 +118,25 @@ run browser register --browser chromium
 expect_rc 0 "browser register with ~/.pki/nssdb present"
 [ -f "$HOME/.pki/nssdb/cert9.db" ] && modutil -dbdir "sql:$HOME/.pki/nssdb" -list < /dev/null 2>&1 | grep -q "certkeeper (softhsm2)" \
     && ok "Chromium's ~/.pki/nssdb is used when it exists" || fail "~/.pki/nssdb was not set up"
+
+# --- import: the restored identity is usable ----------------------------------------------
+ENROLL_USER=bob enroll bob --no-browser
+expect_rc 0 "enroll bob (exportable, not set up in the browsers)"
+PASS_FILE=$(secret_file pass "Tr0ub4dor&3-Browser-Suite")
+run export bob --to "$TMP/bob.p12" --passphrase-file "$PASS_FILE" --pin-file "$PIN_FILE"
+expect_rc 0 "export bob"
+BOB_SERIAL=$(serial_of bob)
+run delete bob --yes --pin-file "$PIN_FILE"
+expect_rc 0 "delete bob"
+run import "$TMP/bob.p12" --passphrase-file "$PASS_FILE" --pin-file "$PIN_FILE"
+expect_rc 0 "import bob.p12"
+expect_stdout "Ready in Chromium" "import sets the browsers up"
+got=$(certutil -L -d "sql:$HOME/.pki/nssdb" -n "certkeeper:bob" -a < /dev/null 2> /dev/null | openssl x509 -noout -serial 2> /dev/null | sed 's/^serial=//')
+[ -n "$BOB_SERIAL" ] && [ "$got" = "$BOB_SERIAL" ] \
+    && ok "certutil: Chromium's store sees the imported certificate ($BOB_SERIAL)" \
+    || fail "certutil: expected certkeeper:bob with serial $BOB_SERIAL, got '$got'"
+pkcs11_tool --login --pin "$PIN" -O --type pubkey 2> /dev/null | grep -q "label: *bob" \
+    && ok "pkcs11-tool: the import left a public-key object beside bob's private key (Firefox needs it)" \
+    || fail "pkcs11-tool: no public-key object labelled bob after import: $(token_objects)"
 
 finish
