@@ -37,8 +37,11 @@ Name=broken
 IsRelative=1
 Path=b2.broken
 EOF
+TRUST_MODULE=$(find /usr/lib -name p11-kit-trust.so | head -n 1)
+[ -n "$TRUST_MODULE" ] || skip "p11-kit-trust.so is missing (install p11-kit-modules)"
 certutil -N -d "sql:$FF/b2.broken" --empty-password < /dev/null
-printf 'library=%s\nname=Admin token\n' "$MODULE" >> "$FF/b2.broken/pkcs11.txt"
+# An administrator's module whose entry lost its closing blank line.
+printf 'library=%s\nname=Admin trust\n' "$TRUST_MODULE" >> "$FF/b2.broken/pkcs11.txt"
 cp "$FF/b2.broken/pkcs11.txt" "$TMP/broken.before"
 mkdir -p "$HOME/snap/firefox/common"
 
@@ -89,8 +92,7 @@ run browser unregister --browser chromium
 expect_rc 0 "browser unregister --browser chromium"
 modutil -dbdir "sql:$FF/a1.good" -list < /dev/null 2>&1 | grep -q "certkeeper (softhsm2)" \
     && ok "--browser chromium left Firefox's registration" || fail "--browser chromium touched Firefox"
-modutil -dbdir "sql:$CHROMIUM_DB" -add "Admin trust" -libfile /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so -force < /dev/null > /dev/null 2>&1 \
-    || modutil -dbdir "sql:$CHROMIUM_DB" -add "Admin trust" -libfile "$(find /usr/lib -name p11-kit-trust.so | head -n 1)" -force < /dev/null > /dev/null 2>&1
+modutil -dbdir "sql:$CHROMIUM_DB" -add "Admin trust" -libfile "$TRUST_MODULE" -force < /dev/null > /dev/null 2>&1
 run browser register --browser chromium
 expect_rc 0 "browser register --browser chromium next to an administrator's module"
 run browser unregister
