@@ -331,6 +331,10 @@ void kpr_browser_store_free (KprBrowserStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprBrowserStore, kpr_browser_store_free)
 const char *kpr_browser_kind_to_string (KprBrowserKind kind); /* "chromium", "firefox" */
 
+/* These run certkeeper-nss once or more per store (tens of milliseconds
+ * each, up to 30 s when a module hangs): the window calls them from a
+ * worker thread. */
+
 /* Every store found for this user, as it stands; changes nothing. */
 GPtrArray *kpr_agent_browser_status (KprAgent *agent, KprBrowserKind kinds, GError **error);
 /* Registers the modules of every identity in every store of @kinds that

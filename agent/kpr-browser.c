@@ -374,12 +374,9 @@ kpr_agent_browser_where (KprAgent *agent, const char *name, gboolean *ret_restar
   g_autoptr (GString) where = g_string_new (NULL);
   gboolean restart = FALSE;
 
-  sync_all (agent, KPR_BROWSER_ALL, name, SYNC_READ, &stores, NULL);
-  if (!stores)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "“%s” has no certificate yet", name);
-      return NULL;
-    }
+  if (!sync_all (agent, KPR_BROWSER_ALL, name, SYNC_READ, &stores, error) && !stores)
+    return NULL;
+  g_clear_error (error); /* a damaged store is part of the answer */
   for (guint i = 0; i < stores->len; i++)
     {
       KprBrowserStore *store = stores->pdata[i];

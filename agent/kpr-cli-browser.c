@@ -266,9 +266,12 @@ kpr_cli_browser (int argc, char **argv)
       break;
   if (argc < 2 || i == G_N_ELEMENTS (names))
     {
-      fprintf (stderr, "Usage: certkeeper browser status [--json] | register [--browser B] | "
-                       "unregister [--browser B] | check NAME --url URL\n");
-      return KPR_ERROR_USAGE;
+      gboolean help = argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"));
+      fprintf (help ? stdout : stderr,
+               "Usage: certkeeper browser status [--json] | register [--browser B] | "
+               "unregister [--browser B] | check NAME --url URL\n"
+               "Run 'certkeeper browser SUBCOMMAND --help' for its options.\n");
+      return help ? 0 : KPR_ERROR_USAGE;
     }
   status = kpr_cli_run (&specs[i], i == 3 ? check_entries : status_entries, &ui, argc - 1,
                         argv + 1, actions[i], &a);
