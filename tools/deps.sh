@@ -20,6 +20,9 @@ packages=(
   libgtk-4-dev libadwaita-1-dev xvfb
   # browsers: certkeeper-nss links NSS; the browser suite drives real ones
   libnss3-dev chromium firefox-esr
+  # libpwquality's dictionary (only recommended: without it every backup
+  # passphrase check fails, DESIGN §3)
+  cracklib-runtime
 )
 
 if [ "$(id -u)" -eq 0 ]; then
