@@ -166,6 +166,8 @@ use_problem (const KprBrowserStore *store, const KprBrowserUse *use, const Wante
 {
   if (store->damaged)
     return g_strdup (store->damaged);
+  if (store->error && !use->visible)
+    return g_strdup (store->error);
   if (use->visible)
     return store->restart_needed
              ? g_strdup_printf ("restart %s to use it: it was running before the module was "
