@@ -142,6 +142,7 @@ kpr_est_client_free (KprEstClient *client)
   g_free (client->prefix);
   g_clear_pointer (&client->anchors, kpr_x509_stack_free);
   g_free (client->anchors_pem);
+  g_free (client->request_id);
   g_clear_pointer (&client->client_cert, X509_free);
   g_clear_pointer (&client->client_key, EVP_PKEY_free);
   g_clear_pointer (&client->client_chain, kpr_x509_stack_free);
@@ -280,6 +281,23 @@ header_cb (char *data, size_t size, size_t nmemb, void *user)
     {
       g_free (sink->location);
       sink->location = g_strstrip (g_strndup (data + 9, n - 9));
+    }
+  else if (n > sizeof KPR_EST_REQUEST_ID_HEADER && n < 256
+           && g_ascii_strncasecmp (data, KPR_EST_REQUEST_ID_HEADER ":",
+                                   sizeof KPR_EST_REQUEST_ID_HEADER) == 0)
+    {
+      g_autofree char *id = g_strstrip (g_strndup (data + sizeof KPR_EST_REQUEST_ID_HEADER,
+                                                   n - sizeof KPR_EST_REQUEST_ID_HEADER));
+      gboolean valid = id[0] && strlen (id) <= KPR_EST_REQUEST_ID_MAX;
+
+      /* Shown to a person and kept in state files: nothing but a plain ID. */
+      for (const char *p = id; valid && *p; p++)
+        valid = g_ascii_isalnum (*p) || *p == '.' || *p == '_' || *p == '-';
+      if (valid)
+        {
+          g_free (sink->client->request_id);
+          sink->client->request_id = g_steal_pointer (&id);
+        }
     }
   return n;
 }
@@ -445,6 +463,7 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       return FALSE;
     }
   client->retry_after = 0;
+  g_clear_pointer (&client->request_id, g_free);
   client->tls_version[0] = '\0';
   client->tls_unique_len = 0;
   if (req->trust == KPR_EST_VERIFIED && !client->anchors)

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
 /* Largest EST body either side accepts (decoded or not). */
 #define KPR_EST_BODY_MAX (256 * 1024)
 
+/* certkeeper-ca names a request that waits for approval (202) in this
+ * header (EXTENSIONS.md §3): 1-32 characters of [A-Za-z0-9._-]. */
+#define KPR_EST_REQUEST_ID_HEADER "Certkeeper-Request-Id"
+#define KPR_EST_REQUEST_ID_MAX 32
+
 /* RFC 8951: base64 of DER; CR, LF, space and tab are ignored anywhere;
  * anything else that is not base64 is KPR_ERROR_PROTOCOL. */
 GBytes *kpr_est_base64_decode (const char *text, gsize len, GError **error);

@@ -20,6 +20,7 @@ struct _KprEstClient {
   guint connect_timeout;
   guint total_timeout;
   guint retry_after;
+  char *request_id;   /* the last 202's Certkeeper-Request-Id, or NULL */
   long last_status;   /* HTTP status of the last answer, 0 if none */
   gboolean tls12_only; /* channel binding needs tls-unique (RFC 7030 §3.5) */
   char tls_version[16];

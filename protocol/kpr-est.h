@@ -70,6 +70,10 @@ void kpr_est_client_set_timeouts (KprEstClient *client, guint connect_s, guint t
  * seconds to wait, in [KPR_EST_RETRY_MIN, KPR_EST_RETRY_MAX]; 0 when the
  * server said nothing. */
 guint kpr_est_client_get_retry_after (KprEstClient *client);
+/* After a KPR_ERROR_PENDING from certkeeper-ca: the ID of the request
+ * waiting for approval (EXTENSIONS.md §3), the one a person quotes to the
+ * administrator; NULL when the server named none. */
+const char *kpr_est_client_get_request_id (KprEstClient *client);
 /* The HTTP status of the last answer that was checked (0 if none): lets a
  * caller tell "no such endpoint" (404) from "too many requests" (429). */
 long kpr_est_client_get_http_status (KprEstClient *client);

@@ -1,21 +1,25 @@
 /* certkeeper-ca — the reference EST enrollment server (DESIGN §8, §9).
  *
- *   certkeeper-ca init DIR [--lifetime 14d] [--approval manual|auto]
+ *   certkeeper-ca init DIR [--lifetime 14d] [--approval manual|auto] [--db URI]
  *                 [--ca-token URI [--ca-module PATH] [--pin-file F]]
- *   certkeeper-ca user add DIR NAME --phone P | user list DIR
+ *   certkeeper-ca user add DIR NAME --phone P [--mail ADDR] | user list DIR
  *   certkeeper-ca user disable DIR NAME [--pin-file F]
  *   certkeeper-ca code DIR NAME [--ttl 24h]
  *   certkeeper-ca serve DIR [--listen 127.0.0.1:8443] [--otp-outbox FILE | --otp-command CMD]
- *                 [--pin-file F]
- *   certkeeper-ca approve DIR ID | revoke DIR SERIAL [--pin-file F]
+ *                 [--mail-command CMD] [--db URI] [--crl-interval S] [--max-connections N]
+ *                 [--proxy-protocol] [--pin-file F]
+ *   certkeeper-ca requests DIR [--pending] [--json]
+ *   certkeeper-ca approve DIR ID [--pin-file F] | reject DIR ID [--reason TEXT]
+ *   certkeeper-ca cert DIR ID|SERIAL --to FILE.cer [--pem]
+ *   certkeeper-ca revoke DIR SERIAL [--pin-file F]
  *
  * With the CA key on a PKCS#11 token, the commands that sign (init, serve,
- * revoke, user disable) need the token's PIN: from --pin-file (0600, "-"
- * for stdin) or, on a terminal, a no-echo prompt; never argv or the
- * environment.
+ * approve, and revoke or user disable when no `serve` runs to publish the
+ * CRL) need the token's PIN: from --pin-file (0600, "-" for stdin) or, on a
+ * terminal, a no-echo prompt; never argv or the environment.
  *
  * Exit status: 0, or the KprError code of the failure (2 = usage, 6 = the
- * CA key's token is not there, 9 = wrong PIN).
+ * CA key's token is not there, 9 = wrong PIN, 17 = no such request).
  */
 #include "config.h"
 
@@ -25,8 +29,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "certkeeper-ca.h"
 #include "kpr-prompt.h"
-#include "kpr-server.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);
 
@@ -36,15 +40,15 @@ typedef struct {
   const char *summary;
 } Command;
 
-static int
-usage_error (const char *cmd, const char *message)
+int
+kpr_cli_usage_error (const char *cmd, const char *message)
 {
   g_printerr ("certkeeper-ca %s: %s (see 'certkeeper-ca %s --help')\n", cmd, message, cmd);
   return KPR_ERROR_USAGE;
 }
 
-static int
-report (const char *cmd, const GError *error)
+int
+kpr_cli_report (const char *cmd, const GError *error)
 {
   int code = kpr_error_exit_code (error);
 
@@ -55,8 +59,8 @@ report (const char *cmd, const GError *error)
 }
 
 /* Parses options; on a bad option prints one line and returns FALSE. */
-static gboolean
-parse_options (const char *cmd, const char *params, const char *summary,
+gboolean
+kpr_cli_parse (const char *cmd, const char *params, const char *summary,
                const GOptionEntry *entries, int *argc, char ***argv, int want_args, int *ret)
 {
   g_autoptr (GOptionContext) ctx = g_option_context_new (params);
@@ -69,7 +73,7 @@ parse_options (const char *cmd, const char *params, const char *summary,
     g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      *ret = usage_error (cmd, error->message);
+      *ret = kpr_cli_usage_error (cmd, error->message);
       return FALSE;
     }
   /* argv[0] is the program; the rest are the positional arguments. */
@@ -77,7 +81,7 @@ parse_options (const char *cmd, const char *params, const char *summary,
     {
       g_autofree char *msg = g_strdup_printf ("expects %d argument%s: %s", want_args,
                                               want_args == 1 ? "" : "s", params);
-      *ret = usage_error (cmd, msg);
+      *ret = kpr_cli_usage_error (cmd, msg);
       return FALSE;
     }
   return TRUE;
@@ -85,8 +89,8 @@ parse_options (const char *cmd, const char *params, const char *summary,
 
 /* KprPinFunc: the PIN of the CA key's token from --pin-file (@data), else
  * a no-echo prompt when standard input is a terminal. */
-static KprSecret *
-token_pin (const KprTokenInfo *info, gpointer data, GError **error)
+KprSecret *
+kpr_cli_token_pin (const KprTokenInfo *info, gpointer data, GError **error)
 {
   const char *pin_file = data;
 
@@ -105,17 +109,51 @@ token_pin (const KprTokenInfo *info, gpointer data, GError **error)
 
 /* Opens DIR and, when its key is on a token, logs in (once). */
 static KprCa *
-open_ca_signing (const char *cmd, const char *dir, const char *pin_file, int *ret)
+open_ca_signing (const char *cmd, const char *dir, const char *db, const char *pin_file,
+                 int *ret)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (KprCa) ca = kpr_ca_open (dir, &error);
+  g_autoptr (KprCa) ca = kpr_ca_open (dir, db, &error);
 
-  if (!ca || !kpr_ca_unlock (ca, token_pin, (gpointer) pin_file, &error))
+  if (!ca || !kpr_ca_unlock (ca, kpr_cli_token_pin, (gpointer) pin_file, &error))
     {
-      *ret = report (cmd, error);
+      *ret = kpr_cli_report (cmd, error);
       return NULL;
     }
   return g_steal_pointer (&ca);
+}
+
+KprCa *
+kpr_cli_open (const char *cmd, const char *dir, int *ret)
+{
+  g_autoptr (GError) error = NULL;
+  KprCa *ca = kpr_ca_open (dir, NULL, &error);
+
+  if (!ca)
+    *ret = kpr_cli_report (cmd, error);
+  return ca;
+}
+
+int
+kpr_cli_publish (const char *cmd, KprCa *ca, const char *pin_file, gint64 generation,
+                 const char *done_text)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean published = FALSE;
+
+  if (!kpr_ca_crl_after_revoke (ca, kpr_cli_token_pin, (gpointer) pin_file, generation,
+                                &published, &error))
+    {
+      if (done_text)
+        g_print ("%s\n", done_text);
+      g_prefix_error (&error, "The revocation is recorded but the CRL was not published: ");
+      return kpr_cli_report (cmd, error);
+    }
+  if (done_text)
+    g_print ("%s; %s\n", done_text,
+             published ? "CRL updated"
+                       : "the running certkeeper-ca serve publishes the CRL in a moment");
+  return 0;
 }
 
 static int
@@ -126,15 +164,18 @@ cmd_init (int argc, char **argv)
   g_autofree char *token_uri = NULL;
   g_autofree char *module = NULL;
   g_autofree char *pin_file = NULL;
+  g_autofree char *db = NULL;
   g_autoptr (GError) error = NULL;
-  gint64 lifetime = KPR_CA_DEFAULT_LIFETIME;
-  KprApproval approval = KPR_APPROVAL_AUTO;
+  KprCaInitOptions options = { .lifetime = KPR_CA_DEFAULT_LIFETIME };
   int ret = 0;
   const GOptionEntry entries[] = {
     { "lifetime", 0, 0, G_OPTION_ARG_STRING, &lifetime_text,
       "Lifetime of issued certificates, e.g. 14d, 365d, 90s (default 14d)", "DURATION" },
     { "approval", 0, 0, G_OPTION_ARG_STRING, &approval_text,
       "auto (default) or manual: requests wait for 'approve'", "MODE" },
+    { "db", 0, 0, G_OPTION_ARG_STRING, &db,
+      "A PostgreSQL database shared by several front ends (postgresql://…, no password in "
+      "it: use a pgpass file); default DIR/ca.db", "URI" },
     { "ca-token", 0, 0, G_OPTION_ARG_STRING, &token_uri,
       "Generate the CA key on this PKCS#11 token (RFC 7512 URI, e.g. pkcs11:token=ca) "
       "instead of DIR/ca.key", "URI" },
@@ -145,19 +186,22 @@ cmd_init (int argc, char **argv)
     { NULL }
   };
 
-  if (!parse_options ("init", "DIR", "Create a new CA in DIR (refuses an existing one).",
+  if (!kpr_cli_parse ("init", "DIR", "Create a new CA in DIR (refuses an existing one).",
                       entries, &argc, &argv, 1, &ret))
     return ret;
-  if (lifetime_text && !kpr_parse_duration (lifetime_text, &lifetime, &error))
-    return usage_error ("init", error->message);
+  if (lifetime_text && !kpr_parse_duration (lifetime_text, &options.lifetime, &error))
+    return kpr_cli_usage_error ("init", error->message);
   if (approval_text && g_str_equal (approval_text, "manual"))
-    approval = KPR_APPROVAL_MANUAL;
+    options.approval = KPR_APPROVAL_MANUAL;
   else if (approval_text && !g_str_equal (approval_text, "auto"))
-    return usage_error ("init", "--approval must be 'auto' or 'manual'");
+    return kpr_cli_usage_error ("init", "--approval must be 'auto' or 'manual'");
   if (!token_uri && (module || pin_file))
-    return usage_error ("init", "--ca-module and --pin-file go with --ca-token URI");
+    return kpr_cli_usage_error ("init", "--ca-module and --pin-file go with --ca-token URI");
   if (token_uri && !g_str_has_prefix (token_uri, "pkcs11:"))
-    return usage_error ("init", "--ca-token takes a PKCS#11 URI such as pkcs11:token=ca");
+    return kpr_cli_usage_error ("init", "--ca-token takes a PKCS#11 URI such as pkcs11:token=ca");
+  if (db && !g_str_has_prefix (db, "postgresql://") && !g_str_has_prefix (db, "postgres://"))
+    return kpr_cli_usage_error ("init", "--db takes a PostgreSQL URI such as "
+                                        "postgresql://ca@db.example.org/certkeeper");
   if (module)
     {
       /* ca.conf keeps it; serve may run from another directory. */
@@ -165,28 +209,17 @@ cmd_init (int argc, char **argv)
       g_free (module);
       module = absolute;
     }
-  if (token_uri
-      ? !kpr_ca_init_on_token (argv[1], lifetime, approval, token_uri, module, token_pin,
-                               pin_file, &error)
-      : !kpr_ca_init (argv[1], lifetime, approval, &error))
-    return report ("init", error);
-  if (token_uri)
-    g_print ("CA created in %s with its key on %s; clients trust %s/ca.pem\n", argv[1],
-             token_uri, argv[1]);
-  else
-    g_print ("CA created in %s; clients trust %s/ca.pem\n", argv[1], argv[1]);
+  options.db = db;
+  options.token_uri = token_uri;
+  options.token_module = module;
+  options.pin_func = kpr_cli_token_pin;
+  options.pin_data = pin_file;
+  if (!kpr_ca_init (argv[1], &options, &error))
+    return kpr_cli_report ("init", error);
+  g_print ("CA created in %s%s%s%s; clients trust %s/ca.pem\n", argv[1],
+           token_uri ? " with its key on " : "", token_uri ? token_uri : "",
+           db ? " and its database in PostgreSQL" : "", argv[1]);
   return 0;
-}
-
-static KprCa *
-open_ca (const char *cmd, const char *dir, int *ret)
-{
-  g_autoptr (GError) error = NULL;
-  KprCa *ca = kpr_ca_open (dir, &error);
-
-  if (!ca)
-    *ret = report (cmd, error);
-  return ca;
 }
 
 static int
@@ -194,6 +227,7 @@ cmd_user (int argc, char **argv)
 {
   const char *verb = argc > 1 ? argv[1] : NULL;
   g_autofree char *phone = NULL;
+  g_autofree char *mail = NULL;
   g_autofree char *pin_file = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (KprCa) ca = NULL;
@@ -201,6 +235,9 @@ cmd_user (int argc, char **argv)
   const GOptionEntry add_entries[] = {
     { "phone", 0, 0, G_OPTION_ARG_STRING, &phone,
       "Mobile number for secret words, e.g. +15550100", "NUMBER" },
+    { "mail", 0, 0, G_OPTION_ARG_STRING, &mail,
+      "Mail address for the certificate of an approved request (serve --mail-command)",
+      "ADDRESS" },
     { NULL }
   };
   const GOptionEntry disable_entries[] = {
@@ -212,7 +249,7 @@ cmd_user (int argc, char **argv)
   if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h"))
     {
       g_print ("Usage:\n"
-               "  certkeeper-ca user add DIR NAME --phone NUMBER\n"
+               "  certkeeper-ca user add DIR NAME --phone NUMBER [--mail ADDRESS]\n"
                "  certkeeper-ca user list DIR\n"
                "  certkeeper-ca user disable DIR NAME [--pin-file FILE]\n\n"
                "Manage the users allowed to enroll (added in person, never over the network).\n");
@@ -222,46 +259,54 @@ cmd_user (int argc, char **argv)
   argv++;
   if (g_str_equal (verb, "add"))
     {
-      if (!parse_options ("user add", "DIR NAME", "Register a user.", add_entries, &argc, &argv,
+      if (!kpr_cli_parse ("user add", "DIR NAME", "Register a user.", add_entries, &argc, &argv,
                           2, &ret))
         return ret;
       if (!phone)
-        return usage_error ("user add", "--phone NUMBER is required");
-      if (!(ca = open_ca ("user add", argv[1], &ret)))
+        return kpr_cli_usage_error ("user add", "--phone NUMBER is required");
+      if (!(ca = kpr_cli_open ("user add", argv[1], &ret)))
         return ret;
-      if (!kpr_ca_user_add (ca, argv[2], phone, &error))
-        return report ("user add", error);
+      if (!kpr_ca_user_add (ca, argv[2], phone, mail, &error))
+        return kpr_cli_report ("user add", error);
       g_print ("user %s added\n", argv[2]);
       return 0;
     }
   if (g_str_equal (verb, "list"))
     {
       g_autofree char *text = NULL;
-      if (!parse_options ("user list", "DIR", "List users: NAME PHONE STATE CURRENT-SERIAL.",
+      if (!kpr_cli_parse ("user list", "DIR", "List users: NAME PHONE STATE CURRENT-SERIAL.",
                           NULL, &argc, &argv, 1, &ret))
         return ret;
-      if (!(ca = open_ca ("user list", argv[1], &ret)))
+      if (!(ca = kpr_cli_open ("user list", argv[1], &ret)))
         return ret;
       if (!(text = kpr_ca_user_list (ca, &error)))
-        return report ("user list", error);
+        return kpr_cli_report ("user list", error);
       g_print ("%s", text);
       return 0;
     }
   if (g_str_equal (verb, "disable"))
     {
       guint revoked = 0;
-      if (!parse_options ("user disable", "DIR NAME",
+      gint64 generation = 0;
+      g_autofree char *text = NULL;
+
+      if (!kpr_cli_parse ("user disable", "DIR NAME",
                           "Disable a user and revoke the user's certificates.",
                           disable_entries, &argc, &argv, 2, &ret))
         return ret;
-      if (!(ca = open_ca_signing ("user disable", argv[1], pin_file, &ret)))
+      if (!(ca = kpr_cli_open ("user disable", argv[1], &ret)))
         return ret;
-      if (!kpr_ca_user_disable (ca, argv[2], &revoked, &error))
-        return report ("user disable", error);
-      g_print ("user %s disabled; %u certificate(s) revoked\n", argv[2], revoked);
-      return 0;
+      if (!kpr_ca_user_disable (ca, argv[2], &revoked, &generation, &error))
+        return kpr_cli_report ("user disable", error);
+      text = g_strdup_printf ("user %s disabled; %u certificate(s) revoked", argv[2], revoked);
+      if (revoked == 0)
+        {
+          g_print ("%s\n", text);
+          return 0;
+        }
+      return kpr_cli_publish ("user disable", ca, pin_file, generation, text);
     }
-  return usage_error ("user", "the action must be add, list or disable");
+  return kpr_cli_usage_error ("user", "the action must be add, list or disable");
 }
 
 static int
@@ -279,17 +324,17 @@ cmd_code (int argc, char **argv)
     { NULL }
   };
 
-  if (!parse_options ("code", "DIR NAME",
+  if (!kpr_cli_parse ("code", "DIR NAME",
                       "Print a one-time enrollment code for NAME (for kiosks and headless "
                       "agents); it works once, like a secret word.",
                       entries, &argc, &argv, 2, &ret))
     return ret;
   if (ttl_text && !kpr_parse_duration (ttl_text, &ttl, &error))
-    return usage_error ("code", error->message);
-  if (!(ca = open_ca ("code", argv[1], &ret)))
+    return kpr_cli_usage_error ("code", error->message);
+  if (!(ca = kpr_cli_open ("code", argv[1], &ret)))
     return ret;
   if (!(code = kpr_ca_code_new (ca, argv[2], ttl, &error)))
-    return report ("code", error);
+    return kpr_cli_report ("code", error);
   /* stdout only, so it can go straight into a 0600 file. */
   g_print ("%s\n", code->data);
   return 0;
@@ -310,12 +355,16 @@ cmd_serve (int argc, char **argv)
   g_autofree char *listen = NULL;
   g_autofree char *outbox = NULL;
   g_autofree char *command = NULL;
+  g_autofree char *mail_command = NULL;
+  g_autofree char *db = NULL;
   g_autofree char *pin_file = NULL;
   g_autofree char *address = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (KprCa) ca = NULL;
   g_autoptr (KprServer) server = NULL;
   KprServerOptions options = { 0 };
+  int crl_interval = 1, max_connections = 0;
+  gboolean proxy = FALSE;
   int ret = 0;
   const GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
@@ -324,19 +373,40 @@ cmd_serve (int argc, char **argv)
       "Append secret-word messages to FILE (0600): TIME USER PHONE WORD", "FILE" },
     { "otp-command", 0, 0, G_OPTION_ARG_STRING, &command,
       "Run CMD (no shell) per message; it reads 'PHONE WORD' on stdin", "CMD" },
+    { "mail-command", 0, 0, G_OPTION_ARG_STRING, &mail_command,
+      "Mail the certificate of an approved request to the user's --mail address: run CMD "
+      "(no shell), e.g. '/usr/sbin/sendmail -t', with the message on stdin", "CMD" },
+    { "db", 0, 0, G_OPTION_ARG_STRING, &db,
+      "The PostgreSQL database (instead of ca.conf's db= or DIR/ca.db)", "URI" },
+    { "crl-interval", 0, 0, G_OPTION_ARG_INT, &crl_interval,
+      "Least seconds between two CRLs after renewals (default 1; explicit revocations are "
+      "published at once)", "SECONDS" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "Open connections at most (default: what the file-descriptor limit allows, up to "
+      "1024); beyond it the longest-idle one is closed", "N" },
+    { "proxy-protocol", 0, 0, G_OPTION_ARG_NONE, &proxy,
+      "Every connection starts with a PROXY header (haproxy send-proxy/send-proxy-v2): the "
+      "client's address is taken from it", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
       "PIN of the CA key's token, if it is on one (0600; '-' = stdin); default: ask",
       "FILE" },
     { NULL }
   };
 
-  if (!parse_options ("serve", "DIR", "Serve EST over HTTPS until SIGTERM or SIGINT.", entries,
+  if (!kpr_cli_parse ("serve", "DIR", "Serve EST over HTTPS until SIGTERM or SIGINT.", entries,
                       &argc, &argv, 1, &ret))
     return ret;
   if (outbox && command)
-    return usage_error ("serve", "give either --otp-outbox or --otp-command, not both");
+    return kpr_cli_usage_error ("serve", "give either --otp-outbox or --otp-command, not both");
+  if (crl_interval < 1 || crl_interval > 86400)
+    return kpr_cli_usage_error ("serve", "--crl-interval must be 1 to 86400 seconds");
+  if (max_connections < 0 || max_connections > 1000000)
+    return kpr_cli_usage_error ("serve", "--max-connections must be 1 to 1000000");
+  if (db && !g_str_has_prefix (db, "postgresql://") && !g_str_has_prefix (db, "postgres://"))
+    return kpr_cli_usage_error ("serve", "--db takes a PostgreSQL URI such as "
+                                         "postgresql://ca@db.example.org/certkeeper");
   /* Logs in to the CA key's token once, here, for the whole run. */
-  if (!(ca = open_ca_signing ("serve", argv[1], pin_file, &ret)))
+  if (!(ca = open_ca_signing ("serve", argv[1], db, pin_file, &ret)))
     return ret;
   if (kpr_ca_get_token_uri (ca))
     {
@@ -346,66 +416,22 @@ cmd_serve (int argc, char **argv)
   options.listen = listen;
   options.otp_outbox = outbox;
   options.otp_command = command;
+  options.mail_command = mail_command;
+  options.crl_interval = crl_interval;
+  options.max_connections = (guint) max_connections;
+  options.proxy_protocol = proxy;
   options.log_func = log_line;
   if (!(server = kpr_server_new (ca, &options, &error))
       || !kpr_server_bind (server, &address, &error))
-    return report ("serve", error);
+    return kpr_cli_report ("serve", error);
   if (!outbox && !command)
     log_line ("no --otp-outbox or --otp-command: secret words cannot be sent", NULL);
   /* Tests read this line to learn the port. */
   g_print ("listening on %s\n", address);
   fflush (stdout);
   if (!kpr_server_run (server, &error))
-    return report ("serve", error);
+    return kpr_cli_report ("serve", error);
   log_line ("stopped", NULL);
-  return 0;
-}
-
-static int
-cmd_approve (int argc, char **argv)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprCa) ca = NULL;
-  g_autofree char *user = NULL;
-  guint64 id = 0;
-  int ret = 0;
-
-  if (!parse_options ("approve", "DIR ID", "Approve a pending request (manual approval mode).",
-                      NULL, &argc, &argv, 2, &ret))
-    return ret;
-  if (!g_ascii_string_to_unsigned (argv[2], 10, 1, G_MAXINT64, &id, NULL))
-    return usage_error ("approve", "ID must be the number of a pending request");
-  if (!(ca = open_ca ("approve", argv[1], &ret)))
-    return ret;
-  if (!kpr_ca_approve (ca, (gint64) id, &user, &error))
-    return report ("approve", error);
-  g_print ("request %s of %s approved; the client gets its certificate on its next try\n",
-           argv[2], user);
-  return 0;
-}
-
-static int
-cmd_revoke (int argc, char **argv)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KprCa) ca = NULL;
-  g_autofree char *pin_file = NULL;
-  int ret = 0;
-  const GOptionEntry entries[] = {
-    { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &pin_file,
-      "PIN of the CA key's token, if it is on one (0600; '-' = stdin)", "FILE" },
-    { NULL }
-  };
-
-  if (!parse_options ("revoke", "DIR SERIAL",
-                      "Revoke a certificate by serial (hex) and rewrite the CRL.", entries,
-                      &argc, &argv, 2, &ret))
-    return ret;
-  if (!(ca = open_ca_signing ("revoke", argv[1], pin_file, &ret)))
-    return ret;
-  if (!kpr_ca_revoke_serial (ca, argv[2], "admin", &error))
-    return report ("revoke", error);
-  g_print ("certificate %s revoked; CRL updated\n", argv[2]);
   return 0;
 }
 
@@ -414,8 +440,11 @@ static const Command commands[] = {
   { "user", cmd_user, "add, list or disable users" },
   { "code", cmd_code, "print a one-time enrollment code for a user" },
   { "serve", cmd_serve, "serve EST over HTTPS" },
-  { "approve", cmd_approve, "approve a pending request" },
-  { "revoke", cmd_revoke, "revoke a certificate" },
+  { "requests", kpr_cmd_requests, "list certificate requests (manual approval)" },
+  { "approve", kpr_cmd_approve, "approve a request and issue its certificate" },
+  { "reject", kpr_cmd_reject, "reject a request" },
+  { "cert", kpr_cmd_cert, "write an issued certificate to a .cer file" },
+  { "revoke", kpr_cmd_revoke, "revoke a certificate" },
 };
 
 static int

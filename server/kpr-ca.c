@@ -1,26 +1,23 @@
-/* kpr-ca.c — the CA directory: creating it, loading it, and everything
- * that signs (user certificates and the CRL).
+/* kpr-ca.c — the CA directory once it exists: loading it, and everything
+ * that signs (user certificates and, for kpr-crl.c, the CRL).  Creating a
+ * CA is kpr-ca-init.c.
  *
  * The CA key is touched only by ca_sign_context(): either the key read
  * from ca.key or the token-backed EVP_PKEY of kpr-ca-token.c, which signs
- * on the PKCS#11 token; nothing else knows the difference.
+ * on the PKCS#11 token; nothing else knows the difference.  `serve` signs
+ * certificates in its writer thread and CRLs in its publisher thread, so
+ * every signature is taken under ca->sign_lock (a PKCS#11 session is not
+ * for two threads at once).
  */
 #include "config.h"
 
 #include "kpr-server-private.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
-
-#define CA_VALIDITY (10 * 365 * 24 * 3600LL)
-#define TLS_VALIDITY (825 * 24 * 3600LL)
 
 gboolean
 kpr_ossl_fail (GError **error, int code, const char *what)
@@ -35,6 +32,20 @@ char *
 kpr_ca_path (const char *dir, const char *name)
 {
   return g_build_filename (dir, name, NULL);
+}
+
+gint64
+kpr_now (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+gint64
+kpr_asn1_time_seconds (const ASN1_TIME *t)
+{
+  struct tm tm;
+
+  return t && ASN1_TIME_to_tm (t, &tm) ? (gint64) timegm (&tm) : 0;
 }
 
 EVP_PKEY *
@@ -95,8 +106,7 @@ kpr_serial_normalize (const char *text, GError **error)
     }
   if (clean->len == 0 || !BN_hex2bn (&bn, clean->str) || BN_is_zero (bn))
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
-                   "'%s' is not a serial number", text);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "'%s' is not a serial number", text);
       return NULL;
     }
   hex = BN_bn2hex (bn);
@@ -105,7 +115,8 @@ kpr_serial_normalize (const char *text, GError **error)
   return ret;
 }
 
-/* The one place the CA key signs; see the comment at the top. */
+/* The one place the CA key signs; see the comment at the top.  Called and
+ * used with ca->sign_lock held. */
 static EVP_MD_CTX *
 ca_sign_context (KprCa *ca, GError **error)
 {
@@ -130,6 +141,7 @@ ca_sign_context (KprCa *ca, GError **error)
 gboolean
 kpr_ca_sign_cert (KprCa *ca, X509 *cert, GError **error)
 {
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&ca->sign_lock);
   g_autoptr (EVP_MD_CTX) ctx = ca_sign_context (ca, error);
 
   if (!ctx)
@@ -142,6 +154,7 @@ kpr_ca_sign_cert (KprCa *ca, X509 *cert, GError **error)
 gboolean
 kpr_ca_sign_crl (KprCa *ca, X509_CRL *crl, GError **error)
 {
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&ca->sign_lock);
   g_autoptr (EVP_MD_CTX) ctx = ca_sign_context (ca, error);
 
   if (!ctx)
@@ -151,37 +164,45 @@ kpr_ca_sign_crl (KprCa *ca, X509_CRL *crl, GError **error)
   return TRUE;
 }
 
-static gboolean
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value, GError **error)
+X509_EXTENSION *
+kpr_ca_make_ext (X509 *cert, X509 *issuer, int nid, const char *value, GError **error)
 {
   X509V3_CTX ctx;
-  g_autoptr (X509_EXTENSION) ext = NULL;
+  X509_EXTENSION *ext;
 
   X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
   ext = X509V3_EXT_nconf_nid (NULL, &ctx, nid, value);
+  if (!ext)
+    kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot make a certificate extension");
+  return ext;
+}
+
+gboolean
+kpr_ca_add_ext (X509 *cert, X509 *issuer, int nid, const char *value, GError **error)
+{
+  g_autoptr (X509_EXTENSION) ext = kpr_ca_make_ext (cert, issuer, nid, value, error);
+
   if (!ext || !X509_add_ext (cert, ext, -1))
-    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add a certificate extension");
+    return ext ? kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add a certificate extension")
+               : FALSE;
   return TRUE;
 }
 
-/* Fills the fields every certificate we make shares. */
-static X509 *
-cert_skeleton (X509_NAME *issuer, const char *cn, EVP_PKEY *pub, const BIGNUM *serial,
-               gint64 not_before, gint64 not_after, GError **error)
+X509 *
+kpr_cert_skeleton (X509_NAME *issuer, const char *cn, const BIGNUM *serial, gint64 not_before,
+                   gint64 not_after, GError **error)
 {
   g_autoptr (X509) cert = X509_new ();
   g_autoptr (X509_NAME) subject = X509_NAME_new ();
 
-  if (!cert || !subject
-      || !X509_set_version (cert, X509_VERSION_3)
+  if (!cert || !subject || !X509_set_version (cert, X509_VERSION_3)
       || !BN_to_ASN1_INTEGER (serial, X509_get_serialNumber (cert))
-      || !X509_NAME_add_entry_by_txt (subject, "CN", MBSTRING_UTF8,
-                                      (const unsigned char *) cn, -1, -1, 0)
+      || !X509_NAME_add_entry_by_txt (subject, "CN", MBSTRING_UTF8, (const unsigned char *) cn,
+                                      -1, -1, 0)
       || !X509_set_subject_name (cert, subject)
       || !X509_set_issuer_name (cert, issuer ? issuer : subject)
       || !ASN1_TIME_set (X509_getm_notBefore (cert), (time_t) not_before)
-      || !ASN1_TIME_set (X509_getm_notAfter (cert), (time_t) not_after)
-      || !X509_set_pubkey (cert, pub))
+      || !ASN1_TIME_set (X509_getm_notAfter (cert), (time_t) not_after))
     {
       kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build a certificate");
       return NULL;
@@ -189,284 +210,64 @@ cert_skeleton (X509_NAME *issuer, const char *cn, EVP_PKEY *pub, const BIGNUM *s
   return g_steal_pointer (&cert);
 }
 
+/* The extensions every user certificate shares, made once: building them
+ * from their text form for each certificate was a measurable part of a
+ * request (bench/RESULTS.md). */
+static gboolean
+prepare_profile (KprCa *ca, GError **error)
+{
+  if (!(ca->ext_bc = kpr_ca_make_ext (NULL, ca->cert, NID_basic_constraints,
+                                      "critical,CA:FALSE", error))
+      || !(ca->ext_ku_rsa = kpr_ca_make_ext (NULL, ca->cert, NID_key_usage,
+                                             "critical,digitalSignature,keyEncipherment", error))
+      || !(ca->ext_ku_ec = kpr_ca_make_ext (NULL, ca->cert, NID_key_usage,
+                                            "critical,digitalSignature,keyAgreement", error))
+      || !(ca->ext_eku = kpr_ca_make_ext (NULL, ca->cert, NID_ext_key_usage, "clientAuth", error))
+      || !(ca->ext_aki = kpr_ca_make_ext (NULL, ca->cert, NID_authority_key_identifier,
+                                          "keyid:always", error)))
+    return FALSE;
+  return TRUE;
+}
+
 X509 *
-kpr_ca_make_user_cert (KprCa *ca, const char *username, EVP_PKEY *pub,
+kpr_ca_make_user_cert (KprCa *ca, const char *username, const KprPubkey *pub,
                        const BIGNUM *serial, gint64 now, GError **error)
 {
   g_autoptr (X509) cert = NULL;
+  g_autoptr (X509_EXTENSION) ski = NULL;
   gint64 not_after = now + ca->lifetime;
-  gint64 ca_end = 0;
-  struct tm tm;
-  const char *usage;
+  gint64 ca_end = kpr_asn1_time_seconds (X509_get0_notAfter (ca->cert));
 
   /* Never outlive the CA: clients would reject the chain anyway. */
-  if (ASN1_TIME_to_tm (X509_get0_notAfter (ca->cert), &tm))
-    {
-      ca_end = (gint64) timegm (&tm);
-      if (not_after > ca_end)
-        not_after = ca_end;
-    }
+  if (ca_end > 0 && not_after > ca_end)
+    not_after = ca_end;
   /* A minute of slack for clients whose clock runs a little behind. */
-  cert = cert_skeleton (X509_get_subject_name (ca->cert), username, pub, serial,
-                        now - 60, not_after, error);
+  cert = kpr_cert_skeleton (X509_get_subject_name (ca->cert), username, serial, now - 60,
+                            not_after, error);
   if (!cert)
     return NULL;
-  usage = EVP_PKEY_is_a (pub, "RSA") ? "critical,digitalSignature,keyEncipherment"
-                                     : "critical,digitalSignature,keyAgreement";
-  if (!add_ext (cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE", error)
-      || !add_ext (cert, ca->cert, NID_key_usage, usage, error)
-      || !add_ext (cert, ca->cert, NID_ext_key_usage, "clientAuth", error)
-      || !add_ext (cert, ca->cert, NID_subject_key_identifier, "hash", error)
-      || !add_ext (cert, ca->cert, NID_authority_key_identifier, "keyid:always", error)
-      || !kpr_ca_sign_cert (ca, cert, error))
+  /* The request's SubjectPublicKeyInfo as it came, not re-encoded. */
+  if (!kpr_pubkey_set_on_cert (pub, cert))
+    {
+      kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build a certificate");
+      return NULL;
+    }
+  if (!(ski = kpr_ca_make_ext (cert, ca->cert, NID_subject_key_identifier, "hash", error)))
+    return NULL;
+  if (!X509_add_ext (cert, ca->ext_bc, -1)
+      || !X509_add_ext (cert, EVP_PKEY_is_a (pub->key, "RSA") ? ca->ext_ku_rsa : ca->ext_ku_ec, -1)
+      || !X509_add_ext (cert, ca->ext_eku, -1) || !X509_add_ext (cert, ski, -1)
+      || !X509_add_ext (cert, ca->ext_aki, -1))
+    {
+      kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add a certificate extension");
+      return NULL;
+    }
+  if (!kpr_ca_sign_cert (ca, cert, error))
     return NULL;
   return g_steal_pointer (&cert);
 }
 
-/* ---- files ------------------------------------------------------------ */
-
-static gboolean
-write_new_file (const char *path, const void *data, gsize len, int mode, GError **error)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  const guint8 *p = data;
-
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, KPR_ERROR, saved == EEXIST ? KPR_ERROR_EXISTS : KPR_ERROR_IO,
-                   "Cannot create %s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int saved = errno;
-          close (fd);
-          g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write %s: %s", path,
-                       g_strerror (saved));
-          return FALSE;
-        }
-      p += n;
-      len -= (gsize) n;
-    }
-  if (fsync (fd) < 0 || close (fd) < 0)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write %s", path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-write_pem (const char *path, EVP_PKEY *key, X509 *cert, GError **error)
-{
-  g_autoptr (BIO) bio = BIO_new (BIO_s_mem ());
-  char *data = NULL;
-  long len;
-  gboolean ok;
-
-  if (!bio || (key && !PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL))
-      || (cert && !PEM_write_bio_X509 (bio, cert)))
-    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot encode PEM");
-  len = BIO_get_mem_data (bio, &data);
-  ok = write_new_file (path, data, (gsize) len, key ? 0600 : 0644, error);
-  if (key)
-    kpr_memory_erase (data, (gsize) len);
-  return ok;
-}
-
-/* Self-signed with @ca's key, whose public half is @pub. */
-static X509 *
-make_ca_cert (KprCa *ca, EVP_PKEY *pub, gint64 now, GError **error)
-{
-  g_autoptr (BIGNUM) serial = NULL;
-  g_autofree char *hex = NULL;
-  g_autofree char *cn = NULL;
-  g_autoptr (X509) cert = NULL;
-
-  if (!kpr_serial_random (&serial, &hex, error))
-    return NULL;
-  /* A distinct name per CA, so two test CAs are never confused. */
-  cn = g_strdup_printf ("certkeeper CA %.8s", hex + 8);
-  cert = cert_skeleton (NULL, cn, pub, serial, now - 60, now + CA_VALIDITY, error);
-  if (!cert)
-    return NULL;
-  if (!add_ext (cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", error)
-      || !add_ext (cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign", error)
-      || !add_ext (cert, cert, NID_subject_key_identifier, "hash", error)
-      || !add_ext (cert, cert, NID_authority_key_identifier, "keyid:always", error)
-      || !kpr_ca_sign_cert (ca, cert, error))
-    return NULL;
-  return g_steal_pointer (&cert);
-}
-
-static X509 *
-make_tls_cert (KprCa *ca, EVP_PKEY *key, gint64 now, GError **error)
-{
-  g_autoptr (BIGNUM) serial = NULL;
-  g_autofree char *hex = NULL;
-  g_autoptr (X509) cert = NULL;
-
-  if (!kpr_serial_random (&serial, &hex, error))
-    return NULL;
-  cert = cert_skeleton (X509_get_subject_name (ca->cert), "localhost", key, serial,
-                        now - 60, now + TLS_VALIDITY, error);
-  if (!cert)
-    return NULL;
-  if (!add_ext (cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE", error)
-      || !add_ext (cert, ca->cert, NID_key_usage, "critical,digitalSignature", error)
-      || !add_ext (cert, ca->cert, NID_ext_key_usage, "serverAuth", error)
-      || !add_ext (cert, ca->cert, NID_subject_alt_name,
-                   "DNS:localhost,IP:127.0.0.1,IP:::1", error)
-      || !add_ext (cert, ca->cert, NID_subject_key_identifier, "hash", error)
-      || !add_ext (cert, ca->cert, NID_authority_key_identifier, "keyid:always", error)
-      || !kpr_ca_sign_cert (ca, cert, error))
-    return NULL;
-  return g_steal_pointer (&cert);
-}
-
-static gboolean
-write_config (const char *path, KprCa *ca, GError **error)
-{
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autofree char *data = NULL;
-  g_autofree char *life = g_strdup_printf ("%" G_GINT64_FORMAT "s", ca->lifetime);
-  gsize len;
-
-  g_key_file_set_string (kf, "ca", "lifetime", life);
-  g_key_file_set_string (kf, "ca", "approval",
-                         ca->approval == KPR_APPROVAL_MANUAL ? "manual" : "auto");
-  if (ca->token_uri)
-    {
-      g_autofree char *id = kpr_hex_encode (ca->key_id);
-      g_key_file_set_string (kf, "ca", "token", ca->token_uri);
-      g_key_file_set_string (kf, "ca", "key-id", id);
-      if (ca->token_module)
-        g_key_file_set_string (kf, "ca", "token-module", ca->token_module);
-    }
-  g_key_file_set_comment (kf, "ca", NULL,
-                          ca->token_uri
-                            ? " certkeeper-ca settings; lifetime takes s/m/h/d suffixes,"
-                              " approval is auto or manual; the CA key is on the PKCS#11"
-                              " token named by token=, with CKA_ID key-id= (hex)"
-                            : " certkeeper-ca settings; lifetime takes s/m/h/d suffixes,"
-                              " approval is auto or manual", NULL);
-  data = g_key_file_to_data (kf, &len, NULL);
-  return write_new_file (path, data, len, 0600, error);
-}
-
-/* Creates the CA key (in ca.key, or on ca->token_uri) and ca.pem. */
-static gboolean
-init_ca_key (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, gint64 now, GError **error)
-{
-  g_autofree char *key_path = kpr_ca_path (ca->dir, "ca.key");
-  g_autofree char *pem_path = kpr_ca_path (ca->dir, "ca.pem");
-  g_autoptr (EVP_PKEY) pub = NULL;
-
-  if (ca->token_uri)
-    {
-      if (!(pub = kpr_ca_token_create (ca, pin_func, pin_data, error))
-          || !(ca->cert = make_ca_cert (ca, pub, now, error)))
-        return FALSE;
-      /* ca.pem is created exclusively, so two inits of the same
-       * directory cannot both succeed. */
-      return write_pem (pem_path, NULL, ca->cert, error);
-    }
-  if (!(ca->key = kpr_key_generate ("P-256", 0, error))
-      || !(ca->cert = make_ca_cert (ca, ca->key, now, error))
-      /* The key file is created first and exclusively, so two inits of
-       * the same directory cannot both succeed. */
-      || !write_pem (key_path, ca->key, NULL, error)
-      || !write_pem (pem_path, NULL, ca->cert, error))
-    return FALSE;
-  return TRUE;
-}
-
-static gboolean
-init_ca (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, GError **error)
-{
-  g_autofree char *pem_path = kpr_ca_path (ca->dir, "ca.pem");
-  g_autofree char *tls_key_path = kpr_ca_path (ca->dir, "tls.key");
-  g_autofree char *tls_pem_path = kpr_ca_path (ca->dir, "tls.pem");
-  g_autofree char *conf_path = kpr_ca_path (ca->dir, "ca.conf");
-  g_autofree char *db_path = kpr_ca_path (ca->dir, "ca.db");
-  g_autoptr (EVP_PKEY) tls_key = NULL;
-  g_autoptr (X509) tls_cert = NULL;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  if (g_mkdir_with_parents (ca->dir, 0700) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot create %s: %s", ca->dir,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  if (g_file_test (pem_path, G_FILE_TEST_EXISTS) || g_file_test (db_path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
-                   "%s already holds a CA; refusing to overwrite it (choose another directory)",
-                   ca->dir);
-      return FALSE;
-    }
-  if (!init_ca_key (ca, pin_func, pin_data, now, error))
-    return FALSE;
-
-  /* The TLS server key stays a file even when the CA key is on a token:
-   * it signs every handshake and is worth far less. */
-  if (!(tls_key = kpr_key_generate ("P-256", 0, error))
-      || !(tls_cert = make_tls_cert (ca, tls_key, now, error))
-      || !write_pem (tls_key_path, tls_key, NULL, error)
-      || !write_pem (tls_pem_path, NULL, tls_cert, error)
-      || !write_config (conf_path, ca, error)
-      || !(ca->db = kpr_store_open (db_path, TRUE, error)))
-    return FALSE;
-
-  if (!kpr_store_begin (ca->db, error))
-    return FALSE;
-  if (!kpr_ca_write_crl (ca, error)
-      || !kpr_store_audit (ca->db, "admin", "init", ca->dir,
-                           NULL, error))
-    {
-      kpr_store_rollback (ca->db);
-      return FALSE;
-    }
-  return kpr_store_commit (ca->db, error);
-}
-
-gboolean
-kpr_ca_init (const char *dir, gint64 lifetime, KprApproval approval, GError **error)
-{
-  g_autoptr (KprCa) ca = g_new0 (KprCa, 1);
-
-  ca->dir = g_strdup (dir);
-  ca->lifetime = lifetime;
-  ca->approval = approval;
-  return init_ca (ca, NULL, NULL, error);
-}
-
-gboolean
-kpr_ca_init_on_token (const char *dir, gint64 lifetime, KprApproval approval,
-                      const char *token_uri, const char *module, KprPinFunc pin_func,
-                      gpointer pin_data, GError **error)
-{
-  g_autoptr (KprCa) ca = g_new0 (KprCa, 1);
-
-  ca->dir = g_strdup (dir);
-  ca->lifetime = lifetime;
-  ca->approval = approval;
-  ca->token_uri = g_strdup (token_uri);
-  ca->token_module = g_strdup (module);
-  if (init_ca (ca, pin_func, pin_data, error))
-    return TRUE;
-  /* No orphan key pair on the token. */
-  kpr_ca_token_discard (ca);
-  return FALSE;
-}
+/* ---- opening a CA directory ------------------------------------------------ */
 
 static gboolean
 load_config (KprCa *ca, GError **error)
@@ -476,6 +277,7 @@ load_config (KprCa *ca, GError **error)
   g_autoptr (GError) local = NULL;
   g_autofree char *life = NULL;
   g_autofree char *approval = NULL;
+  g_autofree char *db = NULL;
 
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local))
     {
@@ -501,6 +303,9 @@ load_config (KprCa *ca, GError **error)
                    "%s: approval must be 'auto' or 'manual', not '%s'", path, approval);
       return FALSE;
     }
+  db = g_key_file_get_string (kf, "ca", "db", NULL);
+  if (!ca->db_location)
+    ca->db_location = db && db[0] ? g_steal_pointer (&db) : kpr_ca_path (ca->dir, "ca.db");
   ca->token_uri = g_key_file_get_string (kf, "ca", "token", NULL);
   ca->token_module = g_key_file_get_string (kf, "ca", "token-module", NULL);
   if (ca->token_uri)
@@ -516,58 +321,126 @@ load_config (KprCa *ca, GError **error)
   return TRUE;
 }
 
+char *
+kpr_ca_fingerprint (X509 *cert)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509 (cert, &der);
+  char *hex = len > 0 ? g_compute_checksum_for_data (G_CHECKSUM_SHA256, der, (gsize) len) : NULL;
+
+  OPENSSL_free (der);
+  return hex;
+}
+
 gboolean
+kpr_ca_db_owner (KprCaDb *db, char **ret_fingerprint, GError **error)
+{
+  g_autoptr (KprCaDbStmt) get = kpr_ca_db_prepare (
+    db, "SELECT value FROM meta WHERE key = 'ca_sha256'", error);
+  KprCaDbStep rc;
+
+  *ret_fingerprint = NULL;
+  if (!get)
+    return FALSE;
+  rc = kpr_ca_db_step (get, "reading the CA of the database", error);
+  if (rc == KPR_CA_DB_ROW)
+    *ret_fingerprint = g_strdup (kpr_ca_db_column_text (get, 0));
+  return rc != KPR_CA_DB_FAILED;
+}
+
+gboolean
+kpr_ca_claim_db (KprCa *ca, KprCaDb *db, gboolean create, GError **error)
+{
+  g_autoptr (KprCaDbStmt) ins = NULL;
+  g_autofree char *mine = kpr_ca_fingerprint (ca->cert);
+  g_autofree char *theirs = NULL;
+
+  if (!kpr_ca_db_owner (db, &theirs, error))
+    return FALSE;
+  if (theirs)
+    {
+      if (!create && g_str_equal (theirs, mine))
+        return TRUE;
+      /* A new CA never takes over a database that has one. */
+      g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
+                   "The database %s belongs to %s CA (its ca.pem has SHA-256 %.16s…); give "
+                   "each CA a database of its own",
+                   kpr_ca_db_is_postgresql (ca->db_location) ? "given with --db" : ca->db_location,
+                   create ? "an existing" : "another", theirs);
+      return FALSE;
+    }
+  /* New, or made before this check: claimed by the CA that opens it. */
+  ins = kpr_ca_db_prepare (db, "INSERT INTO meta(key, value) VALUES ('ca_sha256', ?)", error);
+  if (!ins)
+    return FALSE;
+  kpr_ca_db_bind_text (ins, 1, mine);
+  return kpr_ca_db_run (ins, "recording the CA", error);
+}
+
+static X509 *
+read_cert (const char *path, GError **error)
+{
+  g_autoptr (BIO) bio = BIO_new_file (path, "r");
+  X509 *cert;
+
+  if (!bio)
+    {
+      ERR_clear_error ();
+      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "Cannot read the CA certificate %s",
+                   path);
+      return NULL;
+    }
+  if (!(cert = PEM_read_bio_X509 (bio, NULL, NULL, NULL)))
+    kpr_ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA certificate is damaged");
+  return cert;
+}
+
+static gboolean
 kpr_ca_load (KprCa *ca, GError **error)
 {
   g_autofree char *key_path = kpr_ca_path (ca->dir, "ca.key");
   g_autofree char *pem_path = kpr_ca_path (ca->dir, "ca.pem");
-  g_autofree char *db_path = kpr_ca_path (ca->dir, "ca.db");
-  g_autoptr (BIO) kb = NULL;
-  g_autoptr (BIO) cb = NULL;
 
-  if (!load_config (ca, error))
+  if (!load_config (ca, error) || !(ca->cert = read_cert (pem_path, error)))
     return FALSE;
-  if (ca->token_uri)
+  /* A key on a token comes in kpr_ca_unlock(). */
+  if (!ca->token_uri)
     {
-      /* The key comes from the token in kpr_ca_unlock(). */
-      if (!(cb = BIO_new_file (pem_path, "r")))
+      g_autoptr (BIO) kb = BIO_new_file (key_path, "r");
+
+      if (!kb)
         {
           ERR_clear_error ();
-          g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
-                       "Cannot read the CA certificate %s", pem_path);
+          g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "Cannot read the CA key %s",
+                       key_path);
           return FALSE;
         }
-      if (!(ca->cert = PEM_read_bio_X509 (cb, NULL, NULL, NULL)))
-        return kpr_ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA certificate is damaged");
-      ca->db = kpr_store_open (db_path, FALSE, error);
-      return ca->db != NULL;
+      if (!(ca->key = PEM_read_bio_PrivateKey (kb, NULL, NULL, NULL)))
+        return kpr_ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA key is damaged");
+      if (X509_check_private_key (ca->cert, ca->key) != 1)
+        return kpr_ossl_fail (error, KPR_ERROR_KEY_MISMATCH, "ca.key does not belong to ca.pem");
     }
-  kb = BIO_new_file (key_path, "r");
-  cb = BIO_new_file (pem_path, "r");
-  if (!kb || !cb)
-    {
-      ERR_clear_error ();
-      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
-                   "Cannot read the CA key or certificate in %s", ca->dir);
-      return FALSE;
-    }
-  ca->key = PEM_read_bio_PrivateKey (kb, NULL, NULL, NULL);
-  ca->cert = PEM_read_bio_X509 (cb, NULL, NULL, NULL);
-  if (!ca->key || !ca->cert)
-    return kpr_ossl_fail (error, KPR_ERROR_BAD_INPUT, "The CA key or certificate is damaged");
-  if (X509_check_private_key (ca->cert, ca->key) != 1)
-    return kpr_ossl_fail (error, KPR_ERROR_KEY_MISMATCH,
-                      "ca.key does not belong to ca.pem");
-  ca->db = kpr_store_open (db_path, FALSE, error);
-  return ca->db != NULL;
+  return prepare_profile (ca, error)
+         && (ca->db = kpr_ca_db_open (ca->db_location, FALSE, error))
+         && kpr_ca_claim_db (ca, ca->db, FALSE, error);
 }
 
 KprCa *
-kpr_ca_open (const char *dir, GError **error)
+kpr_ca_new_empty (const char *dir, const char *db)
 {
-  g_autoptr (KprCa) ca = g_new0 (KprCa, 1);
+  KprCa *ca = g_new0 (KprCa, 1);
 
   ca->dir = g_strdup (dir);
+  ca->db_location = g_strdup (db);
+  g_mutex_init (&ca->sign_lock);
+  return ca;
+}
+
+KprCa *
+kpr_ca_open (const char *dir, const char *db, GError **error)
+{
+  g_autoptr (KprCa) ca = kpr_ca_new_empty (dir, db);
+
   if (!kpr_ca_load (ca, error))
     return NULL;
   return g_steal_pointer (&ca);
@@ -592,15 +465,21 @@ kpr_ca_free (KprCa *ca)
 {
   if (!ca)
     return;
-  if (ca->db)
-    sqlite3_close (ca->db);
+  g_clear_pointer (&ca->db, kpr_ca_db_close);
   /* The token-backed key before the context that owns its module. */
   EVP_PKEY_free (ca->key);
   kpr_token_ctx_free (ca->tokens);
   g_clear_pointer (&ca->key_id, g_bytes_unref);
   g_free (ca->token_uri);
   g_free (ca->token_module);
+  X509_EXTENSION_free (ca->ext_bc);
+  X509_EXTENSION_free (ca->ext_ku_rsa);
+  X509_EXTENSION_free (ca->ext_ku_ec);
+  X509_EXTENSION_free (ca->ext_eku);
+  X509_EXTENSION_free (ca->ext_aki);
   X509_free (ca->cert);
+  g_mutex_clear (&ca->sign_lock);
+  g_free (ca->db_location);
   g_free (ca->dir);
   g_free (ca);
 }
@@ -615,4 +494,10 @@ KprApproval
 kpr_ca_get_approval (KprCa *ca)
 {
   return ca->approval;
+}
+
+gboolean
+kpr_ca_prepare_profile (KprCa *ca, GError **error)
+{
+  return prepare_profile (ca, error);
 }

@@ -1,15 +1,18 @@
 /* kpr-handlers.c — the EST operations (RFC 7030 + RFC 8951) and the two
- * certkeeper extensions, challenge and revoke (protocol/EXTENSIONS.md).
+ * certkeeper extensions, challenge and revoke (protocol/EXTENSIONS.md), on
+ * the event loop's side.
  *
- * Each handler authenticates, parses the body with the shared codecs
- * (protocol/kpr-est-codec.h), applies the policy, and answers once.
+ * Each handler parses the request with the shared codecs
+ * (protocol/kpr-est-codec.h), checks what needs no database (the key
+ * policy, the per-address back-off), hands a job to the writer thread
+ * (kpr-enroll.c decides there) and answers once the job is back — after
+ * its transaction is durable.
  */
 #include "config.h"
 
 #include "kpr-http-private.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include <event2/http.h>
 #include <json-glib/json-glib.h>
@@ -18,12 +21,8 @@
 #include "kpr-est-codec.h"
 
 #define PKCS7_TYPE "application/pkcs7-mime; smime-type=certs-only"
-
-static gint64
-now_s (void)
-{
-  return g_get_real_time () / G_USEC_PER_SEC;
-}
+/* How long an answer waits for a CRL that includes a revocation. */
+#define CRL_WAIT 10
 
 /* base64 certs-only, the way every EST answer carries certificates. */
 static void
@@ -66,38 +65,37 @@ kpr_handle_csrattrs (KprRequest *rq)
   kpr_reply_bytes (rq, 204, NULL, NULL, 0);
 }
 
-void
-kpr_handle_crl (KprRequest *rq)
+static void
+reply_crl (gpointer data)
 {
-  KprCa *ca = rq->server->ca;
-  g_autofree char *path = g_build_filename (ca->dir, "crl.der", NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) crl = NULL;
-  struct stat st;
+  KprRequest *rq = data;
+  g_autoptr (GBytes) crl = kpr_crl_publisher_current (rq->server->crl, NULL);
 
-  /* The CRL is rewritten on every revocation; when none happened for a
-   * day, refresh it here so nextUpdate never lapses. */
-  if (stat (path, &st) < 0 || st.st_mtime < now_s () - 86400)
-    {
-      if (!kpr_store_begin (ca->db, &error) || !kpr_ca_write_crl (ca, &error)
-          || !kpr_store_commit (ca->db, &error))
-        {
-          kpr_store_rollback (ca->db);
-          kpr_reply_error (rq, error);
-          return;
-        }
-    }
-  crl = kpr_ca_read_crl (ca, &error);
   if (!crl)
     {
-      kpr_reply_error (rq, error);
+      kpr_reply_later (rq, 503, 5, "The CRL is not published yet; try again in a moment");
       return;
     }
   kpr_reply_bytes (rq, 200, "application/pkix-crl", g_bytes_get_data (crl, NULL),
                    g_bytes_get_size (crl));
 }
 
-/* The CSR of an EST body; Content-Transfer-Encoding is ignored (RFC 8951). */
+void
+kpr_handle_crl (KprRequest *rq)
+{
+  gboolean behind = FALSE;
+  g_autoptr (GBytes) crl = kpr_crl_publisher_current (rq->server->crl, &behind);
+
+  /* A revocation this front end knows of is not published yet: the answer
+   * waits for the CRL that has it (a few seconds at most). */
+  if (!crl || behind)
+    kpr_crl_publisher_wait (rq->server->crl, 0, CRL_WAIT, reply_crl, rq);
+  else
+    reply_crl (rq);
+}
+
+/* The CSR of an EST body; Content-Transfer-Encoding is ignored (RFC 8951).
+ * NULL with @error, or NULL and *@replied when the body was refused. */
 static X509_REQ *
 request_csr (KprRequest *rq, gboolean *replied, GError **error)
 {
@@ -133,19 +131,25 @@ basic_auth (KprRequest *rq, char **ret_user, KprSecret **ret_password, GError **
   return kpr_parse_basic_auth (header, strlen (header), ret_user, ret_password, error);
 }
 
-/* A key like the one the CSR holds, when that type is allowed; P-256
- * otherwise (RFC 7030 §4.4.1: the CSR's key itself is ignored). */
-static EVP_PKEY *
-serverkeygen_key (EVP_PKEY *csr_key, GError **error)
+/* The per-address back-off: tries inside it are not even looked at. */
+static gboolean
+source_allowed (KprRequest *rq)
 {
-  if (csr_key && kpr_policy_check_key (csr_key, NULL))
-    {
-      if (EVP_PKEY_is_a (csr_key, "RSA"))
-        return kpr_key_generate ("RSA", MIN (EVP_PKEY_get_bits (csr_key), 4096), error);
-      if (EVP_PKEY_get_bits (csr_key) > 256)
-        return kpr_key_generate ("P-384", 0, error);
-    }
-  return kpr_key_generate ("P-256", 0, error);
+  gint64 now = kpr_now ();
+  gint64 wait = kpr_source_wait (rq->server->fails, rq->source, now);
+
+  if (wait <= 0)
+    return TRUE;
+  /* Knocking during the wait makes it longer: only the knocker's own
+   * address pays. */
+  kpr_source_count (rq->server->fails, rq->source, now);
+  wait = kpr_source_wait (rq->server->fails, rq->source, now);
+  kpr_server_log (rq->server, "%s: credentials refused unchecked, %" G_GINT64_FORMAT
+                  " s of back-off left", rq->peer, wait);
+  kpr_reply_later (rq, 429, wait,
+                   "Too many wrong secret words or codes from your address lately; try again "
+                   "later");
+  return FALSE;
 }
 
 static void
@@ -178,179 +182,78 @@ reply_serverkeygen (KprRequest *rq, EVP_PKEY *key, X509 *cert)
 static void
 reply_pending (KprRequest *rq, gint64 id)
 {
+  struct evkeyvalq *headers = evhttp_request_get_output_headers (rq->req);
   g_autofree char *text = g_strdup_printf (
     "Request %" G_GINT64_FORMAT " waits for the administrator's approval; send the same "
     "request again after %d seconds", id, KPR_RETRY_AFTER);
-  g_autofree char *retry = g_strdup_printf ("%d", KPR_RETRY_AFTER);
+  g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, id);
 
-  evhttp_add_header (evhttp_request_get_output_headers (rq->req), "Retry-After", retry);
-  kpr_reply_text (rq, 202, text);
+  /* The ID a person quotes to the administrator (EXTENSIONS.md §3). */
+  evhttp_add_header (headers, KPR_EST_REQUEST_ID_HEADER, number);
+  kpr_reply_later (rq, 202, KPR_RETRY_AFTER, text);
 }
 
-/* A repeated request (the answer to the first was lost: the client
- * crashed, the network dropped) must neither issue a second certificate
- * nor need credentials that were spent on the first.  A current
- * certificate for the CSR's key is public and useless without that key,
- * so it is simply returned. */
-static gboolean
-reply_if_issued (KprRequest *rq, X509_REQ *csr)
+static void
+enroll_done (KprJob *job)
 {
-  g_autoptr (X509) cert = kpr_cert_find_by_key (rq->server->ca, X509_REQ_get0_pubkey (csr), NULL);
-
-  if (!cert)
-    return FALSE;
-  kpr_server_log (rq->server, "%s: returned the certificate already issued for this key",
-                  rq->peer);
-  reply_certs (rq, cert);
-  return TRUE;
-}
-
-void
-kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
-{
+  KprEnrollJob *j = (KprEnrollJob *) job;
+  KprRequest *rq = j->request;
   KprServer *server = rq->server;
-  KprCa *ca = server->ca;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *name = NULL;
-  g_autoptr (KprSecret) password = NULL;
-  g_autoptr (X509_REQ) csr = NULL;
-  g_autoptr (KprUser) user = NULL;
-  g_autoptr (EVP_PKEY) new_key = NULL;
-  g_autoptr (X509) cert = NULL;
-  EVP_PKEY *csr_key;
-  EVP_PKEY *cert_key;
-  gint64 word_id = 0;
-  gint64 pending_id = 0;
-  gboolean replied = FALSE;
 
-  if (!(csr = request_csr (rq, &replied, &error)))
-    goto fail;
-  if (kind == KPR_ISSUE_ENROLL && reply_if_issued (rq, csr))
-    return;
-
-  /* A poll of a recorded request repeats the CSR without credentials: the
-   * word that opened it is spent, and the certificate is useless to anyone
-   * without the CSR's private key.  Anything else needs Basic auth. */
-  if (!kpr_request_header (rq, "Authorization") && ca->approval == KPR_APPROVAL_MANUAL)
+  if (job->crl_generation > 0)
+    kpr_crl_publisher_poke (server->crl, job->crl_generation);
+  if (j->auth_failed && !job->failed)
     {
-      gboolean approved = FALSE;
-
-      csr_key = X509_REQ_get0_pubkey (csr);
-      if (!csr_key
-          || !kpr_pending_find_by_key (ca, csr_key, kind, &pending_id, &approved, &user, &error))
-        {
-          if (!error)
-            g_set_error (&error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The request carries no public key");
-          goto fail;
-        }
-      if (!pending_id)
-        {
-          basic_auth (rq, &name, &password, &error);
-          goto fail;
-        }
-      if (!approved)
-        {
-          reply_pending (rq, pending_id);
-          return;
-        }
-      name = g_strdup (user->name);
-      goto issue;
+      kpr_source_count (server->fails, rq->source, kpr_now ());
+      if (j->name)
+        kpr_server_log (server, "%s: refused credentials for %s", rq->peer, j->name);
     }
-
-  if (!basic_auth (rq, &name, &password, &error))
-    goto fail;
-  csr_key = X509_REQ_get0_pubkey (csr);
-  if (kind == KPR_ISSUE_ENROLL && !kpr_policy_check_key (csr_key, &error))
-    goto fail;
-  if (!csr_key)
+  if (j->log && !job->failed)
+    kpr_server_log (server, "%s", j->log);
+  if (job->error)
     {
-      g_set_error (&error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The request carries no public key");
-      goto fail;
+      if (j->retry_after > 0 && !job->failed)
+        kpr_reply_later (rq, 429, j->retry_after, job->error->message);
+      else
+        kpr_reply_error (rq, job->error);
     }
-
-  if (ca->approval == KPR_APPROVAL_MANUAL)
-    {
-      gboolean approved = FALSE;
-
-      /* A re-POST of a recorded request authenticates with the word that
-       * opened it (already consumed, so it opens nothing else). */
-      if (!kpr_pending_find (ca, name, csr_key, kind, password, &pending_id, &approved, &user,
-                             &error))
-        goto fail;
-      if (pending_id && !approved)
-        {
-          reply_pending (rq, pending_id);
-          return;
-        }
-      if (!pending_id)
-        {
-          gint64 id;
-          if (!kpr_word_verify (ca, name, password, &user, &word_id, &error))
-            goto fail;
-          id = kpr_pending_create (ca, user, csr_key, kind, word_id, password, rq->peer, &error);
-          if (!id)
-            goto fail;
-          kpr_server_log (server, "request %" G_GINT64_FORMAT " from %s waits for approval", id,
-                          name);
-          reply_pending (rq, id);
-          return;
-        }
-    }
-  else if (!kpr_word_verify (ca, name, password, &user, &word_id, &error))
-    goto fail;
-
-issue:
-  cert_key = csr_key;
-  if (kind == KPR_ISSUE_SERVERKEYGEN)
-    {
-      if (!(new_key = serverkeygen_key (csr_key, &error)))
-        goto fail;
-      cert_key = new_key;
-    }
-  cert = kpr_issue (ca, user, cert_key, kind, word_id, pending_id, rq->peer, &error);
-  if (!cert)
-    goto fail;
-  kpr_server_log (server, "%s: certificate issued to %s", kpr_issue_kind_name (kind), name);
-  if (kind == KPR_ISSUE_SERVERKEYGEN)
-    reply_serverkeygen (rq, new_key, cert);
+  else if (j->pending_id > 0)
+    reply_pending (rq, j->pending_id);
+  else if (j->cert && j->server_key)
+    reply_serverkeygen (rq, j->server_key, j->cert);
+  else if (j->cert)
+    reply_certs (rq, j->cert);
   else
-    reply_certs (rq, cert);
-  return;
-
-fail:
-  if (!replied)
-    {
-      if (error->domain == KPR_ERROR && error->code == KPR_ERROR_AUTH && name)
-        kpr_server_log (server, "%s: refused credentials for %s", rq->peer, name);
-      kpr_reply_error (rq, error);
-    }
+    kpr_reply_text (rq, 500, "The CA had an internal problem; try again later");
 }
 
-/* GENERAL_NAMES of the subjectAltName in @exts, as DER (NULL if absent). */
-static GBytes *
-san_der (const STACK_OF (X509_EXTENSION) *exts)
+static char *
+csr_common_name (X509_REQ *csr)
 {
-  int idx = X509v3_get_ext_by_NID (exts, NID_subject_alt_name, -1);
-  ASN1_OCTET_STRING *data;
+  X509_NAME *name = X509_REQ_get_subject_name (csr);
+  int i = X509_NAME_get_index_by_NID (name, NID_commonName, -1);
+  unsigned char *utf8 = NULL;
+  char *ret = NULL;
 
-  if (idx < 0)
-    return NULL;
-  data = X509_EXTENSION_get_data (X509v3_get_ext (exts, idx));
-  return g_bytes_new (ASN1_STRING_get0_data (data), (gsize) ASN1_STRING_length (data));
+  if (i >= 0 && ASN1_STRING_to_UTF8 (&utf8, X509_NAME_ENTRY_get_data (X509_NAME_get_entry (name, i))) >= 0)
+    ret = g_strdup ((const char *) utf8);
+  OPENSSL_free (utf8);
+  return ret;
 }
 
+/* RFC 7030 §4.2.2: Subject and SubjectAltName identical to the
+ * certificate being renewed. */
 static gboolean
 same_identity (X509_REQ *csr, X509 *cert, GError **error)
 {
   STACK_OF (X509_EXTENSION) *req_exts = X509_REQ_get_extensions (csr);
-  g_autoptr (GBytes) req_san = san_der (req_exts);
-  g_autoptr (GBytes) cert_san = san_der (X509_get0_extensions (cert));
-  gboolean same_san = (!req_san && !cert_san)
-                      || (req_san && cert_san && g_bytes_equal (req_san, cert_san));
+  int ri = X509v3_get_ext_by_NID (req_exts, NID_subject_alt_name, -1);
+  int ci = X509_get_ext_by_NID (cert, NID_subject_alt_name, -1);
+  ASN1_OCTET_STRING *rs = ri >= 0 ? X509_EXTENSION_get_data (X509v3_get_ext (req_exts, ri)) : NULL;
+  ASN1_OCTET_STRING *cs = ci >= 0 ? X509_EXTENSION_get_data (X509_get_ext (cert, ci)) : NULL;
+  gboolean same_san = (!rs && !cs) || (rs && cs && ASN1_STRING_cmp (rs, cs) == 0);
 
   sk_X509_EXTENSION_pop_free (req_exts, X509_EXTENSION_free);
-  /* RFC 7030 §4.2.2: Subject and SubjectAltName identical to the
-   * certificate being renewed. */
   if (X509_NAME_cmp (X509_REQ_get_subject_name (csr), X509_get_subject_name (cert)) != 0
       || !same_san)
     {
@@ -364,74 +267,74 @@ same_identity (X509_REQ *csr, X509 *cert, GError **error)
 }
 
 void
-kpr_handle_reenroll (KprRequest *rq)
+kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
 {
-  KprCa *ca = rq->server->ca;
+  KprServer *server = rq->server;
   g_autoptr (GError) error = NULL;
-  g_autoptr (KprUser) user = NULL;
   g_autoptr (X509_REQ) csr = NULL;
-  g_autoptr (X509) cert = NULL;
-  g_autofree char *old_serial = NULL;
-  X509 *current = kpr_request_peer_cert (rq);
+  KprEnrollJob *j;
   gboolean replied = FALSE;
 
-  /* Before the certificate check: a renewal whose answer was lost left the
-   * presented certificate superseded (revoked) by the one asked for. */
   if (!(csr = request_csr (rq, &replied, &error)))
-    goto fail;
-  if (reply_if_issued (rq, csr))
-    return;
-  if (!current)
     {
-      g_set_error (&error, KPR_ERROR, KPR_ERROR_REJECTED,
-                   "simplereenroll needs the current certificate of this CA presented in TLS "
-                   "(mutual TLS); enroll with simpleenroll and a secret word instead");
-      goto fail;
+      if (!replied)
+        kpr_reply_error (rq, error);
+      return;
     }
-  if (!(user = kpr_cert_owner (ca, current, &old_serial, &error))
-      || !kpr_policy_check_key (X509_REQ_get0_pubkey (csr), &error)
-      || !same_identity (csr, current, &error)
-      || !(cert = kpr_issue (ca, user, X509_REQ_get0_pubkey (csr), KPR_ISSUE_REENROLL, 0, 0,
-                             rq->peer, &error)))
+  j = g_new0 (KprEnrollJob, 1);
+  j->job.run = kpr_enroll_job_run;
+  j->job.done = enroll_done;
+  j->job.free = kpr_enroll_job_free;
+  j->kind = kind;
+  j->manual = server->ca->approval == KPR_APPROVAL_MANUAL && kind != KPR_ISSUE_REENROLL;
+  j->request = rq;
+  j->source = g_strdup (rq->source);
+  j->peer = g_strdup (rq->peer);
+  /* The key, encoded once for everything that follows. */
+  if (!(j->pub = kpr_pubkey_from_req (csr, &error))
+      || (kind != KPR_ISSUE_SERVERKEYGEN && !kpr_policy_check_key (j->pub->key, &error)))
     goto fail;
-  kpr_server_log (rq->server, "simplereenroll: %s renewed %s", user->name, old_serial);
-  reply_certs (rq, cert);
+  if (kind == KPR_ISSUE_REENROLL)
+    {
+      X509 *current = kpr_request_peer_cert (rq);
+
+      if (!current)
+        {
+          g_set_error (&error, KPR_ERROR, KPR_ERROR_REJECTED,
+                       "simplereenroll needs the current certificate of this CA presented in "
+                       "TLS (mutual TLS); enroll with simpleenroll and a secret word instead");
+          goto fail;
+        }
+      /* Told after the certificate's own state (kpr-enroll.c): a revoked
+       * certificate is the news, not the subject. */
+      same_identity (csr, current, &j->mismatch);
+      X509_up_ref (current);
+      j->presented = current;
+    }
+  else if (kpr_request_header (rq, "Authorization")
+           || (!j->manual && kind != KPR_ISSUE_ENROLL))
+    {
+      if (!basic_auth (rq, &j->name, &j->password, &error))
+        goto fail;
+      if (!source_allowed (rq))
+        {
+          kpr_job_free (&j->job);
+          return;
+        }
+    }
+  else
+    /* Without credentials only a repeated request goes on: a poll of a
+     * recorded one (manual approval), or a lost answer (kpr-enroll.c). */
+    j->csr_name = csr_common_name (csr);
+  kpr_writer_submit (server->writer, &j->job);
   return;
 
 fail:
-  if (!replied)
-    kpr_reply_error (rq, error);
+  kpr_job_free (&j->job);
+  kpr_reply_error (rq, error);
 }
 
 /* ---- challenge ------------------------------------------------------------ */
-
-typedef struct {
-  gint64 start;
-  guint count;
-} ChallengeWindow;
-
-/* Counted per name whether or not it exists, so a 429 says nothing about
- * who is registered. */
-static gboolean
-challenge_allowed (KprServer *server, const char *name)
-{
-  ChallengeWindow *w = g_hash_table_lookup (server->challenges, name);
-  gint64 now = now_s ();
-
-  if (!w)
-    {
-      if (g_hash_table_size (server->challenges) > 10000)
-        g_hash_table_remove_all (server->challenges);
-      w = g_new0 (ChallengeWindow, 1);
-      g_hash_table_insert (server->challenges, g_strdup (name), w);
-    }
-  if (now - w->start >= 3600)
-    {
-      w->start = now;
-      w->count = 0;
-    }
-  return ++w->count <= KPR_WORDS_PER_HOUR;
-}
 
 static char *
 fake_destination (KprServer *server, const char *name)
@@ -457,58 +360,36 @@ reply_json (KprRequest *rq, int code, JsonBuilder *builder)
   kpr_reply_bytes (rq, code, "application/json", text, len);
 }
 
-void
-kpr_handle_challenge (KprRequest *rq)
+static void
+challenge_done (KprJob *job)
 {
+  KprChallengeJob *j = (KprChallengeJob *) job;
+  KprRequest *rq = j->request;
   KprServer *server = rq->server;
-  g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (KprUser) user = NULL;
-  g_autoptr (KprSecret) word = NULL;
-  g_autofree char *body = NULL;
-  g_autofree char *name = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *destination = NULL;
-  gsize len = 0;
 
-  if (!(body = kpr_request_body (rq, &len)))
-    return;
-  if (!(name = kpr_parse_challenge_json (body, len, &error)))
+  if (job->error)
     {
-      kpr_reply_error (rq, error);
+      kpr_reply_error (rq, job->error);
       return;
     }
-  if (!challenge_allowed (server, name))
+  if (j->word && !job->failed)
     {
-      g_set_error (&error, KPR_ERROR, KPR_ERROR_BUSY,
-                   "Too many secret words requested for this name; try again in an hour");
-      kpr_reply_error (rq, error);
-      return;
-    }
-  user = kpr_user_lookup (server->ca, name, &error);
-  if (error)
-    {
-      kpr_reply_error (rq, error);
-      return;
-    }
-  if (user && !kpr_word_create (server->ca, user, &word, &error))
-    {
-      kpr_reply_error (rq, error);
-      return;
-    }
-  if (word)
-    {
-      if (kpr_otp_send (server->otp, user, word, &error))
-        kpr_server_log (server, "secret word sent to %s", name);
+      if (kpr_otp_send (server->otp, j->user, j->word, &error))
+        kpr_server_log (server, "secret word sent to %s", j->name);
       else
         /* Still the same answer: the person retries, the operator reads
          * the log. */
-        kpr_server_log (server, "secret word for %s NOT sent: %s", name, error->message);
+        kpr_server_log (server, "secret word for %s NOT sent: %s", j->name, error->message);
     }
   else
-    kpr_server_log (server, "%s: no secret word sent for '%s'", rq->peer, name);
+    kpr_server_log (server, "%s: no new secret word sent for '%s'", rq->peer, j->name);
 
-  /* Unknown, disabled and locked users get an answer of the same shape. */
-  destination = user ? kpr_mask_phone (user->phone) : fake_destination (server, name);
+  /* Unknown, disabled and rate-limited users get an answer of the same
+   * shape: the answer never tells who is registered. */
+  destination = j->user ? kpr_mask_phone (j->user->phone) : fake_destination (server, j->name);
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "channel");
   json_builder_add_string_value (builder, "sms");
@@ -520,58 +401,185 @@ kpr_handle_challenge (KprRequest *rq)
   reply_json (rq, 202, builder);
 }
 
+void
+kpr_handle_challenge (KprRequest *rq)
+{
+  KprServer *server = rq->server;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *name = NULL;
+  KprChallengeJob *j;
+  gint64 now = kpr_now ();
+  gint64 wait;
+  gsize len = 0;
+
+  if (!(body = kpr_request_body (rq, &len)))
+    return;
+  if (!(name = kpr_parse_challenge_json (body, len, &error)))
+    {
+      kpr_reply_error (rq, error);
+      return;
+    }
+  /* Per address, whatever the name: a 429 here says nothing about who is
+   * registered.  Per user the words themselves are spaced (kpr-users.c). */
+  if ((wait = kpr_source_wait (server->challenges, rq->source, now)) > 0)
+    {
+      kpr_reply_later (rq, 429, wait, "Too many secret words requested from your address; "
+                                      "try again later");
+      return;
+    }
+  kpr_source_count (server->challenges, rq->source, now);
+  j = g_new0 (KprChallengeJob, 1);
+  j->job.run = kpr_challenge_job_run;
+  j->job.done = challenge_done;
+  j->job.free = kpr_challenge_job_free;
+  j->name = g_steal_pointer (&name);
+  j->source = g_strdup (rq->source);
+  j->request = rq;
+  kpr_writer_submit (server->writer, &j->job);
+}
+
 /* ---- revoke ------------------------------------------------------------- */
+
+static void
+reply_revoked (gpointer data)
+{
+  KprRevokeJob *j = data;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "revoked");
+  json_builder_add_string_value (builder, j->revoked);
+  json_builder_set_member_name (builder, "reason");
+  json_builder_add_string_value (builder, "unspecified");
+  json_builder_end_object (builder);
+  reply_json (j->request, 200, builder);
+  kpr_job_free (&j->job);
+}
+
+static void
+revoke_done (KprJob *job)
+{
+  KprRevokeJob *j = (KprRevokeJob *) job;
+  KprRequest *rq = j->request;
+  KprServer *server = rq->server;
+  KprRevokeJob *copy;
+
+  if (j->auth_failed && !job->failed)
+    kpr_source_count (server->fails, rq->source, kpr_now ());
+  if (job->error)
+    {
+      if (j->retry_after > 0 && !job->failed)
+        kpr_reply_later (rq, 429, j->retry_after, job->error->message);
+      else
+        kpr_reply_error (rq, job->error);
+      return;
+    }
+  kpr_server_log (server, "revoke: %s revoked %s%s", j->actor, j->revoked,
+                  j->already ? " (already revoked)" : "");
+  /* The job is freed when this returns; the answer may wait for the CRL
+   * (EXTENSIONS.md §2: it is published before the answer). */
+  copy = g_new0 (KprRevokeJob, 1);
+  copy->job.free = kpr_revoke_job_free;
+  copy->request = rq;
+  copy->revoked = g_steal_pointer (&j->revoked);
+  if (job->crl_generation > 0)
+    {
+      kpr_crl_publisher_poke (server->crl, job->crl_generation);
+      kpr_crl_publisher_wait (server->crl, job->crl_generation, CRL_WAIT, reply_revoked, copy);
+    }
+  else
+    reply_revoked (copy);
+}
 
 void
 kpr_handle_revoke (KprRequest *rq)
 {
   KprServer *server = rq->server;
-  KprCa *ca = server->ca;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (KprUser) user = NULL;
-  g_autoptr (KprSecret) password = NULL;
   g_autofree char *body = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *serial = NULL;
-  g_autofree char *own_serial = NULL;
   X509 *current = kpr_request_peer_cert (rq);
-  gint64 word_id = 0;
-  gboolean already = FALSE;
+  KprRevokeJob *j;
   gsize len = 0;
 
   if (!(body = kpr_request_body (rq, &len)))
     return;
+  j = g_new0 (KprRevokeJob, 1);
+  j->job.run = kpr_revoke_job_run;
+  j->job.done = revoke_done;
+  j->job.free = kpr_revoke_job_free;
+  j->request = rq;
+  j->source = g_strdup (rq->source);
+  j->peer = g_strdup (rq->peer);
+  if (len > 0 && !(j->serial = kpr_parse_revoke_json (body, len, &error)))
+    goto fail;
   /* The client certificate wins over a Basic header (EXTENSIONS.md §2). */
   if (current)
     {
-      if (!(user = kpr_cert_owner (ca, current, &own_serial, &error)))
-        goto fail;
+      X509_up_ref (current);
+      j->presented = current;
     }
-  else if (!basic_auth (rq, &name, &password, &error)
-           || !kpr_word_verify (ca, name, password, &user, &word_id, &error))
-    goto fail;
-
-  if (len > 0)
-    serial = kpr_parse_revoke_json (body, len, &error);
-  else if (own_serial)
-    serial = g_strdup (own_serial);
   else
-    serial = kpr_user_current_serial (ca, user->id, &error);
-  if (!serial
-      || !kpr_revoke (ca, serial, user->id, 0, word_id, user->name, rq->peer, &already, &error))
-    goto fail;
-  kpr_server_log (server, "revoke: %s revoked %s%s", user->name, serial,
-                  already ? " (already revoked)" : "");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "revoked");
-  json_builder_add_string_value (builder, serial);
-  json_builder_set_member_name (builder, "reason");
-  json_builder_add_string_value (builder, "unspecified");
-  json_builder_end_object (builder);
-  reply_json (rq, 200, builder);
+    {
+      if (!basic_auth (rq, &j->name, &j->password, &error))
+        goto fail;
+      if (!source_allowed (rq))
+        {
+          kpr_job_free (&j->job);
+          return;
+        }
+    }
+  kpr_writer_submit (server->writer, &j->job);
   return;
 
 fail:
+  kpr_job_free (&j->job);
   kpr_reply_error (rq, error);
+}
+
+/* ---- the mailed .cer ------------------------------------------------------- */
+
+static void
+mail_done (KprJob *job)
+{
+  KprMailJob *j = (KprMailJob *) job;
+  KprServer *server = j->server;
+
+  server->mail_busy = FALSE;
+  if (job->error || !j->mails)
+    {
+      kpr_server_log (server, "cannot look for certificates to mail: %s",
+                      job->error ? job->error->message : "unknown");
+      return;
+    }
+  for (guint i = 0; i < j->mails->len; i++)
+    {
+      KprIssuedMail *m = j->mails->pdata[i];
+      g_autoptr (GError) error = NULL;
+
+      /* Claimed before it is sent: mailed at most once, by one front end;
+       * `certkeeper-ca cert DIR ID --to FILE` is there when it fails. */
+      if (kpr_mail_send (server->mailer, m, &error))
+        kpr_server_log (server, "certificate %s of request %" G_GINT64_FORMAT " mailed to %s",
+                        m->serial, m->request_id, m->user);
+      else
+        kpr_server_log (server, "certificate of request %" G_GINT64_FORMAT " NOT mailed: %s",
+                        m->request_id, error->message);
+    }
+}
+
+void
+kpr_mail_round (KprServer *server)
+{
+  KprMailJob *j;
+
+  if (server->mail_busy)
+    return;
+  server->mail_busy = TRUE;
+  j = g_new0 (KprMailJob, 1);
+  j->job.run = kpr_mail_job_run;
+  j->job.done = mail_done;
+  j->job.free = kpr_mail_job_free;
+  j->server = server;
+  kpr_writer_submit (server->writer, &j->job);
 }

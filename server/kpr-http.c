@@ -1,10 +1,12 @@
 /* kpr-http.c — HTTPS transport of certkeeper-ca: libevent's evhttp over
  * bufferevent_openssl (no HTTP parser of our own), TLS settings, routing of
- * /.well-known/est/[LABEL/]OP and /crl, and the reply helpers.
+ * /.well-known/est/[LABEL/]OP and /crl, the reply helpers, and the
+ * server's life.
  *
- * Everything runs on one event loop thread; requests are handled one at a
- * time, and SQLite transactions keep other processes (the admin commands)
- * consistent with us.
+ * The event loop thread does TLS, HTTP and parsing; what touches the
+ * database is a job for the writer thread (kpr-writer.c) and the answer
+ * goes out when the job comes back, so the loop never waits for a disk or
+ * for PostgreSQL.  The CRL is built by the publisher thread (kpr-crl.c).
  */
 #include "config.h"
 
@@ -46,23 +48,34 @@ kpr_server_log (KprServer *server, const char *format, ...)
   server->log_func (line, server->log_data);
 }
 
+static void
+request_free (KprRequest *rq)
+{
+  g_free (rq->peer);
+  g_free (rq->source);
+  g_free (rq);
+}
+
 void
 kpr_reply_bytes (KprRequest *rq, int code, const char *content_type, const void *data, gsize len)
 {
   struct evbuffer *buf = evbuffer_new ();
   struct evkeyvalq *headers = evhttp_request_get_output_headers (rq->req);
 
+  kpr_server_log (rq->server, "%s %s %s -> %d", rq->peer,
+                  evhttp_request_get_command (rq->req) == EVHTTP_REQ_GET ? "GET" : "POST",
+                  evhttp_request_get_uri (rq->req), code);
   if (content_type)
     evhttp_add_header (headers, "Content-Type", content_type);
   evhttp_add_header (headers, "Cache-Control", "no-store");
   if (buf && len > 0)
     evbuffer_add (buf, data, len);
+  /* Before the reply: a request whose client went away is freed by it. */
+  kpr_conn_busy (rq->req, FALSE);
   evhttp_send_reply (rq->req, code, NULL, buf);
   if (buf)
     evbuffer_free (buf);
-  kpr_server_log (rq->server, "%s %s %s -> %d", rq->peer,
-                  evhttp_request_get_command (rq->req) == EVHTTP_REQ_GET ? "GET" : "POST",
-                  evhttp_request_get_uri (rq->req), code);
+  request_free (rq);
 }
 
 void
@@ -71,6 +84,15 @@ kpr_reply_text (KprRequest *rq, int code, const char *text)
   g_autofree char *body = g_strdup_printf ("%s\n", text);
 
   kpr_reply_bytes (rq, code, "text/plain; charset=utf-8", body, strlen (body));
+}
+
+void
+kpr_reply_later (KprRequest *rq, int code, gint64 seconds, const char *text)
+{
+  g_autofree char *retry = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (seconds, 1));
+
+  evhttp_add_header (evhttp_request_get_output_headers (rq->req), "Retry-After", retry);
+  kpr_reply_text (rq, code, text);
 }
 
 void
@@ -87,11 +109,6 @@ kpr_reply_error (KprRequest *rq, const GError *error)
         evhttp_add_header (headers, "WWW-Authenticate",
                            "Basic realm=\"certkeeper\", charset=\"UTF-8\"");
         break;
-      case KPR_ERROR_BUSY:
-        code = 429;
-        /* Lockouts and the challenge rate limit both last at most this. */
-        evhttp_add_header (headers, "Retry-After", G_STRINGIFY (KPR_LOCK_SECONDS));
-        break;
       case KPR_ERROR_BAD_INPUT:
       case KPR_ERROR_PROTOCOL:
       case KPR_ERROR_UNSUPPORTED:
@@ -107,6 +124,12 @@ kpr_reply_error (KprRequest *rq, const GError *error)
       case KPR_ERROR_EXISTS:
         code = 409;
         break;
+      case KPR_ERROR_BUSY:
+        /* The database is locked by another writer (or a deadlock between
+         * front ends): the same request will work in a moment. */
+        kpr_server_log (rq->server, "%s busy: %s", rq->peer, error->message);
+        kpr_reply_later (rq, 503, 2, "The CA is busy; try again in a moment");
+        return;
       default:
         break;
       }
@@ -218,22 +241,24 @@ static void
 dispatch (struct evhttp_request *req, void *data)
 {
   KprServer *server = data;
-  KprRequest rq = { .server = server, .req = req };
+  KprRequest *rq = g_new0 (KprRequest, 1);
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri (req);
   const char *op = route_op (uri ? evhttp_uri_get_path (uri) : NULL);
   struct evhttp_connection *conn = evhttp_request_get_connection (req);
   enum evhttp_cmd_type cmd = evhttp_request_get_command (req);
-  char *address = NULL;
-  ev_uint16_t port = 0;
   gsize i;
 
+  rq->server = server;
+  rq->req = req;
+  rq->peer = kpr_conn_peer (server, req, &rq->source);
+  /* Answered later, maybe (a job for the writer): not idle meanwhile. */
+  kpr_conn_busy (req, TRUE);
   if (conn)
     {
       struct bufferevent *bev = evhttp_connection_get_bufferevent (conn);
       evutil_socket_t fd = bev ? bufferevent_getfd (bev) : -1;
       int one = 1;
 
-      evhttp_connection_get_peer (conn, &address, &port);
       /* evhttp writes headers and body separately; with Nagle on, the body
        * waits ~40 ms for the client's delayed ACK on every reused
        * connection (bench/RESULTS.md).  The socket only exists here, not
@@ -241,39 +266,37 @@ dispatch (struct evhttp_request *req, void *data)
       if (fd >= 0)
         setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-  rq.peer = g_strdup_printf ("%s:%u", address ? address : "?", port);
 
   for (i = 0; op && i < G_N_ELEMENTS (routes); i++)
     if (g_str_equal (op, routes[i].op))
       break;
   if (!op || i == G_N_ELEMENTS (routes))
-    kpr_reply_text (&rq, 404, "No such EST operation here");
+    kpr_reply_text (rq, 404, "No such EST operation here");
   else if ((routes[i].method == ROUTE_GET && cmd != EVHTTP_REQ_GET)
            || (routes[i].method == ROUTE_POST && cmd != EVHTTP_REQ_POST))
     {
       evhttp_add_header (evhttp_request_get_output_headers (req), "Allow",
                          routes[i].method == ROUTE_GET ? "GET" : "POST");
-      kpr_reply_text (&rq, 405, "Wrong HTTP method for this operation");
+      kpr_reply_text (rq, 405, "Wrong HTTP method for this operation");
     }
   else if (g_str_equal (op, "cacerts"))
-    kpr_handle_cacerts (&rq);
+    kpr_handle_cacerts (rq);
   else if (g_str_equal (op, "csrattrs"))
-    kpr_handle_csrattrs (&rq);
+    kpr_handle_csrattrs (rq);
   else if (g_str_equal (op, "crl"))
-    kpr_handle_crl (&rq);
+    kpr_handle_crl (rq);
   else if (g_str_equal (op, "simpleenroll"))
-    kpr_handle_enroll (&rq, KPR_ISSUE_ENROLL);
+    kpr_handle_enroll (rq, KPR_ISSUE_ENROLL);
   else if (g_str_equal (op, "serverkeygen"))
-    kpr_handle_enroll (&rq, KPR_ISSUE_SERVERKEYGEN);
+    kpr_handle_enroll (rq, KPR_ISSUE_SERVERKEYGEN);
   else if (g_str_equal (op, "simplereenroll"))
-    kpr_handle_reenroll (&rq);
+    kpr_handle_enroll (rq, KPR_ISSUE_REENROLL);
   else if (g_str_equal (op, "challenge"))
-    kpr_handle_challenge (&rq);
+    kpr_handle_challenge (rq);
   else if (g_str_equal (op, "revoke"))
-    kpr_handle_revoke (&rq);
+    kpr_handle_revoke (rq);
   else
-    kpr_reply_text (&rq, 501, "Full CMC is not supported by this CA");
-  g_free (rq.peer);
+    kpr_reply_text (rq, 501, "Full CMC is not supported by this CA");
 }
 
 /* ---- TLS ---------------------------------------------------------------- */
@@ -289,7 +312,7 @@ accept_any_client_cert (int preverify_ok, X509_STORE_CTX *ctx)
 }
 
 static SSL_CTX *
-make_ssl_ctx (KprCa *ca, GError **error)
+make_ssl_ctx (KprCa *ca, gboolean proxy_protocol, GError **error)
 {
   g_autofree char *cert = g_build_filename (ca->dir, "tls.pem", NULL);
   g_autofree char *key = g_build_filename (ca->dir, "tls.key", NULL);
@@ -315,24 +338,9 @@ make_ssl_ctx (KprCa *ca, GError **error)
   SSL_CTX_set_client_CA_list (ctx, names);
   SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, accept_any_client_cert);
   SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (proxy_protocol)
+    SSL_CTX_set_info_callback (ctx, kpr_conn_info_callback);
   return ctx;
-}
-
-static struct bufferevent *
-make_bufferevent (struct event_base *base, void *data)
-{
-  KprServer *server = data;
-  SSL *ssl = SSL_new (server->ssl_ctx);
-  struct bufferevent *bev;
-
-  if (!ssl)
-    return NULL;
-  bev = bufferevent_openssl_socket_new (base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                        BEV_OPT_CLOSE_ON_FREE);
-  if (bev)
-    /* Many clients close without close_notify after the answer. */
-    bufferevent_openssl_set_allow_dirty_shutdown (bev, 1);
-  return bev;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -340,8 +348,8 @@ make_bufferevent (struct event_base *base, void *data)
 static gboolean
 load_probe_key (KprServer *server, GError **error)
 {
-  g_autoptr (sqlite3_stmt) ins = NULL;
-  g_autoptr (sqlite3_stmt) get = NULL;
+  g_autoptr (KprCaDbStmt) ins = NULL;
+  g_autoptr (KprCaDbStmt) get = NULL;
   guint8 raw[32];
   g_autofree char *hex = NULL;
 
@@ -351,24 +359,28 @@ load_probe_key (KprServer *server, GError **error)
       return FALSE;
     }
   hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, raw, sizeof raw);
-  /* Stored, so an unknown name gets the same made-up answer after a
-   * restart as before (a change would reveal that the name is unknown). */
-  ins = kpr_store_prepare (server->ca->db,
-                           "INSERT OR IGNORE INTO meta(key, value) VALUES ('probe_key', ?)",
-                           error);
+  /* Stored (and shared by every front end), so an unknown name gets the
+   * same made-up answer everywhere and after a restart (a change would
+   * reveal that the name is unknown). */
+  ins = kpr_ca_db_prepare (server->ca->db, "INSERT INTO meta(key, value) VALUES ('probe_key', ?)"
+                                           " ON CONFLICT (key) DO NOTHING", error);
   if (!ins)
     return FALSE;
-  sqlite3_bind_text (ins, 1, hex, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (ins) != SQLITE_DONE)
-    return kpr_store_fail (server->ca->db, "storing a key", error);
-  get = kpr_store_prepare (server->ca->db, "SELECT value FROM meta WHERE key = 'probe_key'",
-                           error);
-  if (!get)
+  kpr_ca_db_bind_text (ins, 1, hex);
+  if (!kpr_ca_db_run (ins, "storing a key", error))
     return FALSE;
-  if (sqlite3_step (get) != SQLITE_ROW)
-    return kpr_store_fail (server->ca->db, "reading a key", error);
-  server->probe_key = g_strdup ((const char *) sqlite3_column_text (get, 0));
+  get = kpr_ca_db_prepare (server->ca->db, "SELECT value FROM meta WHERE key = 'probe_key'",
+                           error);
+  if (!get || kpr_ca_db_step (get, "reading a key", error) != KPR_CA_DB_ROW)
+    return FALSE;
+  server->probe_key = g_strdup (kpr_ca_db_column_text (get, 0));
   return TRUE;
+}
+
+static void
+on_mail_timer (evutil_socket_t fd, short events, void *data)
+{
+  kpr_mail_round (data);
 }
 
 KprServer *
@@ -382,7 +394,9 @@ kpr_server_new (KprCa *ca, const KprServerOptions *options, GError **error)
   server->ca = ca;
   server->log_func = options->log_func;
   server->log_data = options->log_data;
-  server->challenges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  server->fails = kpr_source_table_new (&kpr_backoff_source);
+  server->challenges = kpr_source_table_new (&kpr_backoff_challenge);
+  g_queue_init (&server->conns);
   if (!colon || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL)
       || colon == listen)
     {
@@ -398,8 +412,10 @@ kpr_server_new (KprCa *ca, const KprServerOptions *options, GError **error)
   server->port = (guint16) port;
 
   if (!(server->otp = kpr_otp_sender_new (options->otp_outbox, options->otp_command, error))
-      || !load_probe_key (server, error)
-      || !(server->ssl_ctx = make_ssl_ctx (ca, error)))
+      || (options->mail_command && !(server->mailer = kpr_mailer_new (options->mail_command,
+                                                                     error)))
+      || !kpr_conn_setup (server, options, error) || !load_probe_key (server, error)
+      || !(server->ssl_ctx = make_ssl_ctx (ca, options->proxy_protocol, error)))
     return NULL;
   server->base = event_base_new ();
   server->http = server->base ? evhttp_new (server->base) : NULL;
@@ -408,11 +424,24 @@ kpr_server_new (KprCa *ca, const KprServerOptions *options, GError **error)
       g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot create the event loop");
       return NULL;
     }
-  evhttp_set_bevcb (server->http, make_bufferevent, server);
+  if (!(server->writer = kpr_writer_new (ca, server->base, error))
+      || !(server->crl = kpr_crl_publisher_new (ca, server->base, options->crl_interval,
+                                                options->log_func, options->log_data, error)))
+    return NULL;
+  if (server->mailer)
+    {
+      struct timeval second = { 1, 0 };
+
+      server->mail_timer = event_new (server->base, -1, EV_PERSIST, on_mail_timer, server);
+      event_add (server->mail_timer, &second);
+    }
+  evhttp_set_bevcb (server->http, kpr_conn_new_bufferevent, server);
   evhttp_set_gencb (server->http, dispatch, server);
   evhttp_set_allowed_methods (server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
   evhttp_set_max_headers_size (server->http, 16 * 1024);
   evhttp_set_max_body_size (server->http, KPR_HTTP_BODY_MAX);
+  /* Writes that stall (a client that does not read); reads are bounded by
+   * kpr-conn.c's deadlines. */
   evhttp_set_timeout (server->http, 30);
   return g_steal_pointer (&server);
 }
@@ -434,6 +463,8 @@ kpr_server_bind (KprServer *server, char **ret_address, GError **error)
                    server->host, server->port);
       return FALSE;
     }
+  server->sock = sock;
+  kpr_conn_watch_listener (server);
   /* With port 0 the kernel picked one; tests read it from our output. */
   if (getsockname (evhttp_bound_socket_get_fd (sock), (struct sockaddr *) &ss, &ss_len) == 0)
     {
@@ -493,6 +524,12 @@ kpr_server_free (KprServer *server)
 {
   if (!server)
     return;
+  /* Jobs already taken are written and answered first. */
+  g_clear_pointer (&server->writer, kpr_writer_free);
+  g_clear_pointer (&server->crl, kpr_crl_publisher_free);
+  kpr_conn_unwatch_listener (server);
+  if (server->mail_timer)
+    event_free (server->mail_timer);
   if (server->sig_term)
     event_free (server->sig_term);
   if (server->sig_int)
@@ -503,7 +540,9 @@ kpr_server_free (KprServer *server)
     event_base_free (server->base);
   SSL_CTX_free (server->ssl_ctx);
   kpr_otp_sender_free (server->otp);
-  g_clear_pointer (&server->challenges, g_hash_table_unref);
+  kpr_mailer_free (server->mailer);
+  kpr_source_table_free (server->fails);
+  kpr_source_table_free (server->challenges);
   g_free (server->probe_key);
   g_free (server->host);
   g_free (server);

@@ -1,9 +1,12 @@
-/* kpr-issue.c — issuing and revoking certificates, and manual approvals.
+/* kpr-issue.c — issuing and revoking certificates in the database.
  *
- * Each issuance is one BEGIN IMMEDIATE transaction: the secret word is
- * consumed, the previous certificates of the user are revoked (a new
- * certificate expires the previous one), the new one is recorded under a
- * UNIQUE random serial and the CRL is rewritten — or none of it happens.
+ * Each issuance is part of one transaction (with the secret word consumed
+ * or the request closed by the caller): the previous certificates of the
+ * user are revoked (a new certificate expires the previous one), the new
+ * one is recorded under a UNIQUE random serial, and the CRL is marked for
+ * publishing — or none of it happens.  The CRL itself is built off the
+ * request path (kpr-crl.c): its cost grows with the history, a request's
+ * must not.
  */
 #include "config.h"
 
@@ -13,13 +16,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
-
-static gint64
-now_s (void)
-{
-  return g_get_real_time () / G_USEC_PER_SEC;
-}
+#include <openssl/objects.h>
 
 const char *
 kpr_issue_kind_name (KprIssueKind kind)
@@ -33,126 +30,230 @@ kpr_issue_kind_name (KprIssueKind kind)
     }
 }
 
-gboolean
-kpr_revoke_user_certs (KprCa *ca, gint64 user_id, int reason, guint *ret_count, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
-    ca->db, "UPDATE certs SET revoked = ?, reason = ? WHERE user_id = ? AND revoked IS NULL"
-            " AND not_after > ?", error);
-  gint64 now = now_s ();
+/* ---- public keys, encoded once ------------------------------------------ */
 
-  if (!stmt)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, now);
-  sqlite3_bind_int (stmt, 2, reason);
-  sqlite3_bind_int64 (stmt, 3, user_id);
-  sqlite3_bind_int64 (stmt, 4, now);
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "revoking previous certificates", error);
-  *ret_count = (guint) sqlite3_changes (ca->db);
+void
+kpr_pubkey_free (KprPubkey *pk)
+{
+  if (!pk)
+    return;
+  EVP_PKEY_free (pk->key);
+  g_clear_pointer (&pk->spki, g_bytes_unref);
+  g_free (pk->fingerprint);
+  g_free (pk->type);
+  ASN1_OBJECT_free (pk->alg);
+  if (pk->ptype == V_ASN1_OBJECT)
+    ASN1_OBJECT_free (pk->pval);
+  else if (pk->ptype == V_ASN1_SEQUENCE)
+    ASN1_STRING_free (pk->pval);
+  g_free (pk->bits);
+  g_free (pk);
+}
+
+static char *
+key_type_name (EVP_PKEY *key)
+{
+  char curve[64] = "";
+
+  if (EVP_PKEY_is_a (key, "RSA"))
+    return g_strdup_printf ("RSA %d", EVP_PKEY_get_bits (key));
+  if (EVP_PKEY_is_a (key, "EC")
+      && EVP_PKEY_get_utf8_string_param (key, "group", curve, sizeof curve, NULL))
+    return g_strdup_printf ("EC %s", g_str_equal (curve, "prime256v1")  ? "P-256"
+                                     : g_str_equal (curve, "secp384r1") ? "P-384"
+                                                                        : curve);
+  return g_strdup (EVP_PKEY_get0_type_name (key) ? EVP_PKEY_get0_type_name (key) : "?");
+}
+
+/* From the parsed SubjectPublicKeyInfo: the DER (re-encoded from its parts,
+ * never through OpenSSL 3's encoder set-up), its SHA-256, and the parts
+ * the certificate gets. */
+static KprPubkey *
+pubkey_from_x509_pubkey (X509_PUBKEY *xpk, EVP_PKEY *key, GError **error)
+{
+  g_autoptr (KprPubkey) pk = g_new0 (KprPubkey, 1);
+  ASN1_OBJECT *alg = NULL;
+  const unsigned char *bits = NULL;
+  int bits_len = 0;
+  X509_ALGOR *algor = NULL;
+  const void *pval = NULL;
+  unsigned char *der = NULL;
+  int len;
+
+  if (!xpk || !key || !X509_PUBKEY_get0_param (&alg, &bits, &bits_len, &algor, xpk)
+      || (len = i2d_X509_PUBKEY (xpk, &der)) <= 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The request carries no usable public key");
+      return NULL;
+    }
+  pk->spki = g_bytes_new (der, (gsize) len);
+  pk->fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der, (gsize) len);
+  OPENSSL_free (der);
+  X509_ALGOR_get0 ((const ASN1_OBJECT **) &alg, &pk->ptype, &pval, algor);
+  pk->alg = OBJ_dup (alg);
+  if (pk->ptype == V_ASN1_OBJECT)
+    pk->pval = OBJ_dup (pval);
+  else if (pk->ptype == V_ASN1_SEQUENCE)
+    pk->pval = ASN1_STRING_dup (pval);
+  else
+    pk->ptype = pk->ptype == V_ASN1_UNDEF ? V_ASN1_UNDEF : V_ASN1_NULL;
+  pk->bits = g_memdup2 (bits, (gsize) bits_len);
+  pk->bits_len = bits_len;
+  pk->key = key;
+  EVP_PKEY_up_ref (key);
+  pk->type = key_type_name (key);
+  return g_steal_pointer (&pk);
+}
+
+KprPubkey *
+kpr_pubkey_from_req (X509_REQ *req, GError **error)
+{
+  return pubkey_from_x509_pubkey (X509_REQ_get_X509_PUBKEY (req), X509_REQ_get0_pubkey (req),
+                                  error);
+}
+
+KprPubkey *
+kpr_pubkey_from_spki (const guint8 *der, gsize len, GError **error)
+{
+  const unsigned char *p = der;
+  X509_PUBKEY *xpk = d2i_X509_PUBKEY (NULL, &p, (long) len);
+  KprPubkey *pk = xpk ? pubkey_from_x509_pubkey (xpk, X509_PUBKEY_get0 (xpk), error) : NULL;
+
+  if (!xpk)
+    g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The stored public key is damaged");
+  X509_PUBKEY_free (xpk);
+  return pk;
+}
+
+KprPubkey *
+kpr_pubkey_from_key (EVP_PKEY *key, GError **error)
+{
+  X509_PUBKEY *xpk = NULL;
+  KprPubkey *pk;
+
+  if (X509_PUBKEY_set (&xpk, key) != 1)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot encode a public key");
+      return NULL;
+    }
+  pk = pubkey_from_x509_pubkey (xpk, key, error);
+  X509_PUBKEY_free (xpk);
+  return pk;
+}
+
+gboolean
+kpr_pubkey_set_on_cert (const KprPubkey *pk, X509 *cert)
+{
+  X509_PUBKEY *xpk = X509_get_X509_PUBKEY (cert);
+  void *pval = pk->ptype == V_ASN1_OBJECT     ? (void *) OBJ_dup (pk->pval)
+               : pk->ptype == V_ASN1_SEQUENCE ? (void *) ASN1_STRING_dup (pk->pval)
+                                              : NULL;
+  unsigned char *bits = OPENSSL_memdup (pk->bits, (size_t) pk->bits_len);
+
+  if (!xpk || !bits || !X509_PUBKEY_set0_param (xpk, OBJ_dup (pk->alg), pk->ptype, pval, bits,
+                                                 pk->bits_len))
+    {
+      OPENSSL_free (bits);
+      return FALSE;
+    }
   return TRUE;
 }
 
-static char *pubkey_fingerprint (EVP_PKEY *pub);
+/* ---- issuance ------------------------------------------------------------ */
 
-/* Records @cert; FALSE with KPR_ERROR_EXISTS on a serial collision. */
-static gboolean
-record_cert (KprCa *ca, const KprUser *user, KprIssueKind kind, X509 *cert,
-             const char *serial, gint64 now, GError **error)
+gboolean
+kpr_revoke_user_certs (KprCaDb *db, gint64 user_id, int reason, guint *ret_count,
+                       GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  g_autofree char *subject = X509_NAME_oneline (X509_get_subject_name (cert), NULL, 0);
-  unsigned char *der = NULL;
-  struct tm tm;
-  gint64 not_after = 0;
-  int len = i2d_X509 (cert, &der);
-  int rc;
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "UPDATE certs SET revoked = ?, reason = ? WHERE user_id = ? AND revoked IS NULL"
+        " AND not_after > ?", error);
+  gint64 now = kpr_now ();
 
-  if (len <= 0 || !subject)
+  if (!st)
+    return FALSE;
+  kpr_ca_db_bind_int64 (st, 1, now);
+  kpr_ca_db_bind_int64 (st, 2, reason);
+  kpr_ca_db_bind_int64 (st, 3, user_id);
+  kpr_ca_db_bind_int64 (st, 4, now);
+  if (!kpr_ca_db_run (st, "revoking previous certificates", error))
+    return FALSE;
+  *ret_count = (guint) kpr_ca_db_changes (st);
+  return TRUE;
+}
+
+/* Records @cert; FALSE with KPR_ERROR_EXISTS on a serial collision.  In a
+ * savepoint of its own: PostgreSQL aborts a transaction on a unique
+ * violation, and only the insert must be undone to draw again. */
+static gboolean
+record_cert (KprCaDb *db, const KprUser *user, KprIssueKind kind, X509 *cert,
+             const char *serial, const KprPubkey *pub, gint64 request_id, gint64 now,
+             GError **error)
+{
+  g_autoptr (KprCaDbStmt) st = NULL;
+  g_autofree char *subject = g_strdup_printf ("/CN=%s", user->name);
+  unsigned char *der = NULL;
+  int len = i2d_X509 (cert, &der);
+  gboolean ok;
+
+  if (len <= 0)
     {
-      OPENSSL_free (der);
       g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot encode the certificate");
       return FALSE;
     }
-  if (ASN1_TIME_to_tm (X509_get0_notAfter (cert), &tm))
-    not_after = (gint64) timegm (&tm);
-  stmt = kpr_store_prepare (ca->db,
-                            "INSERT INTO certs(serial, user_id, kind, subject, not_before,"
-                            " not_after, der, issued, pubkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            error);
-  if (!stmt)
+  if (!kpr_ca_db_begin (db, error)
+      || !(st = kpr_ca_db_prepare (db, "INSERT INTO certs(serial, user_id, kind, subject,"
+                                       " not_before, not_after, der, issued, pubkey, request_id)"
+                                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error)))
     {
       OPENSSL_free (der);
+      kpr_ca_db_rollback (db);
       return FALSE;
     }
-  sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 2, user->id);
-  sqlite3_bind_text (stmt, 3, kpr_issue_kind_name (kind), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, subject, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 5, now - 60);
-  sqlite3_bind_int64 (stmt, 6, not_after);
-  sqlite3_bind_blob (stmt, 7, der, len, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 8, now);
-  {
-    g_autofree char *fp = pubkey_fingerprint (X509_get0_pubkey (cert));
-    sqlite3_bind_text (stmt, 9, fp, -1, SQLITE_TRANSIENT);
-  }
-  rc = sqlite3_step (stmt);
+  kpr_ca_db_bind_text (st, 1, serial);
+  kpr_ca_db_bind_int64 (st, 2, user->id);
+  kpr_ca_db_bind_text (st, 3, kpr_issue_kind_name (kind));
+  kpr_ca_db_bind_text (st, 4, subject);
+  kpr_ca_db_bind_int64 (st, 5, now - 60);
+  kpr_ca_db_bind_int64 (st, 6, kpr_asn1_time_seconds (X509_get0_notAfter (cert)));
+  kpr_ca_db_bind_blob (st, 7, der, (gsize) len);
+  kpr_ca_db_bind_int64 (st, 8, now);
+  kpr_ca_db_bind_text (st, 9, pub->fingerprint);
+  if (request_id > 0)
+    kpr_ca_db_bind_int64 (st, 10, request_id);
+  else
+    kpr_ca_db_bind_text (st, 10, NULL);
+  ok = kpr_ca_db_run (st, "recording the certificate", error);
   OPENSSL_free (der);
-  if (rc != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "recording the certificate", error);
-  return TRUE;
-}
-
-static gboolean
-close_pending (KprCa *ca, gint64 pending_id, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
-    ca->db, "UPDATE pending SET done = 1 WHERE id = ? AND approved = 1 AND done = 0", error);
-
-  if (!stmt)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, pending_id);
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "closing the request", error);
-  if (sqlite3_changes (ca->db) != 1)
+  g_clear_pointer (&st, kpr_ca_db_stmt_release);
+  if (!ok)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                   "This approved request was already fetched; enroll again with a new secret "
-                   "word");
+      kpr_ca_db_rollback (db);
       return FALSE;
     }
-  return TRUE;
+  return kpr_ca_db_commit (db, error);
 }
 
 X509 *
-kpr_issue (KprCa *ca, const KprUser *user, EVP_PKEY *pub, KprIssueKind kind,
-           gint64 word_id, gint64 pending_id, const char *peer, GError **error)
+kpr_issue (KprCa *ca, KprCaDb *db, const KprUser *user, const KprPubkey *pub, KprIssueKind kind,
+           gint64 request_id, const char *peer, gint64 *ret_crl_generation, GError **error)
 {
-  g_autoptr (KprUser) fresh = NULL;
   g_autoptr (X509) cert = NULL;
   g_autofree char *serial_hex = NULL;
   g_autofree char *detail = NULL;
-  gint64 now = now_s ();
+  gint64 now = kpr_now ();
   guint revoked = 0;
 
-  if (!kpr_store_begin (ca->db, error))
-    return NULL;
-  /* Re-read inside the lock: the user may have been disabled meanwhile. */
-  fresh = kpr_user_lookup_id (ca, user->id, error);
-  if (!fresh || fresh->disabled)
+  if (user->disabled)
     {
-      if (error && !*error)
-        g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "User %s is disabled", user->name);
-      goto fail;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "User %s is disabled", user->name);
+      return NULL;
     }
-  if ((word_id > 0 && !kpr_word_consume (ca, word_id, error))
-      || (pending_id > 0 && !close_pending (ca, pending_id, error))
-      || !kpr_revoke_user_certs (ca, user->id, 4 /* superseded */, &revoked, error))
-    goto fail;
+  if (!kpr_revoke_user_certs (db, user->id, KPR_REASON_SUPERSEDED, &revoked, error))
+    return NULL;
 
   /* 126 random bits make a collision practically impossible, but the
-   * UNIQUE constraint decides, and we simply draw again. */
+   * UNIQUE index decides (on every front end), and we simply draw again. */
   for (int attempt = 0; attempt < 4; attempt++)
     {
       g_autoptr (BIGNUM) serial = NULL;
@@ -162,33 +263,87 @@ kpr_issue (KprCa *ca, const KprUser *user, EVP_PKEY *pub, KprIssueKind kind,
       g_clear_pointer (&cert, X509_free);
       if (!kpr_serial_random (&serial, &serial_hex, error)
           || !(cert = kpr_ca_make_user_cert (ca, user->name, pub, serial, now, error)))
-        goto fail;
-      if (record_cert (ca, user, kind, cert, serial_hex, now, &local))
+        return NULL;
+      if (record_cert (db, user, kind, cert, serial_hex, pub, request_id, now, &local))
         break;
       if (!g_error_matches (local, KPR_ERROR, KPR_ERROR_EXISTS) || attempt == 3)
         {
           g_propagate_error (error, g_steal_pointer (&local));
-          goto fail;
+          return NULL;
         }
     }
-  if (revoked > 0 && !kpr_ca_write_crl (ca, error))
-    goto fail;
+  if (revoked > 0 && !kpr_crl_mark (db, FALSE, ret_crl_generation, error))
+    return NULL;
   detail = g_strdup_printf ("serial %s issued to CN=%s; %u previous revoked", serial_hex,
                             user->name, revoked);
-  if (!kpr_store_audit (ca->db, user->name, kpr_issue_kind_name (kind), detail, peer, error)
-      || !kpr_store_commit (ca->db, error))
-    goto fail;
+  if (!kpr_audit (db, user->name, kpr_issue_kind_name (kind), detail, peer, error))
+    return NULL;
   return g_steal_pointer (&cert);
-
-fail:
-  kpr_store_rollback (ca->db);
-  return NULL;
 }
 
-/* ---- client certificates ------------------------------------------------ */
+/* ---- certificates already issued ------------------------------------------ */
 
-static char *
-cert_serial_hex (X509 *cert)
+void
+kpr_cert_row_free (KprCertRow *row)
+{
+  if (!row)
+    return;
+  g_free (row->serial);
+  X509_free (row->cert);
+  g_free (row);
+}
+
+static KprCertRow *
+cert_row (KprCaDbStmt *st)
+{
+  KprCertRow *row = g_new0 (KprCertRow, 1);
+  gsize len = 0;
+  const guint8 *der = kpr_ca_db_column_blob (st, 1, &len);
+  const unsigned char *p = der;
+
+  row->serial = g_strdup (kpr_ca_db_column_text (st, 0));
+  row->cert = der ? d2i_X509 (NULL, &p, (long) len) : NULL;
+  row->user_id = kpr_ca_db_column_int64 (st, 2);
+  row->issued = kpr_ca_db_column_int64 (st, 3);
+  row->not_after = kpr_ca_db_column_int64 (st, 4);
+  row->revoked = !kpr_ca_db_column_null (st, 5);
+  return row;
+}
+
+#define CERT_COLUMNS "serial, der, user_id, issued, not_after, revoked"
+
+KprCertRow *
+kpr_cert_current_by_key (KprCaDb *db, const char *fingerprint, gint64 now, GError **error)
+{
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "SELECT " CERT_COLUMNS " FROM certs WHERE pubkey = ? AND revoked IS NULL"
+        " AND not_after > ? ORDER BY issued DESC, not_after DESC LIMIT 1", error);
+
+  if (!st)
+    return NULL;
+  kpr_ca_db_bind_text (st, 1, fingerprint);
+  kpr_ca_db_bind_int64 (st, 2, now);
+  if (kpr_ca_db_step (st, "looking up certificates", error) != KPR_CA_DB_ROW)
+    return NULL;
+  return cert_row (st);
+}
+
+KprCertRow *
+kpr_cert_by_serial (KprCaDb *db, const char *serial, GError **error)
+{
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "SELECT " CERT_COLUMNS " FROM certs WHERE serial = ?", error);
+
+  if (!st)
+    return NULL;
+  kpr_ca_db_bind_text (st, 1, serial);
+  if (kpr_ca_db_step (st, "looking up a certificate", error) != KPR_CA_DB_ROW)
+    return NULL;
+  return cert_row (st);
+}
+
+char *
+kpr_cert_serial_hex (X509 *cert)
 {
   g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
   char *hex;
@@ -202,386 +357,142 @@ cert_serial_hex (X509 *cert)
 }
 
 KprUser *
-kpr_cert_owner (KprCa *ca, X509 *cert, char **ret_serial, GError **error)
+kpr_cert_owner (KprCaDb *db, X509 *cert, char **ret_serial, gboolean *ret_current,
+                GError **error)
 {
-  g_autofree char *serial = cert_serial_hex (cert);
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  unsigned char *der = NULL;
+  g_autofree char *serial = kpr_cert_serial_hex (cert);
+  g_autoptr (KprCertRow) row = NULL;
+  g_autoptr (GError) local = NULL;
   KprUser *user;
-  int len;
-  gboolean same;
 
-  if (!serial)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "The client certificate has no serial");
-      return NULL;
-    }
-  stmt = kpr_store_prepare (ca->db,
-                            "SELECT user_id, der, revoked IS NOT NULL, not_after FROM certs"
-                            " WHERE serial = ?", error);
-  if (!stmt)
-    return NULL;
-  sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (stmt) != SQLITE_ROW)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                   "The client certificate was not issued by this CA");
-      return NULL;
-    }
+  row = serial ? kpr_cert_by_serial (db, serial, &local) : NULL;
   /* The whole certificate must be the one we issued, not just its serial. */
-  len = i2d_X509 (cert, &der);
-  same = len > 0 && len == sqlite3_column_bytes (stmt, 1)
-         && memcmp (der, sqlite3_column_blob (stmt, 1), (size_t) len) == 0;
-  OPENSSL_free (der);
-  if (!same)
+  if (!row || !row->cert || X509_cmp (row->cert, cert) != 0)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                   "The client certificate was not issued by this CA");
+      if (local)
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                     "The client certificate was not issued by this CA");
       return NULL;
     }
-  if (sqlite3_column_int (stmt, 2))
+  user = kpr_user_lock (db, NULL, row->user_id, error);
+  if (!user)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_REJECTED,
-                   "The client certificate %s is revoked; enroll again with a secret word",
-                   serial);
+      if (error && !*error)
+        g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "The certificate's user no longer exists");
       return NULL;
     }
-  if (sqlite3_column_int64 (stmt, 3) <= now_s ())
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_REJECTED,
-                   "The client certificate %s has expired; enroll again with a secret word",
-                   serial);
-      return NULL;
-    }
-  user = kpr_user_lookup_id (ca, sqlite3_column_int64 (stmt, 0), error);
-  if (user && user->disabled)
+  if (user->disabled)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_REJECTED, "User %s is disabled", user->name);
       kpr_user_free (user);
       return NULL;
     }
-  if (!user && error && !*error)
-    g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "The certificate's user no longer exists");
-  if (user && ret_serial)
+  *ret_current = !row->revoked && row->not_after > kpr_now ();
+  if (ret_serial)
     *ret_serial = g_steal_pointer (&serial);
   return user;
 }
 
 char *
-kpr_user_current_serial (KprCa *ca, gint64 user_id, GError **error)
+kpr_user_current_serial (KprCaDb *db, gint64 user_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
-    ca->db, "SELECT serial FROM certs WHERE user_id = ? AND revoked IS NULL AND not_after > ?"
-            " ORDER BY issued DESC, rowid DESC LIMIT 1", error);
-  int rc;
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "SELECT serial FROM certs WHERE user_id = ? AND revoked IS NULL AND not_after > ?"
+        " ORDER BY issued DESC, not_after DESC LIMIT 1", error);
+  KprCaDbStep rc;
 
-  if (!stmt)
+  if (!st)
     return NULL;
-  sqlite3_bind_int64 (stmt, 1, user_id);
-  sqlite3_bind_int64 (stmt, 2, now_s ());
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  if (rc != SQLITE_DONE)
-    kpr_store_fail (ca->db, "looking up the current certificate", error);
-  else
+  kpr_ca_db_bind_int64 (st, 1, user_id);
+  kpr_ca_db_bind_int64 (st, 2, kpr_now ());
+  rc = kpr_ca_db_step (st, "looking up the current certificate", error);
+  if (rc == KPR_CA_DB_ROW)
+    return g_strdup (kpr_ca_db_column_text (st, 0));
+  if (rc == KPR_CA_DB_DONE)
     g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "You have no valid certificate to revoke");
   return NULL;
 }
 
-gboolean
-kpr_revoke (KprCa *ca, const char *serial, gint64 user_id, int reason, gint64 word_id,
-            const char *actor, const char *peer, gboolean *ret_already, GError **error)
-{
-  g_autoptr (sqlite3_stmt) find = NULL;
-  g_autoptr (sqlite3_stmt) upd = NULL;
-  g_autofree char *detail = NULL;
+/* ---- revocation ------------------------------------------------------------ */
 
-  if (!kpr_store_begin (ca->db, error))
+gboolean
+kpr_revoke (KprCaDb *db, const char *serial, gint64 user_id, int reason, gint64 word_id,
+            const char *actor, const char *peer, gboolean *ret_already, gint64 *ret_generation,
+            GError **error)
+{
+  g_autoptr (KprCaDbStmt) find = NULL;
+  g_autoptr (KprCaDbStmt) upd = NULL;
+  g_autofree char *detail = NULL;
+  gboolean already;
+  KprCaDbStep rc;
+
+  if (!kpr_ca_db_begin (db, error))
     return FALSE;
-  find = kpr_store_prepare (ca->db, "SELECT user_id, revoked IS NOT NULL FROM certs"
-                                    " WHERE serial = ?", error);
+  find = kpr_ca_db_prepare (db, "SELECT user_id, revoked IS NOT NULL FROM certs WHERE serial = ?",
+                            error);
   if (!find)
     goto fail;
-  sqlite3_bind_text (find, 1, serial, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (find) != SQLITE_ROW)
+  kpr_ca_db_bind_text (find, 1, serial);
+  rc = kpr_ca_db_step (find, "looking up the certificate", error);
+  if (rc != KPR_CA_DB_ROW)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "No certificate with serial %s",
-                   serial);
+      if (rc == KPR_CA_DB_DONE)
+        g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "No certificate with serial %s",
+                     serial);
       goto fail;
     }
-  if (user_id >= 0 && sqlite3_column_int64 (find, 0) != user_id)
+  if (user_id >= 0 && kpr_ca_db_column_int64 (find, 0) != user_id)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_REJECTED,
-                   "Certificate %s belongs to someone else; you may revoke only your own",
-                   serial);
+                   "Certificate %s belongs to someone else; you may revoke only your own", serial);
       goto fail;
     }
+  already = kpr_ca_db_column_int64 (find, 1) != 0;
+  g_clear_pointer (&find, kpr_ca_db_stmt_release);
   /* The word is spent either way: it was used for this request. */
-  if (word_id > 0 && !kpr_word_consume (ca, word_id, error))
-    goto fail;
-  if (sqlite3_column_int (find, 1))
-    {
-      /* Already revoked is success, so a retry after a lost answer
-       * converges (protocol/EXTENSIONS.md §2). */
-      if (ret_already)
-        *ret_already = TRUE;
-      return kpr_store_commit (ca->db, error);
-    }
-  upd = kpr_store_prepare (ca->db, "UPDATE certs SET revoked = ?, reason = ? WHERE serial = ?",
-                           error);
-  if (!upd)
-    goto fail;
-  sqlite3_bind_int64 (upd, 1, now_s ());
-  sqlite3_bind_int (upd, 2, reason);
-  sqlite3_bind_text (upd, 3, serial, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (upd) != SQLITE_DONE)
-    {
-      kpr_store_fail (ca->db, "revoking", error);
-      goto fail;
-    }
-  detail = g_strdup_printf ("serial %s revoked", serial);
-  /* The CRL is rewritten before the answer goes out. */
-  if (!kpr_ca_write_crl (ca, error)
-      || !kpr_store_audit (ca->db, actor, "revoke", detail, peer, error))
+  if (word_id > 0 && !kpr_word_consume (db, word_id, kpr_now (), error))
     goto fail;
   if (ret_already)
-    *ret_already = FALSE;
-  return kpr_store_commit (ca->db, error);
+    *ret_already = already;
+  if (already)
+    {
+      /* Already revoked is success, so a retry after a lost answer
+       * converges (protocol/EXTENSIONS.md §2) — and waits, like the first
+       * try, for a CRL that lists it. */
+      if (ret_generation && !kpr_crl_generation (db, ret_generation, error))
+        goto fail;
+      return kpr_ca_db_commit (db, error);
+    }
+  upd = kpr_ca_db_prepare (db, "UPDATE certs SET revoked = ?, reason = ? WHERE serial = ?"
+                               " AND revoked IS NULL", error);
+  if (!upd)
+    goto fail;
+  kpr_ca_db_bind_int64 (upd, 1, kpr_now ());
+  kpr_ca_db_bind_int64 (upd, 2, reason);
+  kpr_ca_db_bind_text (upd, 3, serial);
+  detail = g_strdup_printf ("serial %s revoked", serial);
+  /* An explicit revocation is published at once (kpr-crl.c). */
+  if (!kpr_ca_db_run (upd, "revoking", error) || !kpr_crl_mark (db, TRUE, ret_generation, error)
+      || !kpr_audit (db, actor, "revoke", detail, peer, error))
+    goto fail;
+  return kpr_ca_db_commit (db, error);
 
 fail:
-  kpr_store_rollback (ca->db);
+  kpr_ca_db_rollback (db);
   return FALSE;
 }
 
 gboolean
-kpr_ca_revoke_serial (KprCa *ca, const char *serial, const char *actor, GError **error)
+kpr_ca_revoke_serial (KprCa *ca, const char *serial, const char *actor, gboolean *ret_already,
+                      gint64 *ret_generation, GError **error)
 {
   g_autofree char *canon = kpr_serial_normalize (serial, error);
 
+  *ret_generation = 0;
   if (!canon)
     return FALSE;
-  return kpr_revoke (ca, canon, -1, 0, 0, actor ? actor : "admin", NULL, NULL, error);
-}
-/* ---- manual approval ------------------------------------------------------ */
-
-static char *
-pubkey_fingerprint (EVP_PKEY *pub)
-{
-  unsigned char *der = NULL;
-  int len = i2d_PUBKEY (pub, &der);
-  char *hex = len > 0 ? g_compute_checksum_for_data (G_CHECKSUM_SHA256, der, (gsize) len) : NULL;
-
-  OPENSSL_free (der);
-  return hex;
-}
-
-gboolean
-kpr_pending_find (KprCa *ca, const char *name, EVP_PKEY *pub, KprIssueKind kind,
-                  const KprSecret *password, gint64 *ret_id, gboolean *ret_approved,
-                  KprUser **ret_user, GError **error)
-{
-  g_autoptr (KprUser) user = NULL;
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  g_autofree char *fp = pubkey_fingerprint (pub);
-  gint64 match = 0;
-  gboolean approved = FALSE;
-  int rc;
-
-  *ret_id = 0;
-  user = kpr_user_lookup (ca, name, error);
-  if (!user)
-    return error == NULL || *error == NULL;
-  if (!fp)
-    return TRUE;
-  stmt = kpr_store_prepare (ca->db,
-                            "SELECT id, salt, hash, approved FROM pending WHERE user_id = ?"
-                            " AND kind = ? AND pubkey = ? AND done = 0", error);
-  if (!stmt)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, user->id);
-  sqlite3_bind_text (stmt, 2, kpr_issue_kind_name (kind), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, fp, -1, SQLITE_TRANSIENT);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      guint8 hash[32];
-
-      if (sqlite3_column_bytes (stmt, 1) != KPR_SALT_LEN || sqlite3_column_bytes (stmt, 2) != 32)
-        continue;
-      kpr_word_hash (password, sqlite3_column_blob (stmt, 1), hash);
-      if (CRYPTO_memcmp (hash, sqlite3_column_blob (stmt, 2), 32) == 0)
-        {
-          match = sqlite3_column_int64 (stmt, 0);
-          approved = sqlite3_column_int (stmt, 3) != 0;
-        }
-    }
-  if (rc != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "looking up pending requests", error);
-  *ret_id = match;
-  *ret_approved = approved;
-  if (match && ret_user)
-    *ret_user = g_steal_pointer (&user);
-  return TRUE;
-}
-
-gboolean
-kpr_pending_find_by_key (KprCa *ca, EVP_PKEY *pub, KprIssueKind kind, gint64 *ret_id,
-                         gboolean *ret_approved, KprUser **ret_user, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  g_autofree char *fp = pubkey_fingerprint (pub);
-  gint64 user_id = 0;
-  int rc;
-
-  *ret_id = 0;
-  *ret_approved = FALSE;
-  if (!fp)
-    return TRUE;
-  stmt = kpr_store_prepare (ca->db,
-                            "SELECT id, approved, user_id FROM pending WHERE kind = ?"
-                            " AND pubkey = ? AND done = 0 ORDER BY id DESC LIMIT 1", error);
-  if (!stmt)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, kpr_issue_kind_name (kind), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, fp, -1, SQLITE_TRANSIENT);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    {
-      *ret_id = sqlite3_column_int64 (stmt, 0);
-      *ret_approved = sqlite3_column_int (stmt, 1) != 0;
-      user_id = sqlite3_column_int64 (stmt, 2);
-    }
-  else if (rc != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "looking up pending requests", error);
-  if (*ret_id && ret_user && !(*ret_user = kpr_user_lookup_id (ca, user_id, error)))
-    return FALSE;
-  return TRUE;
-}
-
-gint64
-kpr_pending_create (KprCa *ca, const KprUser *user, EVP_PKEY *pub, KprIssueKind kind,
-                    gint64 word_id, const KprSecret *password, const char *peer,
-                    GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  g_autofree char *fp = pubkey_fingerprint (pub);
-  g_autofree char *detail = NULL;
-  guint8 salt[KPR_SALT_LEN];
-  guint8 hash[32];
-  gint64 id;
-
-  if (!fp || RAND_bytes (salt, sizeof salt) != 1)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot record the request");
-      return 0;
-    }
-  kpr_word_hash (password, salt, hash);
-  if (!kpr_store_begin (ca->db, error))
-    return 0;
-  if (!kpr_word_consume (ca, word_id, error))
-    goto fail;
-  stmt = kpr_store_prepare (ca->db,
-                            "INSERT INTO pending(user_id, kind, pubkey, salt, hash, created)"
-                            " VALUES (?, ?, ?, ?, ?, ?)", error);
-  if (!stmt)
-    goto fail;
-  sqlite3_bind_int64 (stmt, 1, user->id);
-  sqlite3_bind_text (stmt, 2, kpr_issue_kind_name (kind), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, fp, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_blob (stmt, 4, salt, sizeof salt, SQLITE_TRANSIENT);
-  sqlite3_bind_blob (stmt, 5, hash, sizeof hash, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 6, now_s ());
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    {
-      kpr_store_fail (ca->db, "recording the request", error);
-      goto fail;
-    }
-  id = sqlite3_last_insert_rowid (ca->db);
-  detail = g_strdup_printf ("request %" G_GINT64_FORMAT " (%s) waits for approval", id,
-                            kpr_issue_kind_name (kind));
-  if (!kpr_store_audit (ca->db, user->name, "pending", detail, peer, error)
-      || !kpr_store_commit (ca->db, error))
-    goto fail;
-  return id;
-
-fail:
-  kpr_store_rollback (ca->db);
-  return 0;
-}
-
-gboolean
-kpr_ca_approve (KprCa *ca, gint64 id, char **ret_user, GError **error)
-{
-  g_autoptr (sqlite3_stmt) find = NULL;
-  g_autoptr (sqlite3_stmt) upd = NULL;
-  g_autofree char *name = NULL;
-  g_autofree char *detail = NULL;
-
-  if (!kpr_store_begin (ca->db, error))
-    return FALSE;
-  find = kpr_store_prepare (ca->db, "SELECT u.name, p.done FROM pending p JOIN users u"
-                                    " ON u.id = p.user_id WHERE p.id = ?", error);
-  if (!find)
-    goto fail;
-  sqlite3_bind_int64 (find, 1, id);
-  if (sqlite3_step (find) != SQLITE_ROW)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
-                   "No request %" G_GINT64_FORMAT "; the ID is printed in the server log and "
-                   "stored in the audit table", id);
-      goto fail;
-    }
-  name = g_strdup ((const char *) sqlite3_column_text (find, 0));
-  if (sqlite3_column_int (find, 1))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
-                   "Request %" G_GINT64_FORMAT " was already approved and issued", id);
-      goto fail;
-    }
-  upd = kpr_store_prepare (ca->db, "UPDATE pending SET approved = 1 WHERE id = ?", error);
-  if (!upd)
-    goto fail;
-  sqlite3_bind_int64 (upd, 1, id);
-  detail = g_strdup_printf ("request %" G_GINT64_FORMAT " approved", id);
-  if (sqlite3_step (upd) != SQLITE_DONE)
-    {
-      kpr_store_fail (ca->db, "approving", error);
-      goto fail;
-    }
-  if (!kpr_store_audit (ca->db, "admin", "approve", detail, NULL, error)
-      || !kpr_store_commit (ca->db, error))
-    goto fail;
-  if (ret_user)
-    *ret_user = g_steal_pointer (&name);
-  return TRUE;
-
-fail:
-  kpr_store_rollback (ca->db);
-  return FALSE;
-}
-
-X509 *
-kpr_cert_find_by_key (KprCa *ca, EVP_PKEY *pub, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  g_autofree char *fp = pub ? pubkey_fingerprint (pub) : NULL;
-  const unsigned char *der;
-  X509 *cert = NULL;
-  int rc;
-
-  if (!fp)
-    return NULL;
-  stmt = kpr_store_prepare (ca->db,
-                            "SELECT der FROM certs WHERE pubkey = ? AND revoked IS NULL"
-                            " AND not_after > ? ORDER BY issued DESC LIMIT 1", error);
-  if (!stmt)
-    return NULL;
-  sqlite3_bind_text (stmt, 1, fp, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 2, g_get_real_time () / G_USEC_PER_SEC);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW && (der = sqlite3_column_blob (stmt, 0)))
-    cert = d2i_X509 (NULL, &der, sqlite3_column_bytes (stmt, 0));
-  else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    kpr_store_fail (ca->db, "looking up certificates", error);
-  return cert;
+  return kpr_revoke (ca->db, canon, -1, 0, 0, actor ? actor : "admin", NULL, ret_already,
+                     ret_generation, error);
 }

@@ -7,6 +7,7 @@
 
 #include "kpr-server-private.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -69,6 +70,24 @@ kpr_valid_phone (const char *phone)
     return FALSE;
   for (gsize i = 1; i < len; i++)
     if (!g_ascii_isdigit (phone[i]))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+kpr_valid_mail (const char *mail)
+{
+  gsize len = mail ? strlen (mail) : 0;
+  const char *at = mail ? strchr (mail, '@') : NULL;
+
+  /* It goes into a To: header: no spaces, quotes, brackets or line
+   * breaks, exactly one '@' with something on both sides and a dot in
+   * the domain. */
+  if (len < 5 || len > 254 || !at || at == mail || strchr (at + 1, '@') || !strchr (at + 1, '.')
+      || at[1] == '.' || mail[len - 1] == '.')
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if ((guchar) mail[i] <= ' ' || (guchar) mail[i] >= 0x7f || strchr ("\"(),:;<>[]\\", mail[i]))
       return FALSE;
   return TRUE;
 }
@@ -265,4 +284,74 @@ kpr_policy_check_key (EVP_PKEY *key, GError **error)
                "%s keys are not accepted: use EC P-256, EC P-384 or RSA 2048 and up",
                EVP_PKEY_get0_type_name (key) ? EVP_PKEY_get0_type_name (key) : "These");
   return FALSE;
+}
+
+static gboolean
+proxy_fail (GError **error, const char *what)
+{
+  g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL, "Bad PROXY header: %s", what);
+  return FALSE;
+}
+
+/* "PROXY TCP4 SRC DST SPORT DPORT\r\n" (at most 107 bytes). */
+static gboolean
+proxy_v1 (const guint8 *data, gsize len, gsize *ret_consumed, char **ret_address,
+          guint16 *ret_port, GError **error)
+{
+  const guint8 *end = memchr (data, '\n', MIN (len, 107));
+  g_autofree char *line = NULL;
+  g_auto (GStrv) f = NULL;
+  guint64 port = 0;
+  guint8 addr[16];
+  int family;
+
+  if (!end || end == data || end[-1] != '\r')
+    return proxy_fail (error, "no complete line");
+  line = g_strndup ((const char *) data, (gsize) (end - data - 1));
+  *ret_consumed = (gsize) (end - data) + 1;
+  f = g_strsplit (line, " ", -1);
+  if (g_strv_length (f) >= 2 && g_str_equal (f[1], "UNKNOWN"))
+    return TRUE;
+  if (g_strv_length (f) != 6 || !g_str_equal (f[0], "PROXY"))
+    return proxy_fail (error, "not six fields");
+  family = g_str_equal (f[1], "TCP4") ? AF_INET : g_str_equal (f[1], "TCP6") ? AF_INET6 : -1;
+  if (family < 0 || inet_pton (family, f[2], addr) != 1
+      || !g_ascii_string_to_unsigned (f[4], 10, 0, 65535, &port, NULL))
+    return proxy_fail (error, "bad address or port");
+  *ret_address = g_strdup (f[2]);
+  *ret_port = (guint16) port;
+  return TRUE;
+}
+
+gboolean
+kpr_parse_proxy_header (const guint8 *data, gsize len, gsize *ret_consumed, char **ret_address,
+                        guint16 *ret_port, GError **error)
+{
+  static const guint8 sig[12] = { 0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                  0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A };
+  char text[INET6_ADDRSTRLEN];
+  gsize body;
+
+  *ret_address = NULL;
+  *ret_port = 0;
+  if (len >= 6 && memcmp (data, "PROXY ", 6) == 0)
+    return proxy_v1 (data, len, ret_consumed, ret_address, ret_port, error);
+  if (len < 16 || memcmp (data, sig, sizeof sig) != 0)
+    return proxy_fail (error, "no PROXY signature");
+  body = (gsize) data[14] << 8 | data[15];
+  if ((data[12] & 0xf0) != 0x20 || 16 + body > KPR_PROXY_HEADER_MAX || 16 + body > len)
+    return proxy_fail (error, "bad version or length");
+  *ret_consumed = 16 + body;
+  /* LOCAL (a health check), or a family we do not route: keep the
+   * socket's address. */
+  if ((data[12] & 0x0f) == 0 || (data[13] != 0x11 && data[13] != 0x21))
+    return TRUE;
+  if (data[13] == 0x11 && body >= 12 && inet_ntop (AF_INET, data + 16, text, sizeof text))
+    *ret_port = (guint16) (data[24] << 8 | data[25]);
+  else if (data[13] == 0x21 && body >= 36 && inet_ntop (AF_INET6, data + 16, text, sizeof text))
+    *ret_port = (guint16) (data[48] << 8 | data[49]);
+  else
+    return proxy_fail (error, "address block too short");
+  *ret_address = g_strdup (text);
+  return TRUE;
 }

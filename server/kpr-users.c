@@ -1,18 +1,19 @@
 /* kpr-users.c — registered users, their secret words and enrollment codes,
- * and the text-message delivery of words.
+ * and the checks that guard them (server/README.md, "Threat model").
  *
  * Words exist in the database only as SHA-256(salt || word) with a random
- * salt per word; they are single-use, expire after KPR_WORD_TTL, and
- * KPR_MAX_TRIES wrong guesses lock the user out for KPR_LOCK_SECONDS.
+ * salt per word; they are single-use and expire after KPR_WORD_TTL.  Wrong
+ * guesses never burn a word or a code and never lock the owner out: they
+ * count only while a word is outstanding, against a decaying per-user
+ * back-off (kpr-throttle.c) that does not apply to the addresses that
+ * asked for the word.  Asking for a word again within the challenge gap
+ * sends nothing and keeps the current word.
  */
 #include "config.h"
 
 #include "kpr-server-private.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -22,12 +23,6 @@
 static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 G_STATIC_ASSERT (sizeof alphabet == 33);
 
-static gint64
-now_s (void)
-{
-  return g_get_real_time () / G_USEC_PER_SEC;
-}
-
 void
 kpr_user_free (KprUser *user)
 {
@@ -35,58 +30,89 @@ kpr_user_free (KprUser *user)
     return;
   g_free (user->name);
   g_free (user->phone);
+  g_free (user->mail);
   g_free (user);
 }
 
-static KprUser *
-user_query (KprCa *ca, const char *sql, const char *name, gint64 id, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (ca->db, sql, error);
-  KprUser *user;
-  int rc;
+#define USER_COLUMNS "id, name, phone, mail, disabled, failed, failed_at"
 
-  if (!stmt)
+static KprUser *
+user_query (KprCaDb *db, const char *sql, const char *name, gint64 id, GError **error)
+{
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (db, sql, error);
+  KprUser *user;
+  KprCaDbStep rc;
+
+  if (!st)
     return NULL;
   if (name)
-    sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+    kpr_ca_db_bind_text (st, 1, name);
   else
-    sqlite3_bind_int64 (stmt, 1, id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
+    kpr_ca_db_bind_int64 (st, 1, id);
+  rc = kpr_ca_db_step (st, "looking up a user", error);
+  if (rc != KPR_CA_DB_ROW)
     return NULL;
-  if (rc != SQLITE_ROW)
-    {
-      kpr_store_fail (ca->db, "looking up a user", error);
-      return NULL;
-    }
   user = g_new0 (KprUser, 1);
-  user->id = sqlite3_column_int64 (stmt, 0);
-  user->name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
-  user->phone = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
-  user->disabled = sqlite3_column_int (stmt, 3) != 0;
-  user->failed = sqlite3_column_int (stmt, 4);
-  user->locked_until = sqlite3_column_int64 (stmt, 5);
+  user->id = kpr_ca_db_column_int64 (st, 0);
+  user->name = g_strdup (kpr_ca_db_column_text (st, 1));
+  user->phone = g_strdup (kpr_ca_db_column_text (st, 2));
+  user->mail = g_strdup (kpr_ca_db_column_text (st, 3));
+  user->disabled = kpr_ca_db_column_int64 (st, 4) != 0;
+  user->failed = kpr_ca_db_column_int64 (st, 5);
+  user->failed_at = kpr_ca_db_column_int64 (st, 6);
+  /* Let the statement finish (RETURNING). */
+  kpr_ca_db_run (st, "looking up a user", NULL);
   return user;
 }
 
-#define USER_COLUMNS "SELECT id, name, phone, disabled, failed, locked_until FROM users "
-
 KprUser *
-kpr_user_lookup (KprCa *ca, const char *name, GError **error)
+kpr_user_lookup (KprCaDb *db, const char *name, GError **error)
 {
-  return user_query (ca, USER_COLUMNS "WHERE name = ?", name, 0, error);
+  return user_query (db, "SELECT " USER_COLUMNS " FROM users WHERE name = ?", name, 0, error);
 }
 
 KprUser *
-kpr_user_lookup_id (KprCa *ca, gint64 id, GError **error)
+kpr_user_lookup_id (KprCaDb *db, gint64 id, GError **error)
 {
-  return user_query (ca, USER_COLUMNS "WHERE id = ?", NULL, id, error);
+  return user_query (db, "SELECT " USER_COLUMNS " FROM users WHERE id = ?", NULL, id, error);
+}
+
+KprUser *
+kpr_user_lock (KprCaDb *db, const char *name, gint64 id, GError **error)
+{
+  /* A no-op update takes the row lock in PostgreSQL (SQLite's write lock
+   * is already held), so whatever a transaction does for one user happens
+   * after the previous one's, on every front end. */
+  if (name)
+    return user_query (db, "UPDATE users SET disabled = disabled WHERE name = ?"
+                           " RETURNING " USER_COLUMNS, name, 0, error);
+  return user_query (db, "UPDATE users SET disabled = disabled WHERE id = ?"
+                         " RETURNING " USER_COLUMNS, NULL, id, error);
 }
 
 gboolean
-kpr_ca_user_add (KprCa *ca, const char *name, const char *phone, GError **error)
+kpr_audit (KprCaDb *db, const char *actor, const char *action, const char *detail,
+           const char *peer, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "INSERT INTO audit(at, actor, action, detail, peer) VALUES (?, ?, ?, ?, ?)", error);
+
+  if (!st)
+    return FALSE;
+  kpr_ca_db_bind_int64 (st, 1, kpr_now ());
+  kpr_ca_db_bind_text (st, 2, actor ? actor : "-");
+  kpr_ca_db_bind_text (st, 3, action);
+  kpr_ca_db_bind_text (st, 4, detail);
+  kpr_ca_db_bind_text (st, 5, peer);
+  return kpr_ca_db_run (st, "writing the audit log", error);
+}
+
+gboolean
+kpr_ca_user_add (KprCa *ca, const char *name, const char *phone, const char *mail,
+                 GError **error)
+{
+  g_autoptr (KprCaDbStmt) st = NULL;
+  g_autoptr (GError) local = NULL;
   g_autofree char *detail = NULL;
 
   if (!kpr_valid_username (name))
@@ -103,94 +129,101 @@ kpr_ca_user_add (KprCa *ca, const char *name, const char *phone, GError **error)
                    phone);
       return FALSE;
     }
-  if (!kpr_store_begin (ca->db, error))
-    return FALSE;
-  stmt = kpr_store_prepare (ca->db,
-                            "INSERT INTO users(name, phone, created) VALUES (?, ?, ?)", error);
-  if (!stmt)
-    goto fail;
-  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, phone, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 3, now_s ());
-  if (sqlite3_step (stmt) != SQLITE_DONE)
+  if (mail && !kpr_valid_mail (mail))
     {
-      if (sqlite3_extended_errcode (ca->db) == SQLITE_CONSTRAINT_UNIQUE)
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "'%s' is not a mail address: write it as name@example.org", mail);
+      return FALSE;
+    }
+  if (!kpr_ca_db_begin (ca->db, error))
+    return FALSE;
+  st = kpr_ca_db_prepare (ca->db, "INSERT INTO users(name, phone, mail, created)"
+                                  " VALUES (?, ?, ?, ?)", error);
+  if (!st)
+    goto fail;
+  kpr_ca_db_bind_text (st, 1, name);
+  kpr_ca_db_bind_text (st, 2, phone);
+  kpr_ca_db_bind_text (st, 3, mail);
+  kpr_ca_db_bind_int64 (st, 4, kpr_now ());
+  if (!kpr_ca_db_run (st, "adding the user", &local))
+    {
+      if (g_error_matches (local, KPR_ERROR, KPR_ERROR_EXISTS))
         g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
                      "User '%s' already exists; nothing was changed", name);
       else
-        kpr_store_fail (ca->db, "adding the user", error);
+        g_propagate_error (error, g_steal_pointer (&local));
       goto fail;
     }
   detail = g_strdup_printf ("user %s added", name);
-  if (!kpr_store_audit (ca->db, "admin", "user-add", detail, NULL, error))
+  if (!kpr_audit (ca->db, "admin", "user-add", detail, NULL, error))
     goto fail;
-  return kpr_store_commit (ca->db, error);
+  return kpr_ca_db_commit (ca->db, error);
 
 fail:
-  kpr_store_rollback (ca->db);
+  kpr_ca_db_rollback (ca->db);
   return FALSE;
 }
 
 char *
 kpr_ca_user_list (KprCa *ca, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
     ca->db,
-    "SELECT u.name, u.phone, u.disabled, u.locked_until > ?1,"
+    "SELECT u.name, u.phone, u.disabled, u.failed, u.failed_at,"
     " (SELECT serial FROM certs c WHERE c.user_id = u.id AND c.revoked IS NULL"
     "  AND c.not_after > ?1 ORDER BY issued DESC LIMIT 1)"
     " FROM users u ORDER BY u.name", error);
   g_autoptr (GString) out = g_string_new (NULL);
-  int rc;
+  gint64 now = kpr_now ();
+  KprCaDbStep rc;
 
-  if (!stmt)
+  if (!st)
     return NULL;
-  sqlite3_bind_int64 (stmt, 1, now_s ());
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  kpr_ca_db_bind_int64 (st, 1, now);
+  while ((rc = kpr_ca_db_step (st, "listing users", error)) == KPR_CA_DB_ROW)
     {
-      const char *serial = (const char *) sqlite3_column_text (stmt, 4);
-      g_string_append_printf (out, "%s %s %s %s\n", sqlite3_column_text (stmt, 0),
-                              sqlite3_column_text (stmt, 1),
-                              sqlite3_column_int (stmt, 2) ? "disabled"
-                              : sqlite3_column_int (stmt, 3) ? "locked" : "active",
+      const char *serial = kpr_ca_db_column_text (st, 5);
+      gint64 score = kpr_backoff_score (&kpr_backoff_user, kpr_ca_db_column_int64 (st, 3),
+                                        kpr_ca_db_column_int64 (st, 4), now);
+
+      /* "throttled": enough wrong words lately that guesses must wait; the
+       * owner is not kept out. */
+      g_string_append_printf (out, "%s %s %s %s\n", kpr_ca_db_column_text (st, 0),
+                              kpr_ca_db_column_text (st, 1),
+                              kpr_ca_db_column_int64 (st, 2) ? "disabled"
+                              : score >= KPR_USER_FREE       ? "throttled"
+                                                             : "active",
                               serial ? serial : "-");
     }
-  if (rc != SQLITE_DONE)
-    {
-      kpr_store_fail (ca->db, "listing users", error);
-      return NULL;
-    }
+  if (rc == KPR_CA_DB_FAILED)
+    return NULL;
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 static gboolean
-burn_words (KprCa *ca, gint64 user_id, const char *kind, GError **error)
+burn_words (KprCaDb *db, gint64 user_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
-    ca->db, kind ? "UPDATE words SET used = 1 WHERE user_id = ? AND used = 0 AND kind = ?"
-                 : "UPDATE words SET used = 1 WHERE user_id = ? AND used = 0", error);
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "UPDATE words SET used = 1 WHERE user_id = ? AND used = 0", error);
 
-  if (!stmt)
+  if (!st)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, user_id);
-  if (kind)
-    sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "retiring secret words", error);
-  return TRUE;
+  kpr_ca_db_bind_int64 (st, 1, user_id);
+  return kpr_ca_db_run (st, "retiring secret words", error);
 }
 
 gboolean
-kpr_ca_user_disable (KprCa *ca, const char *name, guint *ret_revoked, GError **error)
+kpr_ca_user_disable (KprCa *ca, const char *name, guint *ret_revoked, gint64 *ret_generation,
+                     GError **error)
 {
   g_autoptr (KprUser) user = NULL;
-  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autoptr (KprCaDbStmt) st = NULL;
   g_autofree char *detail = NULL;
   guint count = 0;
 
-  if (!kpr_store_begin (ca->db, error))
+  if (!kpr_ca_db_begin (ca->db, error))
     return FALSE;
-  user = kpr_user_lookup (ca, name, error);
+  user = kpr_user_lock (ca->db, name, 0, error);
   if (!user)
     {
       if (error && !*error)
@@ -198,44 +231,50 @@ kpr_ca_user_disable (KprCa *ca, const char *name, guint *ret_revoked, GError **e
                      "No user '%s'; 'certkeeper-ca user list DIR' shows the users", name);
       goto fail;
     }
-  stmt = kpr_store_prepare (ca->db, "UPDATE users SET disabled = 1 WHERE id = ?", error);
-  if (!stmt)
+  st = kpr_ca_db_prepare (ca->db, "UPDATE users SET disabled = 1 WHERE id = ?", error);
+  if (!st)
     goto fail;
-  sqlite3_bind_int64 (stmt, 1, user->id);
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    {
-      kpr_store_fail (ca->db, "disabling the user", error);
-      goto fail;
-    }
+  kpr_ca_db_bind_int64 (st, 1, user->id);
   /* A disabled user keeps nothing that still opens a door. */
-  if (!burn_words (ca, user->id, NULL, error)
-      || !kpr_revoke_user_certs (ca, user->id, 5 /* cessationOfOperation */, &count, error)
-      || (count > 0 && !kpr_ca_write_crl (ca, error)))
+  if (!kpr_ca_db_run (st, "disabling the user", error) || !burn_words (ca->db, user->id, error)
+      || !kpr_revoke_user_certs (ca->db, user->id, KPR_REASON_CESSATION, &count, error)
+      || (count > 0 && !kpr_crl_mark (ca->db, TRUE, ret_generation, error)))
     goto fail;
   detail = g_strdup_printf ("user %s disabled, %u certificate(s) revoked", name, count);
-  if (!kpr_store_audit (ca->db, "admin", "user-disable", detail, NULL, error))
+  if (!kpr_audit (ca->db, "admin", "user-disable", detail, NULL, error))
     goto fail;
   if (ret_revoked)
     *ret_revoked = count;
-  return kpr_store_commit (ca->db, error);
+  return kpr_ca_db_commit (ca->db, error);
 
 fail:
-  kpr_store_rollback (ca->db);
+  kpr_ca_db_rollback (ca->db);
   return FALSE;
 }
 
 /* ---- secret words ------------------------------------------------------ */
 
+/* Upper case, '-' and spaces dropped: "abcd-efgh" typed from a text
+ * message still matches.  The result is erased with the secret. */
+static KprSecret *
+normalize (const KprSecret *password)
+{
+  KprSecret *norm = kpr_secret_new ("", 0);
+
+  for (gsize i = 0; i < password->len && norm->len < KPR_SECRET_MAX - 1; i++)
+    if (password->data[i] != '-' && password->data[i] != ' ')
+      norm->data[norm->len++] = g_ascii_toupper (password->data[i]);
+  norm->data[norm->len] = '\0';
+  return norm;
+}
+
 void
 kpr_word_hash (const KprSecret *password, const guint8 *salt, guint8 ret_hash[32])
 {
-  g_autoptr (KprSecret) norm = kpr_secret_new ("", 0);
+  g_autoptr (KprSecret) norm = normalize (password);
   g_autoptr (EVP_MD_CTX) ctx = EVP_MD_CTX_new ();
   unsigned int len = 32;
 
-  for (gsize i = 0; i < password->len; i++)
-    if (password->data[i] != '-' && password->data[i] != ' ')
-      norm->data[norm->len++] = g_ascii_toupper (password->data[i]);
   if (!ctx || !EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL)
       || !EVP_DigestUpdate (ctx, salt, KPR_SALT_LEN)
       || !EVP_DigestUpdate (ctx, norm->data, norm->len)
@@ -267,10 +306,10 @@ random_word (gsize len, gboolean grouped, GError **error)
 }
 
 static gboolean
-store_word (KprCa *ca, gint64 user_id, const char *kind, const KprSecret *word,
-            gint64 expires, GError **error)
+store_word (KprCaDb *db, gint64 user_id, const char *kind, const KprSecret *word,
+            gint64 expires, const char *requesters, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autoptr (KprCaDbStmt) st = NULL;
   guint8 salt[KPR_SALT_LEN];
   guint8 hash[32];
 
@@ -280,72 +319,93 @@ store_word (KprCa *ca, gint64 user_id, const char *kind, const KprSecret *word,
       return FALSE;
     }
   kpr_word_hash (word, salt, hash);
-  stmt = kpr_store_prepare (ca->db,
-                            "INSERT INTO words(user_id, kind, salt, hash, created, expires)"
-                            " VALUES (?, ?, ?, ?, ?, ?)", error);
-  if (!stmt)
+  st = kpr_ca_db_prepare (db, "INSERT INTO words(user_id, kind, salt, hash, created, expires,"
+                              " requesters) VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+  if (!st)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, user_id);
-  sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_STATIC);
-  sqlite3_bind_blob (stmt, 3, salt, sizeof salt, SQLITE_TRANSIENT);
-  sqlite3_bind_blob (stmt, 4, hash, sizeof hash, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 5, now_s ());
-  sqlite3_bind_int64 (stmt, 6, expires);
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "storing a secret word", error);
-  return TRUE;
+  kpr_ca_db_bind_int64 (st, 1, user_id);
+  kpr_ca_db_bind_text (st, 2, kind);
+  kpr_ca_db_bind_blob (st, 3, salt, sizeof salt);
+  kpr_ca_db_bind_blob (st, 4, hash, sizeof hash);
+  kpr_ca_db_bind_int64 (st, 5, kpr_now ());
+  kpr_ca_db_bind_int64 (st, 6, expires);
+  kpr_ca_db_bind_text (st, 7, requesters ? requesters : "");
+  return kpr_ca_db_run (st, "storing a secret word", error);
+}
+
+/* Seconds that must pass after the newest unused word before another is
+ * made, when @count words were made in the last hour: none for the first
+ * few, then a minute, doubling, never longer than a word lives — so the
+ * newest word a person received is always still valid. */
+static gint64
+challenge_gap (gint64 count)
+{
+  if (count < KPR_CHALLENGE_FREE_WORDS)
+    return 0;
+  return MIN (KPR_CHALLENGE_GAP << MIN (count - KPR_CHALLENGE_FREE_WORDS, 10), KPR_WORD_TTL);
 }
 
 gboolean
-kpr_word_create (KprCa *ca, const KprUser *user, KprSecret **ret_word, GError **error)
+kpr_word_challenge (KprCaDb *db, const KprUser *user, const char *source, gint64 now,
+                    KprSecret **ret_word, GError **error)
 {
-  g_autoptr (sqlite3_stmt) count = NULL;
+  g_autoptr (KprCaDbStmt) recent = NULL;
+  g_autoptr (KprCaDbStmt) live = NULL;
+  g_autoptr (KprCaDbStmt) upd = NULL;
   g_autoptr (KprSecret) word = NULL;
-  g_autoptr (KprUser) fresh = NULL;
-  gint64 now = now_s ();
+  g_autofree char *list = NULL;
+  gint64 count = 0, id = 0, created = 0;
+  KprCaDbStep rc;
 
   *ret_word = NULL;
-  if (!kpr_store_begin (ca->db, error))
+  if (user->disabled)
+    return kpr_audit (db, user->name, "challenge-refused", "disabled", source, error);
+  recent = kpr_ca_db_prepare (db, "SELECT COUNT(*) FROM words WHERE user_id = ?"
+                                  " AND kind = 'word' AND created > ?", error);
+  live = kpr_ca_db_prepare (db, "SELECT id, created, requesters FROM words WHERE user_id = ?"
+                                " AND kind = 'word' AND used = 0 AND expires > ?"
+                                " ORDER BY created DESC, id DESC LIMIT 1", error);
+  if (!recent || !live)
     return FALSE;
-  fresh = kpr_user_lookup_id (ca, user->id, error);
-  if (!fresh)
-    goto fail;
-  count = kpr_store_prepare (ca->db,
-                             "SELECT COUNT(*) FROM words WHERE user_id = ? AND kind = 'word'"
-                             " AND created > ?", error);
-  if (!count)
-    goto fail;
-  sqlite3_bind_int64 (count, 1, user->id);
-  sqlite3_bind_int64 (count, 2, now - 3600);
-  if (sqlite3_step (count) != SQLITE_ROW)
+  kpr_ca_db_bind_int64 (recent, 1, user->id);
+  kpr_ca_db_bind_int64 (recent, 2, now - 3600);
+  if (kpr_ca_db_step (recent, "counting secret words", error) != KPR_CA_DB_ROW)
+    return FALSE;
+  count = kpr_ca_db_column_int64 (recent, 0);
+  kpr_ca_db_bind_int64 (live, 1, user->id);
+  kpr_ca_db_bind_int64 (live, 2, now);
+  if ((rc = kpr_ca_db_step (live, "looking up secret words", error)) == KPR_CA_DB_FAILED)
+    return FALSE;
+  if (rc == KPR_CA_DB_ROW)
     {
-      kpr_store_fail (ca->db, "counting secret words", error);
-      goto fail;
+      id = kpr_ca_db_column_int64 (live, 0);
+      created = kpr_ca_db_column_int64 (live, 1);
+      list = kpr_requesters_add (kpr_ca_db_column_text (live, 2), source);
     }
-  /* Rate limit, lockout and disabled users: no message, and no sign of
-   * it in the answer either. */
-  if (fresh->disabled || fresh->locked_until > now
-      || sqlite3_column_int (count, 0) >= KPR_WORDS_PER_HOUR)
+
+  /* An unused word was sent moments ago: nothing is sent and it stays
+   * valid; the caller may use it from here too (its address joins the
+   * word's requesters).  A word the owner has just used does not hold
+   * the next one up. */
+  if (id && now - created < challenge_gap (count))
     {
-      kpr_store_audit (ca->db, user->name, "challenge-refused",
-                       fresh->disabled ? "disabled" : fresh->locked_until > now ? "locked"
-                                                                               : "rate limit",
-                       NULL, NULL);
-      return kpr_store_commit (ca->db, error);
+      if (g_str_equal (list, kpr_ca_db_column_text (live, 2)))
+        return TRUE;
+      upd = kpr_ca_db_prepare (db, "UPDATE words SET requesters = ? WHERE id = ?", error);
+      if (!upd)
+        return FALSE;
+      kpr_ca_db_bind_text (upd, 1, list);
+      kpr_ca_db_bind_int64 (upd, 2, id);
+      return kpr_ca_db_run (upd, "recording who asked for a word", error);
     }
-  /* Only the newest word is valid: asking again retires the old one. */
-  if (!burn_words (ca, user->id, "word", error)
-      || !(word = random_word (KPR_WORD_LEN, FALSE, error))
-      || !store_word (ca, user->id, "word", word, now + KPR_WORD_TTL, error)
-      || !kpr_store_audit (ca->db, user->name, "challenge", "secret word created", NULL, error)
-      || !kpr_store_commit (ca->db, error))
-    goto fail;
+  /* Older words stay valid until they expire: asking again never takes
+   * away the word a person is about to type. */
+  if (!(word = random_word (KPR_WORD_LEN, FALSE, error))
+      || !store_word (db, user->id, "word", word, now + KPR_WORD_TTL, source, error)
+      || !kpr_audit (db, user->name, "challenge", "secret word created", source, error))
+    return FALSE;
   *ret_word = g_steal_pointer (&word);
   return TRUE;
-
-fail:
-  kpr_store_rollback (ca->db);
-  return FALSE;
 }
 
 KprSecret *
@@ -355,9 +415,9 @@ kpr_ca_code_new (KprCa *ca, const char *name, gint64 ttl, GError **error)
   g_autoptr (KprSecret) code = NULL;
   g_autofree char *detail = NULL;
 
-  if (!kpr_store_begin (ca->db, error))
+  if (!kpr_ca_db_begin (ca->db, error))
     return NULL;
-  user = kpr_user_lookup (ca, name, error);
+  user = kpr_user_lookup (ca->db, name, error);
   if (!user || user->disabled)
     {
       if (error && !*error)
@@ -368,269 +428,137 @@ kpr_ca_code_new (KprCa *ca, const char *name, gint64 ttl, GError **error)
     }
   detail = g_strdup_printf ("enrollment code valid for %" G_GINT64_FORMAT " s", ttl);
   if (!(code = random_word (KPR_CODE_LEN, TRUE, error))
-      || !store_word (ca, user->id, "code", code, now_s () + ttl, error)
-      || !kpr_store_audit (ca->db, name, "code", detail, NULL, error)
-      || !kpr_store_commit (ca->db, error))
+      || !store_word (ca->db, user->id, "code", code, kpr_now () + ttl, NULL, error)
+      || !kpr_audit (ca->db, name, "code", detail, NULL, error)
+      || !kpr_ca_db_commit (ca->db, error))
     goto fail;
   return g_steal_pointer (&code);
 
 fail:
-  kpr_store_rollback (ca->db);
+  kpr_ca_db_rollback (ca->db);
   return NULL;
 }
 
 static gboolean
-set_failures (KprCa *ca, gint64 user_id, int failed, gint64 locked_until, GError **error)
+set_failures (KprCaDb *db, gint64 user_id, gint64 failed, gint64 at, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
-    ca->db, "UPDATE users SET failed = ?, locked_until = ? WHERE id = ?", error);
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "UPDATE users SET failed = ?, failed_at = ? WHERE id = ?", error);
 
-  if (!stmt)
+  if (!st)
     return FALSE;
-  sqlite3_bind_int (stmt, 1, failed);
-  sqlite3_bind_int64 (stmt, 2, locked_until);
-  sqlite3_bind_int64 (stmt, 3, user_id);
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "counting failures", error);
-  return TRUE;
+  kpr_ca_db_bind_int64 (st, 1, failed);
+  kpr_ca_db_bind_int64 (st, 2, at);
+  kpr_ca_db_bind_int64 (st, 3, user_id);
+  return kpr_ca_db_run (st, "counting failures", error);
 }
 
 gboolean
-kpr_word_verify (KprCa *ca, const char *name, const KprSecret *password,
-                 KprUser **ret_user, gint64 *ret_word_id, GError **error)
+kpr_word_check (KprCaDb *db, const KprUser *user, const KprSecret *password,
+                const char *source, gint64 now, KprWordCheck *ret, GError **error)
 {
-  g_autoptr (KprUser) user = NULL;
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  gint64 now = now_s ();
+  g_autoptr (KprCaDbStmt) st = NULL;
+  g_autoptr (KprSecret) norm = normalize (password);
+  /* Codes are twice as long as words: the length says which to look at,
+   * so a guess at a word never touches a code and vice versa. */
+  const char *kind = norm->len == KPR_CODE_LEN ? "code" : "word";
+  gboolean outstanding = FALSE, exempt = FALSE;
   gint64 match = 0;
-  int rc;
+  KprCaDbStep rc;
 
-  if (!kpr_store_begin (ca->db, error))
+  memset (ret, 0, sizeof *ret);
+  if (user->disabled || (norm->len != KPR_CODE_LEN && norm->len != KPR_WORD_LEN))
+    goto wrong;
+  st = kpr_ca_db_prepare (db, "SELECT id, salt, hash, requesters FROM words WHERE user_id = ?"
+                              " AND kind = ? AND used = 0 AND expires > ?", error);
+  if (!st)
     return FALSE;
-  user = kpr_user_lookup (ca, name, error);
-  if (!user || user->disabled)
-    {
-      if (error && *error)
-        goto fail;
-      kpr_store_rollback (ca->db);
-      /* Same text as a wrong word: the answer must not tell whether the
-       * name exists. */
-      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "Wrong username or secret word");
-      return FALSE;
-    }
-  if (user->locked_until > now)
-    {
-      kpr_store_rollback (ca->db);
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BUSY,
-                   "Too many wrong secret words for %s: locked for %" G_GINT64_FORMAT
-                   " more minute(s); then request a new secret word",
-                   name, (user->locked_until - now + 59) / 60);
-      return FALSE;
-    }
-  stmt = kpr_store_prepare (ca->db,
-                            "SELECT id, salt, hash FROM words WHERE user_id = ? AND used = 0"
-                            " AND expires > ?", error);
-  if (!stmt)
-    goto fail;
-  sqlite3_bind_int64 (stmt, 1, user->id);
-  sqlite3_bind_int64 (stmt, 2, now);
-  /* Compare against every live word without stopping at a match. */
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  kpr_ca_db_bind_int64 (st, 1, user->id);
+  kpr_ca_db_bind_text (st, 2, kind);
+  kpr_ca_db_bind_int64 (st, 3, now);
+  /* Compare against every live one without stopping at a match. */
+  while ((rc = kpr_ca_db_step (st, "checking the secret word", error)) == KPR_CA_DB_ROW)
     {
       guint8 hash[32];
-      const void *salt = sqlite3_column_blob (stmt, 1);
-      const void *stored = sqlite3_column_blob (stmt, 2);
+      gsize salt_len = 0, hash_len = 0;
+      const guint8 *salt = kpr_ca_db_column_blob (st, 1, &salt_len);
+      const guint8 *stored = kpr_ca_db_column_blob (st, 2, &hash_len);
 
-      if (sqlite3_column_bytes (stmt, 1) != KPR_SALT_LEN || sqlite3_column_bytes (stmt, 2) != 32)
+      outstanding = TRUE;
+      exempt |= kpr_requesters_contain (kpr_ca_db_column_text (st, 3), source);
+      if (salt_len != KPR_SALT_LEN || hash_len != 32)
         continue;
-      kpr_word_hash (password, salt, hash);
+      kpr_word_hash (norm, salt, hash);
       if (CRYPTO_memcmp (hash, stored, 32) == 0)
-        match = sqlite3_column_int64 (stmt, 0);
+        match = kpr_ca_db_column_int64 (st, 0);
     }
-  if (rc != SQLITE_DONE)
+  if (rc == KPR_CA_DB_FAILED)
+    return FALSE;
+
+  /* Codes are long random strings: only the per-address back-off guards
+   * them, and no one else's guesses can hold them up. */
+  if (g_str_equal (kind, "code"))
     {
-      kpr_store_fail (ca->db, "checking the secret word", error);
-      goto fail;
+      if (!match)
+        goto wrong;
+      ret->word_id = match;
+      return TRUE;
+    }
+  /* No word outstanding: nothing to guess, nothing counted. */
+  if (!outstanding)
+    goto wrong;
+  /* The owner asked for the word from this address: other people's
+   * guesses do not hold them up (the per-address back-off still counts). */
+  if (!exempt)
+    {
+      ret->retry_after = kpr_backoff_wait (&kpr_backoff_user, user->failed, user->failed_at, now);
+      if (ret->retry_after > 0)
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_BUSY,
+                       "Too many wrong secret words for %s lately: try again in %" G_GINT64_FORMAT
+                       " s", user->name, ret->retry_after);
+          return FALSE;
+        }
     }
   if (match)
     {
-      if (!set_failures (ca, user->id, 0, 0, error) || !kpr_store_commit (ca->db, error))
-        goto fail;
-      *ret_word_id = match;
-      if (ret_user)
-        *ret_user = g_steal_pointer (&user);
+      if (user->failed > 0 && !set_failures (db, user->id, 0, 0, error))
+        return FALSE;
+      ret->word_id = match;
       return TRUE;
     }
+  ret->counted = TRUE;
+  if (!set_failures (db, user->id,
+                     kpr_backoff_score (&kpr_backoff_user, user->failed, user->failed_at, now) + 1,
+                     now, error)
+      || !kpr_audit (db, user->name, "auth-fail", "wrong secret word", source, error))
+    return FALSE;
 
-  if (user->failed + 1 >= KPR_MAX_TRIES)
-    {
-      /* Locked: the outstanding words die too, so the right word is
-       * refused afterwards and a new one must be requested. */
-      if (!set_failures (ca, user->id, 0, now + KPR_LOCK_SECONDS, error)
-          || !burn_words (ca, user->id, NULL, error)
-          || !kpr_store_audit (ca->db, name, "lockout", "too many wrong secret words", NULL,
-                               error)
-          || !kpr_store_commit (ca->db, error))
-        goto fail;
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BUSY,
-                   "Too many wrong secret words for %s: locked for %d minutes; then request a "
-                   "new secret word", name, KPR_LOCK_SECONDS / 60);
-      return FALSE;
-    }
-  if (!set_failures (ca, user->id, user->failed + 1, 0, error)
-      || !kpr_store_audit (ca->db, name, "auth-fail", "wrong secret word", NULL, error)
-      || !kpr_store_commit (ca->db, error))
-    goto fail;
+wrong:
+  /* Same text whether the name exists or not. */
   g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "Wrong username or secret word");
-  return FALSE;
-
-fail:
-  kpr_store_rollback (ca->db);
   return FALSE;
 }
 
 gboolean
-kpr_word_consume (KprCa *ca, gint64 word_id, GError **error)
+kpr_word_consume (KprCaDb *db, gint64 word_id, gint64 now, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = kpr_store_prepare (
-    ca->db, "UPDATE words SET used = 1 WHERE id = ? AND used = 0 AND expires > ?", error);
+  g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (
+    db, "UPDATE words SET used = 1 WHERE id = ? AND used = 0 AND expires > ?", error);
 
-  if (!stmt)
+  if (!st)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, word_id);
-  sqlite3_bind_int64 (stmt, 2, now_s ());
-  if (sqlite3_step (stmt) != SQLITE_DONE)
-    return kpr_store_fail (ca->db, "using the secret word", error);
-  /* Someone else used it between the check and now. */
-  if (sqlite3_changes (ca->db) != 1)
+  kpr_ca_db_bind_int64 (st, 1, word_id);
+  kpr_ca_db_bind_int64 (st, 2, now);
+  if (!kpr_ca_db_run (st, "using the secret word", error))
+    return FALSE;
+  /* Someone else used it between the check and now (another front end:
+   * the row lock made us wait, and the update found it used). */
+  if (kpr_ca_db_changes (st) != 1)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
                    "This secret word was already used; request a new one");
       return FALSE;
     }
   return TRUE;
-}
-
-/* ---- delivery ------------------------------------------------------------ */
-
-struct _KprOtpSender {
-  char *outbox;
-  char **argv;
-};
-
-KprOtpSender *
-kpr_otp_sender_new (const char *outbox, const char *command, GError **error)
-{
-  g_autoptr (KprOtpSender) sender = g_new0 (KprOtpSender, 1);
-  g_autoptr (GError) local = NULL;
-
-  if (outbox && command)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
-                   "Give either --otp-outbox or --otp-command, not both");
-      return NULL;
-    }
-  sender->outbox = g_strdup (outbox);
-  if (command && !g_shell_parse_argv (command, NULL, &sender->argv, &local))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "Cannot parse --otp-command: %s",
-                   local->message);
-      return NULL;
-    }
-  return g_steal_pointer (&sender);
-}
-
-void
-kpr_otp_sender_free (KprOtpSender *sender)
-{
-  if (!sender)
-    return;
-  g_free (sender->outbox);
-  g_strfreev (sender->argv);
-  g_free (sender);
-}
-
-static gboolean
-write_all (int fd, const char *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
-gboolean
-kpr_otp_send (KprOtpSender *sender, const KprUser *user, const KprSecret *word, GError **error)
-{
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-  g_autoptr (KprSecret) line = kpr_secret_new ("", 0);
-  int written;
-  int fd = -1;
-  gboolean ok;
-
-  if (!sender->outbox && !sender->argv)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
-                   "No text-message sender configured (--otp-outbox or --otp-command)");
-      return FALSE;
-    }
-  /* The line is built in the erasing buffer; it holds the word. */
-  if (sender->outbox)
-    written = g_snprintf (line->data, KPR_SECRET_MAX, "%s %s %s %s\n", stamp, user->name,
-                          user->phone, word->data);
-  else
-    written = g_snprintf (line->data, KPR_SECRET_MAX, "%s %s\n", user->phone, word->data);
-  if (written <= 0 || written >= KPR_SECRET_MAX)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Text message too long");
-      return FALSE;
-    }
-  line->len = (gsize) written;
-
-  if (sender->outbox)
-    {
-      g_autofree char *path = g_strdup (sender->outbox);
-      /* O_APPEND + one write per line: concurrent writers never interleave. */
-      fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-      if (fd < 0)
-        {
-          int saved = errno;
-          g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot open the outbox %s: %s", path,
-                       g_strerror (saved));
-          return FALSE;
-        }
-      ok = write_all (fd, line->data, line->len);
-      ok = close (fd) == 0 && ok;
-      if (!ok)
-        g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write the outbox %s", path);
-      return ok;
-    }
-
-  /* No shell, and the word goes through a pipe: argv and environment
-   * are visible to every user of the machine. */
-  {
-    g_autoptr (GError) local = NULL;
-    if (!g_spawn_async_with_pipes (NULL, sender->argv, NULL,
-                                   G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                   NULL, NULL, NULL, &fd, NULL, NULL, &local))
-      {
-        g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot run the --otp-command: %s",
-                     local->message);
-        return FALSE;
-      }
-    ok = write_all (fd, line->data, line->len);
-    ok = close (fd) == 0 && ok;
-    if (!ok)
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
-                   "The --otp-command did not read the message from its standard input");
-    return ok;
-  }
 }

@@ -110,7 +110,9 @@ openssl verify -CAfile "$CA/ca.pem" "$TMP/a1.pem" >/dev/null || fail "issued cer
 ok "enrollment: the certificate is signed on the token and verifies against ca.pem"
 
 # A second enrollment revokes the first (CRL signed on the token by the
-# server); an admin revoke signs in a second process logged in with the PIN.
+# server's publisher).  An admin revoke needs no PIN while a server runs: the
+# server publishes the CRL; with no server the command signs it itself,
+# logged in with the PIN.
 netrc_for alice "$(word_for alice)" "$TMP/alice2.netrc"
 new_csr a2 "/CN=alice" -newkey rsa:2048
 st=$(post_est simpleenroll "$TMP/alice2.netrc" a2 "$TMP/a2.p7")
@@ -121,10 +123,9 @@ openssl crl -inform DER -in "$TMP/crl.der" -CAfile "$CA/ca.pem" -noout 2>&1 | gr
   || fail "CRL signature does not verify"
 openssl crl -inform DER -in "$TMP/crl.der" -noout -text | grep -q "Serial Number: $(serial_of "$TMP/a1.pem")" \
   || fail "superseded serial not on the CRL"
-rc=0; "$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a2.pem")" </dev/null 2>"$TMP/err" || rc=$?
-[ "$rc" -eq 2 ] || fail "revoke without a PIN: rc=$rc"
-"$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a2.pem")" --pin-file "$TMP/pin" >/dev/null \
-  || fail "admin revoke with --pin-file"
+rc=0; "$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a2.pem")" </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 0 ] && grep -q 'CRL updated' "$TMP/out" \
+  || fail "revoke while the server runs (no PIN needed): rc=$rc $(cat "$TMP/out" "$TMP/err")"
 xcurl -o "$TMP/crl2.der" "$BASE/crl"
 openssl crl -inform DER -in "$TMP/crl2.der" -CAfile "$CA/ca.pem" -noout 2>&1 | grep -q 'verify OK' \
   || fail "CRL after admin revoke does not verify"
@@ -132,11 +133,27 @@ openssl crl -inform DER -in "$TMP/crl2.der" -noout -text | grep -q "Serial Numbe
   || fail "admin-revoked serial not on the CRL"
 openssl verify -crl_check -CRLfile "$TMP/crl2.der" -CAfile "$CA/ca.pem" "$TMP/a2.pem" >/dev/null 2>&1 \
   && fail "a revoked certificate still verifies with the CRL"
+netrc_for alice "$(word_for alice)" "$TMP/alice3.netrc"
+new_csr a3 "/CN=alice" -newkey ec -pkeyopt ec_paramgen_curve:P-256
+st=$(post_est simpleenroll "$TMP/alice3.netrc" a3 "$TMP/a3.p7")
+[ "$st" = 200 ] || fail "third simpleenroll: $st"
+p7_to_pem "$TMP/a3.p7" "$TMP/a3.pem"
 ok "revocations produce CRLs signed on the token that 'openssl crl -CAfile ca.pem' accepts"
 
 if grep -q 1234 "$TMP/server.err" "$CA/ca.conf"; then fail "the PIN shows in the log or ca.conf"; fi
 stop_server
 ok "SIGTERM stops the server with status 0; the PIN appears nowhere"
+
+rc=0; "$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a3.pem")" </dev/null 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'needs its PIN' "$TMP/err" || fail "revoke without a server and a PIN: rc=$rc"
+"$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a3.pem")" --pin-file "$TMP/pin" >"$TMP/out" \
+  || fail "admin revoke with --pin-file"
+grep -q 'already' "$TMP/out" || fail "the first try did not record the revocation: $(cat "$TMP/out")"
+openssl crl -inform DER -in "$CA/crl.der" -CAfile "$CA/ca.pem" -noout 2>&1 | grep -q 'verify OK' \
+  || fail "crl.der after an offline revoke does not verify"
+openssl crl -inform DER -in "$CA/crl.der" -noout -text | grep -q "Serial Number: $(serial_of "$TMP/a3.pem")" \
+  || fail "offline-revoked serial not in crl.der"
+ok "no server: revoke needs the PIN (exit 2 without) and writes crl.der signed on the token"
 
 # A module named with --ca-module (for HSMs not registered with p11-kit).
 softhsm2-util --init-token --free --label ca2 --pin 4321 --so-pin 5678 >/dev/null \
