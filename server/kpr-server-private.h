@@ -18,7 +18,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_EXTENSION, X509_EXTENSION_free)
 #define KPR_CODE_LEN 16           /* characters of an enrollment code (80 bits) */
 #define KPR_CHALLENGE_FREE_WORDS 3 /* words an hour a user gets at once */
 #define KPR_CHALLENGE_GAP 60      /* then at least this between two, doubling */
-#define KPR_REQUESTERS_MAX 64     /* addresses remembered per word */
+#define KPR_REQUESTERS_MAX 16     /* addresses remembered per word */
 #define KPR_USER_FREE 3           /* wrong words before the per-user back-off */
 #define KPR_USER_CAP 60           /* longest per-user wait, seconds */
 #define KPR_USER_HALF_LIFE 600    /* the per-user score halves in 10 minutes */

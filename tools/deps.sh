@@ -16,6 +16,8 @@ packages=(
   # the protocols suite's SCEP peer (micromdm's scepserver); its CMP peer
   # is `openssl cmp`, already above
   scep
+  # certkeeper-ca on PostgreSQL (libpq) and its tests (a throwaway cluster)
+  libpq-dev postgresql
   # certkeeper-gtk and its tests (an X server of their own, Xvfb)
   libgtk-4-dev libadwaita-1-dev xvfb
   # browsers: certkeeper-nss links NSS; the browser suite drives real ones

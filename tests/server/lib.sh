@@ -18,11 +18,14 @@ OUTBOX="$TMP/outbox"
 SERVER_PID=
 TESTS_RUN=0
 
+# Scripts add their own clean-up (more servers, a database) here.
+EXTRA_CLEANUP=
 cleanup () {
   if [ -n "$SERVER_PID" ]; then
     kill -KILL "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+  for hook in $EXTRA_CLEANUP; do "$hook" || true; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
