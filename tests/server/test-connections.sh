@@ -84,4 +84,31 @@ used=$(( (c1 - c0) * 100 / $(getconf CLK_TCK) ))
 wait "$FLOOD_PID"; FLOOD_PID=
 ok "out of descriptors the server pauses accepting ($used/100 s CPU in 4 s) and still serves ($2 ms)"
 stop_server
+
+# --- behind haproxy: the PROXY header names the client ---------------------
+serve_limited 1024:1024 --proxy-protocol
+python3 - "$PORT" "$CA/ca.pem" >"$TMP/proxy.out" 2>&1 <<'PY'
+import socket, ssl, sys
+port, cafile = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=cafile)
+def get(header):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(header)
+    try:
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        t.sendall(b"GET /crl HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        return t.recv(64).split(b"\r\n")[0].decode()
+    except (OSError, ssl.SSLError) as e:
+        return "refused"
+print("v1", get(b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 8443\r\n"))
+print("v2", get(b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xcb\x00\x71\x05\x7f\x00\x00\x01\x9c\x41\x20\xfb"))
+print("none", get(b""))
+PY
+grep -qx 'v1 HTTP/1.1 200 OK' "$TMP/proxy.out" && grep -qx 'v2 HTTP/1.1 200 OK' "$TMP/proxy.out" \
+  && grep -qx 'none refused' "$TMP/proxy.out" || fail "PROXY headers: $(cat "$TMP/proxy.out")"
+grep -q '198.51.100.7:40000 GET /crl -> 200' "$TMP/server.err" \
+  && grep -q '203.0.113.5:40001 GET /crl -> 200' "$TMP/server.err" \
+  || fail "the log does not name the client: $(grep crl "$TMP/server.err")"
+ok "--proxy-protocol: v1 and v2 headers name the client (log, throttles); no header, no service"
+stop_server
 done_testing
