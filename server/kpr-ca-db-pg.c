@@ -408,6 +408,7 @@ pg_close (KprCaDb *base)
 static const KprCaDbDriver pg_driver = {
   .kind = KPR_CA_DB_POSTGRESQL,
   .begin_sql = "BEGIN",
+  .errors_abort = TRUE,
   .exec = pg_exec,
   .prepare = pg_prepare,
   .bind_int64 = pg_bind_int64,

@@ -13,6 +13,9 @@ typedef struct {
   KprCaDbKind kind;
   /* Outermost transaction; nested levels are SAVEPOINTs in both. */
   const char *begin_sql;
+  /* A failed statement aborts the whole transaction (PostgreSQL), so a
+   * statement expected to fail needs a savepoint of its own. */
+  gboolean errors_abort;
   gboolean (*exec) (KprCaDb *db, const char *sql, GError **error);
   KprCaDbStmt *(*prepare) (KprCaDb *db, const char *sql, GError **error);
   void (*bind_int64) (KprCaDbStmt *st, int index, gint64 value);

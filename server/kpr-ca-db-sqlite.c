@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,9 +47,18 @@ fail (sqlite3 *db, GError **error)
   g_set_error (error, KPR_ERROR, kpr, "%s", db ? sqlite3_errmsg (db) : "cannot open");
 }
 
+static KprCaDbStmt *sq_prepare (KprCaDb *base, const char *sql, GError **error);
+
 static gboolean
 sq_exec (KprCaDb *base, const char *sql, GError **error)
 {
+  /* Transaction control runs for every job: prepared once, like the rest
+   * (kpr_ca_db_prepare caches it); scripts (with ';') are parsed each time. */
+  if (!strchr (sql, ';') && base->cache)
+    {
+      g_autoptr (KprCaDbStmt) st = kpr_ca_db_prepare (base, sql, error);
+      return st && kpr_ca_db_run (st, "updating the database", error);
+    }
   if (sqlite3_exec (SDB (base)->db, sql, NULL, NULL, NULL) != SQLITE_OK)
     {
       g_autoptr (GError) local = NULL;

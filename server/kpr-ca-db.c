@@ -83,6 +83,12 @@ kpr_ca_db_in_transaction (KprCaDb *db)
 }
 
 gboolean
+kpr_ca_db_errors_abort (KprCaDb *db)
+{
+  return db->driver->errors_abort;
+}
+
+gboolean
 kpr_ca_db_begin (KprCaDb *db, GError **error)
 {
   g_autofree char *sql = NULL;

@@ -59,6 +59,10 @@ gboolean kpr_ca_db_begin (KprCaDb *db, GError **error);
 gboolean kpr_ca_db_commit (KprCaDb *db, GError **error);
 void kpr_ca_db_rollback (KprCaDb *db);
 gboolean kpr_ca_db_in_transaction (KprCaDb *db);
+/* Whether a failing statement aborts the transaction (PostgreSQL): a
+ * statement that may fail on purpose (a serial collision) then runs in a
+ * savepoint of its own. */
+gboolean kpr_ca_db_errors_abort (KprCaDb *db);
 /* Statements without parameters or rows (DDL, several separated by ';'). */
 gboolean kpr_ca_db_exec (KprCaDb *db, const char *sql, GError **error);
 

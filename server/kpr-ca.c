@@ -13,6 +13,8 @@
 
 #include "kpr-server-private.h"
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ASN1_OCTET_STRING, ASN1_OCTET_STRING_free)
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -234,7 +236,9 @@ kpr_ca_make_user_cert (KprCa *ca, const char *username, const KprPubkey *pub,
                        const BIGNUM *serial, gint64 now, GError **error)
 {
   g_autoptr (X509) cert = NULL;
-  g_autoptr (X509_EXTENSION) ski = NULL;
+  g_autoptr (ASN1_OCTET_STRING) ski = NULL;
+  unsigned char ski_hash[EVP_MAX_MD_SIZE];
+  unsigned int ski_len = 0;
   gint64 not_after = now + ca->lifetime;
   gint64 ca_end = kpr_asn1_time_seconds (X509_get0_notAfter (ca->cert));
 
@@ -252,11 +256,17 @@ kpr_ca_make_user_cert (KprCa *ca, const char *username, const KprPubkey *pub,
       kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot build a certificate");
       return NULL;
     }
-  if (!(ski = kpr_ca_make_ext (cert, ca->cert, NID_subject_key_identifier, "hash", error)))
-    return NULL;
+  /* RFC 5280 §4.2.1.2 method 1: SHA-1 of the key's bits. */
+  if (!EVP_Digest (pub->bits, (size_t) pub->bits_len, ski_hash, &ski_len, EVP_sha1 (), NULL)
+      || !(ski = ASN1_OCTET_STRING_new ()) || !ASN1_OCTET_STRING_set (ski, ski_hash, (int) ski_len))
+    {
+      kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot make the subject key identifier");
+      return NULL;
+    }
   if (!X509_add_ext (cert, ca->ext_bc, -1)
       || !X509_add_ext (cert, EVP_PKEY_is_a (pub->key, "RSA") ? ca->ext_ku_rsa : ca->ext_ku_ec, -1)
-      || !X509_add_ext (cert, ca->ext_eku, -1) || !X509_add_ext (cert, ski, -1)
+      || !X509_add_ext (cert, ca->ext_eku, -1)
+      || X509_add1_ext_i2d (cert, NID_subject_key_identifier, ski, 0, 0) != 1
       || !X509_add_ext (cert, ca->ext_aki, -1))
     {
       kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Cannot add a certificate extension");

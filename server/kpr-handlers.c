@@ -96,7 +96,7 @@ kpr_handle_crl (KprRequest *rq)
 
 /* The CSR of an EST body; Content-Transfer-Encoding is ignored (RFC 8951).
  * NULL with @error, or NULL and *@replied when the body was refused. */
-static X509_REQ *
+static KprCsr *
 request_csr (KprRequest *rq, gboolean *replied, GError **error)
 {
   g_autofree char *body = NULL;
@@ -113,7 +113,7 @@ request_csr (KprRequest *rq, gboolean *replied, GError **error)
   der = kpr_est_base64_decode (body, len, error);
   if (!der)
     return NULL;
-  return kpr_est_csr_parse (g_bytes_get_data (der, NULL), g_bytes_get_size (der), error);
+  return kpr_csr_parse (g_bytes_get_data (der, NULL), g_bytes_get_size (der), error);
 }
 
 static gboolean
@@ -206,10 +206,10 @@ enroll_done (KprJob *job)
     {
       kpr_source_count (server->fails, rq->source, kpr_now ());
       if (j->name)
-        kpr_server_log (server, "%s: refused credentials for %s", rq->peer, j->name);
+        rq->note = g_strdup_printf ("refused credentials for %s", j->name);
     }
   if (j->log && !job->failed)
-    kpr_server_log (server, "%s", j->log);
+    rq->note = g_steal_pointer (&j->log);
   if (job->error)
     {
       if (j->retry_after > 0 && !job->failed)
@@ -227,35 +227,19 @@ enroll_done (KprJob *job)
     kpr_reply_text (rq, 500, "The CA had an internal problem; try again later");
 }
 
-static char *
-csr_common_name (X509_REQ *csr)
-{
-  X509_NAME *name = X509_REQ_get_subject_name (csr);
-  int i = X509_NAME_get_index_by_NID (name, NID_commonName, -1);
-  unsigned char *utf8 = NULL;
-  char *ret = NULL;
-
-  if (i >= 0 && ASN1_STRING_to_UTF8 (&utf8, X509_NAME_ENTRY_get_data (X509_NAME_get_entry (name, i))) >= 0)
-    ret = g_strdup ((const char *) utf8);
-  OPENSSL_free (utf8);
-  return ret;
-}
-
 /* RFC 7030 §4.2.2: Subject and SubjectAltName identical to the
  * certificate being renewed. */
 static gboolean
-same_identity (X509_REQ *csr, X509 *cert, GError **error)
+same_identity (const KprCsr *csr, X509 *cert, GError **error)
 {
-  STACK_OF (X509_EXTENSION) *req_exts = X509_REQ_get_extensions (csr);
-  int ri = X509v3_get_ext_by_NID (req_exts, NID_subject_alt_name, -1);
   int ci = X509_get_ext_by_NID (cert, NID_subject_alt_name, -1);
-  ASN1_OCTET_STRING *rs = ri >= 0 ? X509_EXTENSION_get_data (X509v3_get_ext (req_exts, ri)) : NULL;
   ASN1_OCTET_STRING *cs = ci >= 0 ? X509_EXTENSION_get_data (X509_get_ext (cert, ci)) : NULL;
-  gboolean same_san = (!rs && !cs) || (rs && cs && ASN1_STRING_cmp (rs, cs) == 0);
+  gboolean same_san = (!csr->san && !cs)
+                      || (csr->san && cs && g_bytes_get_size (csr->san) == (gsize) ASN1_STRING_length (cs)
+                          && memcmp (g_bytes_get_data (csr->san, NULL), ASN1_STRING_get0_data (cs),
+                                     g_bytes_get_size (csr->san)) == 0);
 
-  sk_X509_EXTENSION_pop_free (req_exts, X509_EXTENSION_free);
-  if (X509_NAME_cmp (X509_REQ_get_subject_name (csr), X509_get_subject_name (cert)) != 0
-      || !same_san)
+  if (X509_NAME_cmp (csr->subject, X509_get_subject_name (cert)) != 0 || !same_san)
     {
       g_autofree char *want = X509_NAME_oneline (X509_get_subject_name (cert), NULL, 0);
       g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
@@ -271,7 +255,7 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
 {
   KprServer *server = rq->server;
   g_autoptr (GError) error = NULL;
-  g_autoptr (X509_REQ) csr = NULL;
+  g_autoptr (KprCsr) csr = NULL;
   KprEnrollJob *j;
   gboolean replied = FALSE;
 
@@ -291,8 +275,8 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
   j->source = g_strdup (rq->source);
   j->peer = g_strdup (rq->peer);
   /* The key, encoded once for everything that follows. */
-  if (!(j->pub = kpr_pubkey_from_req (csr, &error))
-      || (kind != KPR_ISSUE_SERVERKEYGEN && !kpr_policy_check_key (j->pub->key, &error)))
+  j->pub = g_steal_pointer (&csr->pub);
+  if (kind != KPR_ISSUE_SERVERKEYGEN && !kpr_policy_check_key (j->pub->key, &error))
     goto fail;
   if (kind == KPR_ISSUE_REENROLL)
     {
@@ -325,7 +309,7 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
   else
     /* Without credentials only a repeated request goes on: a poll of a
      * recorded one (manual approval), or a lost answer (kpr-enroll.c). */
-    j->csr_name = csr_common_name (csr);
+    j->csr_name = g_strdup (csr->common_name);
   kpr_writer_submit (server->writer, &j->job);
   return;
 

@@ -52,6 +52,7 @@ typedef struct {
   struct evhttp_request *req;
   char *peer;   /* "ADDRESS:PORT" for the log and the audit */
   char *source; /* the throttling key of the address */
+  char *note;   /* what happened, appended to the request's log line */
 } KprRequest;
 
 void kpr_server_log (KprServer *server, const char *format, ...) G_GNUC_PRINTF (2, 3);

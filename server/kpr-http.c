@@ -53,6 +53,7 @@ request_free (KprRequest *rq)
 {
   g_free (rq->peer);
   g_free (rq->source);
+  g_free (rq->note);
   g_free (rq);
 }
 
@@ -62,9 +63,11 @@ kpr_reply_bytes (KprRequest *rq, int code, const char *content_type, const void 
   struct evbuffer *buf = evbuffer_new ();
   struct evkeyvalq *headers = evhttp_request_get_output_headers (rq->req);
 
-  kpr_server_log (rq->server, "%s %s %s -> %d", rq->peer,
+  /* One line per request: a write per line is a system call. */
+  kpr_server_log (rq->server, "%s %s %s -> %d%s%s%s", rq->peer,
                   evhttp_request_get_command (rq->req) == EVHTTP_REQ_GET ? "GET" : "POST",
-                  evhttp_request_get_uri (rq->req), code);
+                  evhttp_request_get_uri (rq->req), code, rq->note ? " (" : "",
+                  rq->note ? rq->note : "", rq->note ? ")" : "");
   if (content_type)
     evhttp_add_header (headers, "Content-Type", content_type);
   evhttp_add_header (headers, "Cache-Control", "no-store");
@@ -337,6 +340,16 @@ make_ssl_ctx (KprCa *ca, gboolean proxy_protocol, GError **error)
     }
   SSL_CTX_set_client_CA_list (ctx, names);
   SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+  /* The chain sent is tls.pem + ca.pem, given once here: left to itself
+   * OpenSSL rebuilds it from the verify store on every handshake (a chain
+   * verification, CA signature included, per connection). */
+  SSL_CTX_set_mode (ctx, SSL_MODE_NO_AUTO_CHAIN);
+  if (SSL_CTX_add1_chain_cert (ctx, ca->cert) != 1)
+    {
+      SSL_CTX_free (ctx);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot set up the TLS chain");
+      return NULL;
+    }
   SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (proxy_protocol)
     SSL_CTX_set_info_callback (ctx, kpr_conn_info_callback);

@@ -18,6 +18,8 @@
 #include <openssl/crypto.h>
 #include <openssl/objects.h>
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ASN1_BIT_STRING, ASN1_BIT_STRING_free)
+
 const char *
 kpr_issue_kind_name (KprIssueKind kind)
 {
@@ -65,31 +67,22 @@ key_type_name (EVP_PKEY *key)
   return g_strdup (EVP_PKEY_get0_type_name (key) ? EVP_PKEY_get0_type_name (key) : "?");
 }
 
-/* From the parsed SubjectPublicKeyInfo: the DER (re-encoded from its parts,
- * never through OpenSSL 3's encoder set-up), its SHA-256, and the parts
- * the certificate gets. */
-static KprPubkey *
-pubkey_from_x509_pubkey (X509_PUBKEY *xpk, EVP_PKEY *key, GError **error)
+KprPubkey *
+kpr_pubkey_from_parts (const X509_ALGOR *algor, const ASN1_BIT_STRING *bits, const guint8 *der,
+                       gsize len, EVP_PKEY *key, GError **error)
 {
   g_autoptr (KprPubkey) pk = g_new0 (KprPubkey, 1);
-  ASN1_OBJECT *alg = NULL;
-  const unsigned char *bits = NULL;
-  int bits_len = 0;
-  X509_ALGOR *algor = NULL;
+  const ASN1_OBJECT *alg = NULL;
   const void *pval = NULL;
-  unsigned char *der = NULL;
-  int len;
 
-  if (!xpk || !key || !X509_PUBKEY_get0_param (&alg, &bits, &bits_len, &algor, xpk)
-      || (len = i2d_X509_PUBKEY (xpk, &der)) <= 0)
+  if (!algor || !bits || !der || !key)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The request carries no usable public key");
       return NULL;
     }
-  pk->spki = g_bytes_new (der, (gsize) len);
-  pk->fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der, (gsize) len);
-  OPENSSL_free (der);
-  X509_ALGOR_get0 ((const ASN1_OBJECT **) &alg, &pk->ptype, &pval, algor);
+  pk->spki = g_bytes_new (der, len);
+  pk->fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der, len);
+  X509_ALGOR_get0 (&alg, &pk->ptype, &pval, algor);
   pk->alg = OBJ_dup (alg);
   if (pk->ptype == V_ASN1_OBJECT)
     pk->pval = OBJ_dup (pval);
@@ -97,19 +90,36 @@ pubkey_from_x509_pubkey (X509_PUBKEY *xpk, EVP_PKEY *key, GError **error)
     pk->pval = ASN1_STRING_dup (pval);
   else
     pk->ptype = pk->ptype == V_ASN1_UNDEF ? V_ASN1_UNDEF : V_ASN1_NULL;
-  pk->bits = g_memdup2 (bits, (gsize) bits_len);
-  pk->bits_len = bits_len;
+  pk->bits = g_memdup2 (ASN1_STRING_get0_data (bits), (gsize) ASN1_STRING_length (bits));
+  pk->bits_len = ASN1_STRING_length (bits);
   pk->key = key;
   EVP_PKEY_up_ref (key);
   pk->type = key_type_name (key);
   return g_steal_pointer (&pk);
 }
 
-KprPubkey *
-kpr_pubkey_from_req (X509_REQ *req, GError **error)
+/* From a parsed X509_PUBKEY (a key we made, or one stored with a request). */
+static KprPubkey *
+pubkey_from_x509_pubkey (X509_PUBKEY *xpk, EVP_PKEY *key, GError **error)
 {
-  return pubkey_from_x509_pubkey (X509_REQ_get_X509_PUBKEY (req), X509_REQ_get0_pubkey (req),
-                                  error);
+  const unsigned char *bits = NULL;
+  int bits_len = 0;
+  X509_ALGOR *algor = NULL;
+  g_autoptr (ASN1_BIT_STRING) bs = ASN1_BIT_STRING_new ();
+  unsigned char *der = NULL;
+  KprPubkey *pk;
+  int len;
+
+  if (!xpk || !bs || !X509_PUBKEY_get0_param (NULL, &bits, &bits_len, &algor, xpk)
+      || !ASN1_BIT_STRING_set (bs, (unsigned char *) bits, bits_len)
+      || (len = i2d_X509_PUBKEY (xpk, &der)) <= 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The request carries no usable public key");
+      return NULL;
+    }
+  pk = kpr_pubkey_from_parts (algor, bs, der, (gsize) len, key, error);
+  OPENSSL_free (der);
+  return pk;
 }
 
 KprPubkey *
@@ -182,9 +192,10 @@ kpr_revoke_user_certs (KprCaDb *db, gint64 user_id, int reason, guint *ret_count
   return TRUE;
 }
 
-/* Records @cert; FALSE with KPR_ERROR_EXISTS on a serial collision.  In a
- * savepoint of its own: PostgreSQL aborts a transaction on a unique
- * violation, and only the insert must be undone to draw again. */
+/* Records @cert; FALSE with KPR_ERROR_EXISTS on a serial collision.  With
+ * PostgreSQL in a savepoint of its own: it aborts a transaction on a
+ * unique violation, and only the insert must be undone to draw again
+ * (SQLite undoes just the failed statement). */
 static gboolean
 record_cert (KprCaDb *db, const KprUser *user, KprIssueKind kind, X509 *cert,
              const char *serial, const KprPubkey *pub, gint64 request_id, gint64 now,
@@ -192,6 +203,7 @@ record_cert (KprCaDb *db, const KprUser *user, KprIssueKind kind, X509 *cert,
 {
   g_autoptr (KprCaDbStmt) st = NULL;
   g_autofree char *subject = g_strdup_printf ("/CN=%s", user->name);
+  gboolean own_savepoint = kpr_ca_db_errors_abort (db);
   unsigned char *der = NULL;
   int len = i2d_X509 (cert, &der);
   gboolean ok;
@@ -201,13 +213,14 @@ record_cert (KprCaDb *db, const KprUser *user, KprIssueKind kind, X509 *cert,
       g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot encode the certificate");
       return FALSE;
     }
-  if (!kpr_ca_db_begin (db, error)
+  if ((own_savepoint && !kpr_ca_db_begin (db, error))
       || !(st = kpr_ca_db_prepare (db, "INSERT INTO certs(serial, user_id, kind, subject,"
                                        " not_before, not_after, der, issued, pubkey, request_id)"
                                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error)))
     {
       OPENSSL_free (der);
-      kpr_ca_db_rollback (db);
+      if (own_savepoint)
+        kpr_ca_db_rollback (db);
       return FALSE;
     }
   kpr_ca_db_bind_text (st, 1, serial);
@@ -226,6 +239,8 @@ record_cert (KprCaDb *db, const KprUser *user, KprIssueKind kind, X509 *cert,
   ok = kpr_ca_db_run (st, "recording the certificate", error);
   OPENSSL_free (der);
   g_clear_pointer (&st, kpr_ca_db_stmt_release);
+  if (!own_savepoint)
+    return ok;
   if (!ok)
     {
       kpr_ca_db_rollback (db);

@@ -95,12 +95,28 @@ typedef struct {
 } KprPubkey;
 void kpr_pubkey_free (KprPubkey *pk);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprPubkey, kpr_pubkey_free)
-KprPubkey *kpr_pubkey_from_req (X509_REQ *req, GError **error);
+/* From the parts of a parsed SubjectPublicKeyInfo (@der: its encoding). */
+KprPubkey *kpr_pubkey_from_parts (const X509_ALGOR *algor, const ASN1_BIT_STRING *bits,
+                                  const guint8 *der, gsize len, EVP_PKEY *key, GError **error);
 KprPubkey *kpr_pubkey_from_spki (const guint8 *der, gsize len, GError **error);
 KprPubkey *kpr_pubkey_from_key (EVP_PKEY *key, GError **error);
 gboolean kpr_pubkey_set_on_cert (const KprPubkey *pk, X509 *cert);
 X509 *kpr_ca_make_user_cert (KprCa *ca, const char *username, const KprPubkey *pub,
                              const BIGNUM *serial, gint64 now, GError **error);
+
+/* ---- kpr-csr.c: the PKCS#10 request (fuzzed) ---------------------------- */
+#define KPR_CSR_MAX (64 * 1024)
+typedef struct {
+  KprPubkey *pub;      /* its key, signature checked */
+  X509_NAME *subject;
+  GBytes *san;         /* subjectAltName requested (DER of GeneralNames), or NULL */
+  char *common_name;   /* the subject's CN, UTF-8, or NULL */
+} KprCsr;
+/* Parses a DER request and checks its signature with its own key (proof
+ * of possession); KPR_ERROR_PROTOCOL for anything else. */
+KprCsr *kpr_csr_parse (const guint8 *der, gsize len, GError **error);
+void kpr_csr_free (KprCsr *csr);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprCsr, kpr_csr_free)
 
 /* ---- kpr-ca-token.c: the CA key on a PKCS#11 token ------------------- */
 /* Generates the CA key pair on ca->token_uri; sets ca->tokens, token,

@@ -268,10 +268,9 @@ normalize (const KprSecret *password)
   return norm;
 }
 
-void
-kpr_word_hash (const KprSecret *password, const guint8 *salt, guint8 ret_hash[32])
+static void
+hash_normalized (const KprSecret *norm, const guint8 *salt, guint8 ret_hash[32])
 {
-  g_autoptr (KprSecret) norm = normalize (password);
   g_autoptr (EVP_MD_CTX) ctx = EVP_MD_CTX_new ();
   unsigned int len = 32;
 
@@ -281,6 +280,14 @@ kpr_word_hash (const KprSecret *password, const guint8 *salt, guint8 ret_hash[32
       || !EVP_DigestFinal_ex (ctx, ret_hash, &len))
     /* Never matches a real hash: a failing digest must not let anyone in. */
     RAND_bytes (ret_hash, 32);
+}
+
+void
+kpr_word_hash (const KprSecret *password, const guint8 *salt, guint8 ret_hash[32])
+{
+  g_autoptr (KprSecret) norm = normalize (password);
+
+  hash_normalized (norm, salt, ret_hash);
 }
 
 static KprSecret *
@@ -488,7 +495,8 @@ kpr_word_check (KprCaDb *db, const KprUser *user, const KprSecret *password,
       exempt |= kpr_requesters_contain (kpr_ca_db_column_text (st, 3), source);
       if (salt_len != KPR_SALT_LEN || hash_len != 32)
         continue;
-      kpr_word_hash (norm, salt, hash);
+      /* Normalized once: no locked buffer per stored word. */
+      hash_normalized (norm, salt, hash);
       if (CRYPTO_memcmp (hash, stored, 32) == 0)
         match = kpr_ca_db_column_int64 (st, 0);
     }
