@@ -144,7 +144,7 @@ if grep -q 1234 "$TMP/server.err" "$CA/ca.conf"; then fail "the PIN shows in the
 stop_server
 ok "SIGTERM stops the server with status 0; the PIN appears nowhere"
 
-rc=0; "$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a3.pem")" </dev/null 2>"$TMP/err" || rc=$?
+rc=0; "$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a3.pem")" </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
 [ "$rc" -eq 2 ] && grep -q 'needs its PIN' "$TMP/err" || fail "revoke without a server and a PIN: rc=$rc"
 "$CA_BIN" revoke "$CA" "$(serial_of "$TMP/a3.pem")" --pin-file "$TMP/pin" >"$TMP/out" \
   || fail "admin revoke with --pin-file"
