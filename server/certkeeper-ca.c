@@ -35,6 +35,9 @@
 
 typedef int (*CommandFunc) (int argc, char **argv);
 
+#define DB_USAGE "--db takes a PostgreSQL URI such as postgresql://ca@db.example.org/certkeeper"
+
+
 typedef struct {
   const char *name;
   CommandFunc func;
@@ -200,9 +203,8 @@ cmd_init (int argc, char **argv)
     return kpr_cli_usage_error ("init", "--ca-module and --pin-file go with --ca-token URI");
   if (token_uri && !g_str_has_prefix (token_uri, "pkcs11:"))
     return kpr_cli_usage_error ("init", "--ca-token takes a PKCS#11 URI such as pkcs11:token=ca");
-  if (db && !g_str_has_prefix (db, "postgresql://") && !g_str_has_prefix (db, "postgres://"))
-    return kpr_cli_usage_error ("init", "--db takes a PostgreSQL URI such as "
-                                        "postgresql://ca@db.example.org/certkeeper");
+  if (db && !kpr_ca_db_is_postgresql (db))
+    return kpr_cli_usage_error ("init", DB_USAGE);
   if (module)
     {
       /* ca.conf keeps it; serve may run from another directory. */
@@ -403,9 +405,8 @@ cmd_serve (int argc, char **argv)
     return kpr_cli_usage_error ("serve", "--crl-interval must be 1 to 86400 seconds");
   if (max_connections < 0 || max_connections > 1000000)
     return kpr_cli_usage_error ("serve", "--max-connections must be 1 to 1000000");
-  if (db && !g_str_has_prefix (db, "postgresql://") && !g_str_has_prefix (db, "postgres://"))
-    return kpr_cli_usage_error ("serve", "--db takes a PostgreSQL URI such as "
-                                         "postgresql://ca@db.example.org/certkeeper");
+  if (db && !kpr_ca_db_is_postgresql (db))
+    return kpr_cli_usage_error ("serve", DB_USAGE);
   /* The writer thread's arena would give its memory back to the system
    * after nearly every batch (madvise and a TLB flush each time). */
   mallopt (M_TRIM_THRESHOLD, 64 * 1024 * 1024);

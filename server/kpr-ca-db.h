@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "kpr-common.h"
+#include "kpr-server.h" /* kpr_ca_db_is_postgresql */
 
 G_BEGIN_DECLS
 
@@ -39,9 +40,6 @@ typedef enum {
 /* The schema version this build writes (kpr-ca-schema.c). */
 #define KPR_CA_DB_SCHEMA 2
 
-/* "postgresql://…" or "postgres://…" (libpq URIs); anything else is the
- * path of an SQLite file. */
-gboolean kpr_ca_db_is_postgresql (const char *location);
 /* Opens (and, with @create, creates) the database and brings its schema to
  * KPR_CA_DB_SCHEMA.  KPR_ERROR_NOT_FOUND when an SQLite file is missing and
  * !@create; KPR_ERROR_UNSUPPORTED for PostgreSQL in a build without libpq,

@@ -25,6 +25,10 @@ typedef enum {
 
 typedef struct _KprCa KprCa;
 
+/* "postgresql://…" or "postgres://…" (libpq URIs) name a PostgreSQL
+ * database; anything else is the path of an SQLite file. */
+gboolean kpr_ca_db_is_postgresql (const char *location);
+
 typedef struct {
   gint64 lifetime;          /* seconds; 0 = KPR_CA_DEFAULT_LIFETIME */
   KprApproval approval;

@@ -45,8 +45,17 @@ PORT_B=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/b.out")
 EST_A="https://127.0.0.1:$PORT_A/.well-known/est"
 EST_B="https://127.0.0.1:$PORT_B/.well-known/est"
 
-# 60 concurrent enrollments, odd users on A, even on B.
+# Only the clients: a bare 'wait' would wait for the servers too.
 CLIENTS=
+wait_clients () { for p in $CLIENTS; do wait "$p" || true; done; CLIENTS=; }
+# enroll_bg NETRC CSRNAME EST: simpleenroll in the background, status in CSRNAME.st.
+enroll_bg () {
+  xcurl -o "$TMP/$2.p7" -w '%{http_code}' --netrc-file "$1" -H 'Content-Type: application/pkcs10' \
+    --data-binary "@$TMP/$2.b64" "$3/simpleenroll" >"$TMP/$2.st" &
+  CLIENTS="$CLIENTS $!"
+}
+
+# 60 concurrent enrollments, odd users on A, even on B.
 i=0
 cut -d' ' -f1 "$TMP/codes" | xargs -P 4 -I{} openssl req -new -nodes -newkey ec \
   -pkeyopt ec_paramgen_curve:P-256 -keyout "$TMP/{}.key" -subj "/CN={}" -outform DER \
@@ -55,22 +64,16 @@ while read -r u code; do
   i=$((i + 1))
   netrc_for "$u" "$code" "$TMP/$u.netrc"
   base64 "$TMP/$u.der" >"$TMP/$u.b64"
-  if [ $((i % 2)) = 1 ]; then est=$EST_A; else est=$EST_B; fi
-  xcurl -o "$TMP/$u.p7" -w '%{http_code}' --netrc-file "$TMP/$u.netrc" \
-    -H 'Content-Type: application/pkcs10' --data-binary "@$TMP/$u.b64" "$est/simpleenroll" \
-    >"$TMP/$u.status" &
-  CLIENTS="$CLIENTS $!"
+  if [ $((i % 2)) = 1 ]; then enroll_bg "$TMP/$u.netrc" "$u" "$EST_A"; else enroll_bg "$TMP/$u.netrc" "$u" "$EST_B"; fi
 done <"$TMP/codes"
-# Only the clients: a bare 'wait' would wait for the servers too.
-wait_clients () { for p in $CLIENTS; do wait "$p" || true; done; CLIENTS=; }
 wait_clients
 failures=0
 while read -r u code; do
-  if [ "$(cat "$TMP/$u.status")" = 200 ] && p7_to_pem "$TMP/$u.p7" "$TMP/$u.pem"; then
+  if [ "$(cat "$TMP/$u.st")" = 200 ] && p7_to_pem "$TMP/$u.p7" "$TMP/$u.pem"; then
     serial_of "$TMP/$u.pem"
   else
     failures=$((failures + 1))
-    echo "# $u: $(cat "$TMP/$u.status") $(head -c 200 "$TMP/$u.p7")" >&2
+    echo "# $u: $(cat "$TMP/$u.st") $(head -c 200 "$TMP/$u.p7")" >&2
   fi
 done <"$TMP/codes" >"$TMP/serials"
 [ "$failures" = 0 ] || fail "$failures of 60 enrollments failed"
@@ -87,12 +90,8 @@ for round in 1 2 3; do
   netrc_for walt "$W" "$TMP/walt.netrc"
   new_csr wa "/CN=walt" -newkey ec -pkeyopt ec_paramgen_curve:P-256
   new_csr wb "/CN=walt" -newkey ec -pkeyopt ec_paramgen_curve:P-256
-  xcurl -o "$TMP/wa.p7" -w '%{http_code}' --netrc-file "$TMP/walt.netrc" \
-    -H 'Content-Type: application/pkcs10' --data-binary "@$TMP/wa.b64" "$EST_A/simpleenroll" >"$TMP/wa.st" &
-  CLIENTS="$!"
-  xcurl -o "$TMP/wb.p7" -w '%{http_code}' --netrc-file "$TMP/walt.netrc" \
-    -H 'Content-Type: application/pkcs10' --data-binary "@$TMP/wb.b64" "$EST_B/simpleenroll" >"$TMP/wb.st" &
-  CLIENTS="$CLIENTS $!"
+  enroll_bg "$TMP/walt.netrc" wa "$EST_A"
+  enroll_bg "$TMP/walt.netrc" wb "$EST_B"
   wait_clients
   [ "$(printf '%s\n%s\n' "$(cat "$TMP/wa.st")" "$(cat "$TMP/wb.st")" | sort | tr '\n' ' ')" = "200 401 " ] \
     || fail "round $round: one word on two front ends gave $(cat "$TMP/wa.st") and $(cat "$TMP/wb.st")"
@@ -104,12 +103,8 @@ C1=$("$CA_BIN" code "$CA" rita); C2=$("$CA_BIN" code "$CA" rita)
 netrc_for rita "$C1" "$TMP/r1.netrc"; netrc_for rita "$C2" "$TMP/r2.netrc"
 new_csr r1 "/CN=rita" -newkey ec -pkeyopt ec_paramgen_curve:P-256
 new_csr r2 "/CN=rita" -newkey ec -pkeyopt ec_paramgen_curve:P-256
-xcurl -o "$TMP/r1.p7" -w '%{http_code}' --netrc-file "$TMP/r1.netrc" \
-  -H 'Content-Type: application/pkcs10' --data-binary "@$TMP/r1.b64" "$EST_A/simpleenroll" >"$TMP/r1.st" &
-CLIENTS="$!"
-xcurl -o "$TMP/r2.p7" -w '%{http_code}' --netrc-file "$TMP/r2.netrc" \
-  -H 'Content-Type: application/pkcs10' --data-binary "@$TMP/r2.b64" "$EST_B/simpleenroll" >"$TMP/r2.st" &
-CLIENTS="$CLIENTS $!"
+enroll_bg "$TMP/r1.netrc" r1 "$EST_A"
+enroll_bg "$TMP/r2.netrc" r2 "$EST_B"
 wait_clients
 [ "$(cat "$TMP/r1.st")" = 200 ] && [ "$(cat "$TMP/r2.st")" = 200 ] || fail "rita's enrollments"
 [ "$(pg_sql "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id
