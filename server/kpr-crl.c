@@ -12,8 +12,9 @@
  *     time the last build took, so the CRL costs at most ~5 % of a core
  *     however long the history grows;
  *   * at least once a day; nextUpdate is thisUpdate + 7 days.
- * A client that fetches /crl while a revocation it could know about is not
- * yet published waits for it (kpr_crl_publisher_wait, at most 10 s).
+ * A client that fetches /crl gets the stored CRL as this front end finds
+ * it in a round begun after the request, and if a revocation known by then
+ * is not in it yet, waits for it (kpr_crl_publisher_wait, at most 10 s).
  */
 #include "config.h"
 
@@ -338,6 +339,7 @@ kpr_ca_crl_after_revoke (KprCa *ca, KprPinFunc pin_func, gpointer pin_data, gint
 
 typedef struct {
   gint64 generation;
+  gint64 round; /* > 0: a round of the thread that starts after the wait */
   KprCrlWaitFunc func;
   gpointer data;
   struct event *timer;
@@ -356,6 +358,9 @@ struct _KprCrlPublisher {
   GBytes *der;
   gint64 published;  /* generation the served CRL includes */
   gint64 known;      /* newest generation this front end has heard of */
+  gint64 started;    /* rounds of the thread begun */
+  gint64 completed;  /* … and finished */
+  gboolean waiters_pending; /* the loop waits for a round */
   char *problem;     /* last failure, for the log */
   char *news;        /* last publication, for the log */
   /* Loop side. */
@@ -419,6 +424,7 @@ publisher_thread (gpointer data)
           g_mutex_unlock (&p->lock);
           break;
         }
+      p->started++;
       g_mutex_unlock (&p->lock);
 
       now = kpr_now ();
@@ -465,6 +471,8 @@ publisher_thread (gpointer data)
         changed = TRUE;
       p->published = MAX (p->published, state.published);
       p->known = MAX (p->known, state.generation);
+      p->completed = p->started;
+      changed |= p->waiters_pending;
       g_mutex_unlock (&p->lock);
       if (changed)
         notify_loop (p);
@@ -474,6 +482,7 @@ publisher_thread (gpointer data)
       g_mutex_lock (&p->lock);
       g_free (p->problem);
       p->problem = g_strdup (error ? error->message : "unknown");
+      p->completed = p->started;
       g_mutex_unlock (&p->lock);
       notify_loop (p);
       /* A broken connection is opened again next round. */
@@ -501,13 +510,15 @@ on_wake (evutil_socket_t fd, short events, void *data)
   g_autofree char *problem = NULL;
   g_autofree char *news = NULL;
   char buf[64];
-  gint64 published;
+  gint64 published, known, completed;
   gboolean have_crl;
 
   while (read (fd, buf, sizeof buf) > 0)
     ;
   g_mutex_lock (&p->lock);
   published = p->published;
+  known = p->known;
+  completed = p->completed;
   have_crl = p->der != NULL;
   problem = g_steal_pointer (&p->problem);
   news = g_steal_pointer (&p->news);
@@ -523,9 +534,15 @@ on_wake (evutil_socket_t fd, short events, void *data)
     {
       Waiter *w = l->data;
       l = l->next;
-      if (w->generation <= published && have_crl)
+      /* A fresh waiter also wants what this front end learnt in a
+       * round begun after it came. */
+      if (completed >= w->round && have_crl
+          && MAX (w->generation, w->round ? known : 0) <= published)
         finish_waiter (w);
     }
+  g_mutex_lock (&p->lock);
+  p->waiters_pending = p->waiters != NULL;
+  g_mutex_unlock (&p->lock);
 }
 
 static void
@@ -589,14 +606,12 @@ kpr_crl_publisher_free (KprCrlPublisher *p)
 }
 
 GBytes *
-kpr_crl_publisher_current (KprCrlPublisher *p, gboolean *ret_behind)
+kpr_crl_publisher_current (KprCrlPublisher *p)
 {
   GBytes *der;
 
   g_mutex_lock (&p->lock);
   der = p->der ? g_bytes_ref (p->der) : NULL;
-  if (ret_behind)
-    *ret_behind = p->known > p->published;
   g_mutex_unlock (&p->lock);
   return der;
 }
@@ -612,7 +627,7 @@ kpr_crl_publisher_poke (KprCrlPublisher *p, gint64 generation)
 }
 
 void
-kpr_crl_publisher_wait (KprCrlPublisher *p, gint64 generation, gint64 timeout_s,
+kpr_crl_publisher_wait (KprCrlPublisher *p, gint64 generation, gboolean fresh, gint64 timeout_s,
                         KprCrlWaitFunc func, gpointer data)
 {
   Waiter *w = g_new0 (Waiter, 1);
@@ -621,14 +636,14 @@ kpr_crl_publisher_wait (KprCrlPublisher *p, gint64 generation, gint64 timeout_s,
   gboolean have_crl;
 
   g_mutex_lock (&p->lock);
-  if (generation <= 0)
-    generation = p->known;
   published = p->published;
   have_crl = p->der != NULL;
+  w->round = fresh ? p->started + 1 : 0;
   p->poked = TRUE;
+  p->waiters_pending = TRUE;
   g_cond_signal (&p->cond);
   g_mutex_unlock (&p->lock);
-  if (generation <= published && have_crl)
+  if (!fresh && generation <= published && have_crl)
     {
       g_free (w);
       func (data);

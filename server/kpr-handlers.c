@@ -69,7 +69,7 @@ static void
 reply_crl (gpointer data)
 {
   KprRequest *rq = data;
-  g_autoptr (GBytes) crl = kpr_crl_publisher_current (rq->server->crl, NULL);
+  g_autoptr (GBytes) crl = kpr_crl_publisher_current (rq->server->crl);
 
   if (!crl)
     {
@@ -83,15 +83,10 @@ reply_crl (gpointer data)
 void
 kpr_handle_crl (KprRequest *rq)
 {
-  gboolean behind = FALSE;
-  g_autoptr (GBytes) crl = kpr_crl_publisher_current (rq->server->crl, &behind);
-
-  /* A revocation this front end knows of is not published yet: the answer
-   * waits for the CRL that has it (a few seconds at most). */
-  if (!crl || behind)
-    kpr_crl_publisher_wait (rq->server->crl, 0, CRL_WAIT, reply_crl, rq);
-  else
-    reply_crl (rq);
+  /* What the database says now — another front end or a command may have
+   * revoked something a moment ago — and if that is not published yet,
+   * the answer waits for the CRL that has it (a few seconds at most). */
+  kpr_crl_publisher_wait (rq->server->crl, 0, TRUE, CRL_WAIT, reply_crl, rq);
 }
 
 /* The CSR of an EST body; Content-Transfer-Encoding is ignored (RFC 8951).
@@ -470,7 +465,8 @@ revoke_done (KprJob *job)
   if (job->crl_generation > 0)
     {
       kpr_crl_publisher_poke (server->crl, job->crl_generation);
-      kpr_crl_publisher_wait (server->crl, job->crl_generation, CRL_WAIT, reply_revoked, copy);
+      kpr_crl_publisher_wait (server->crl, job->crl_generation, FALSE, CRL_WAIT, reply_revoked,
+                              copy);
     }
   else
     reply_revoked (copy);

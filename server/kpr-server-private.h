@@ -327,15 +327,16 @@ KprCrlPublisher *kpr_crl_publisher_new (KprCa *ca, struct event_base *base, gint
                                         KprServerLogFunc log_func, gpointer log_data,
                                         GError **error);
 void kpr_crl_publisher_free (KprCrlPublisher *p);
-/* The CRL to serve (NULL before the first one is loaded); *@ret_behind
- * when a revocation this front end knows of is not in it yet. */
-GBytes *kpr_crl_publisher_current (KprCrlPublisher *p, gboolean *ret_behind);
+/* The CRL to serve (NULL before the first one is loaded). */
+GBytes *kpr_crl_publisher_current (KprCrlPublisher *p);
 /* A revocation of @generation was committed here: look now. */
 void kpr_crl_publisher_poke (KprCrlPublisher *p, gint64 generation);
-/* Calls @func on the loop once the served CRL includes @generation (0:
- * every revocation known now), or after @timeout_s. */
-void kpr_crl_publisher_wait (KprCrlPublisher *p, gint64 generation, gint64 timeout_s,
-                             KprCrlWaitFunc func, gpointer data);
+/* Calls @func on the loop once the served CRL includes @generation and,
+ * when @fresh, every revocation found in the database by a round of the
+ * publisher thread begun after this call (another front end's, a command
+ * line's); or after @timeout_s. */
+void kpr_crl_publisher_wait (KprCrlPublisher *p, gint64 generation, gboolean fresh,
+                             gint64 timeout_s, KprCrlWaitFunc func, gpointer data);
 
 /* ---- kpr-writer.c: the database writer thread ---------------------------- */
 typedef struct _KprJob KprJob;

@@ -114,19 +114,19 @@ ok "concurrent enrollments of one user on both front ends leave one valid certif
 
 # One publisher (a session advisory lock); both serve its CRL.  rita's
 # second certificate superseded her first: a CRL fetch waits for it.
-xcurl -o /dev/null "https://127.0.0.1:$PORT_B/crl"
+xcurl -o /dev/null "https://127.0.0.1:$PORT_B/crl" || fail "GET /crl on B: $(tail -5 "$TMP/b.err")"
 [ "$(pg_sql "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] \
   || fail "not exactly one advisory lock: $(pg_sql "SELECT * FROM pg_locks WHERE locktype = 'advisory'")"
 S1=$(serial_of "$TMP/u1.pem")
 "$CA_BIN" revoke "$CA" "$S1" | grep -q 'CRL updated' || fail "revoke with two front ends running"
 for est in "$EST_A" "$EST_B"; do
-  xcurl -o "$TMP/crl.der" "${est%/.well-known/est}/crl"
+  xcurl -o "$TMP/crl.der" "${est%/.well-known/est}/crl" || fail "GET /crl from $est"
   openssl crl -inform DER -in "$TMP/crl.der" -CAfile "$CA/ca.pem" -noout 2>&1 | grep -q 'verify OK' \
     || fail "CRL from $est does not verify"
   openssl crl -inform DER -in "$TMP/crl.der" -noout -text | grep -q "Serial Number: $S1" \
     || fail "the revoked serial is not on the CRL of $est"
-  openssl crl -inform DER -in "$TMP/crl.der" -noout -crlnumber
-done >"$TMP/numbers"
+  openssl crl -inform DER -in "$TMP/crl.der" -noout -crlnumber >>"$TMP/numbers"
+done
 [ "$(sort -u "$TMP/numbers" | wc -l)" = 1 ] || fail "the front ends serve different CRLs: $(cat "$TMP/numbers")"
 ok "one front end publishes the CRL under an advisory lock; both serve the same one"
 
@@ -137,7 +137,7 @@ S2=$(serial_of "$TMP/u2.pem")
 st=$(xcurl -o "$TMP/rv.json" -w '%{http_code}' -X POST --cert "$TMP/u2.pem" --key "$TMP/u2.key" \
        "$EST_B/revoke")
 [ "$st" = 200 ] || fail "revoke on B over mutual TLS: $st $(cat "$TMP/rv.json")"
-xcurl -o "$TMP/crl.der" "https://127.0.0.1:$PORT_B/crl"
+xcurl -o "$TMP/crl.der" "https://127.0.0.1:$PORT_B/crl" || fail "GET /crl on B alone: $(tail -5 "$TMP/b.err")"
 openssl crl -inform DER -in "$TMP/crl.der" -noout -text | grep -q "Serial Number: $S2" \
   || fail "B did not publish after A stopped: $(grep -i crl "$TMP/b.err" | tail -3)"
 ok "with the publisher stopped, the other front end publishes"
