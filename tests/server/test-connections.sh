@@ -50,9 +50,30 @@ soft=$(awk '/Max open files/ { print $4 }' "/proc/$SERVER_PID/limits")
 stop_server
 ok "serve raises its descriptor limit to the hard limit (128 → 4096)"
 
-# --- 400 idle connections and a slow loris, 256 descriptors ----------------
+# --- a slow loris alone: request_timeout, however slowly it trickles --------
 serve_limited 256:256
-python3 "$FLOOD" 127.0.0.1 "$PORT" 400 "$CA/ca.pem" 25 >"$TMP/flood.out" 2>&1 &
+python3 "$FLOOD" 127.0.0.1 "$PORT" 0 "$CA/ca.pem" 25 >"$TMP/flood.out" 2>&1 &
+FLOOD_PID=$!
+wait "$FLOOD_PID"; FLOOD_PID=
+loris=$(sed -n 's/^loris-closed \([0-9.]*\)$/\1/p' "$TMP/flood.out")
+grep -q '^loris-connected' "$TMP/flood.out" && [ -n "$loris" ] && [ "${loris%.*}" -lt 20 ] \
+  || fail "slow loris not served and closed in time: $(cat "$TMP/flood.out")"
+ok "a slow loris (one byte every 2 s) is closed after $loris s"
+stop_server
+
+# --- 400 idle connections and a slow loris, 256 descriptors ----------------
+# With 256 descriptors the server holds at most 192 connections (64 kept in
+# reserve) and closes the oldest idle one, the loris included, to take a new
+# one; the rest wait in the listen backlog or, beyond it, in the kernel's SYN
+# retries (1, 3, 7, 15 s...), and a connection whose final ACK the full
+# backlog dropped looks open to the client while the server never saw it.
+# So how many of the 400 close within the flood depends on timing (all of
+# them on a quiet machine, 267 under ASan on a busy one); what does not is
+# this: closing more than the 192 it can hold at once means that the server
+# timed idle connections out AND accepted the waiting ones in their place.
+# A server without idle timeouts closes none.
+serve_limited 256:256
+python3 "$FLOOD" 127.0.0.1 "$PORT" 400 "$CA/ca.pem" 30 >"$TMP/flood.out" 2>&1 &
 FLOOD_PID=$!
 for _ in $(seq 100); do grep -q '^opened' "$TMP/flood.out" && break; sleep 0.1; done
 sleep 1
@@ -60,12 +81,15 @@ set -- $(enroll_timed k1)
 [ "$1" = 200 ] || fail "enrollment during the flood: ${1:-none} (${2:-?} ms) $(tail -3 "$TMP/server.err")"
 ok "a real client enrolls in $2 ms while 400 idle connections and a slow loris are open"
 wait "$FLOOD_PID"; FLOOD_PID=
+# The loris may be closed during its handshake (evicted as the oldest idle
+# connection): what must not happen is that it holds its place to the end.
 loris=$(sed -n 's/^loris-closed \([0-9.]*\)$/\1/p' "$TMP/flood.out")
-grep -q '^loris-connected' "$TMP/flood.out" && [ -n "$loris" ] && [ "${loris%.*}" -lt 20 ] \
-  || fail "slow loris not served and closed in time: $(cat "$TMP/flood.out")"
+{ [ -n "$loris" ] && [ "${loris%.*}" -lt 20 ]; } || grep -q '^loris-no-connection' "$TMP/flood.out" \
+  || fail "the slow loris held its connection: $(cat "$TMP/flood.out")"
 idle=$(sed -n 's/^idle-closed \([0-9]*\) .*/\1/p' "$TMP/flood.out")
-[ "${idle:-0}" -ge 300 ] || fail "idle connections closed by the server: ${idle:-0} of 400"
-ok "the slow loris was closed after ${loris} s; $idle idle connections were closed"
+took=$(sed -n 's/^idle-closed [0-9]* \([0-9.]*\)$/\1/p' "$TMP/flood.out")
+[ "${idle:-0}" -gt 192 ] || fail "idle connections closed by the server: ${idle:-0} of 400 in ${took:-?} s (it holds 192)"
+ok "$idle idle connections were closed within $took s; the slow loris did not hold its place"
 stop_server
 
 # --- accept() out of descriptors: no spinning -------------------------------
