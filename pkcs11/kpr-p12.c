@@ -88,7 +88,7 @@ kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X5
                KprX509Stack **ret_chain, char **ret_note, GError **error)
 {
   gsize len;
-  const unsigned char *p = g_bytes_get_data (data, &len);
+  const unsigned char *start = g_bytes_get_data (data, &len), *p = start;
   g_autoptr (PKCS12) p12 = len < G_MAXINT ? d2i_PKCS12 (NULL, &p, len) : NULL;
   g_autoptr (EVP_PKEY) key = NULL;
   g_autoptr (X509) cert = NULL;
@@ -96,10 +96,14 @@ kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X5
 
   if (!p12)
     {
+      ERR_clear_error ();
       g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
                    "The file is not a PKCS#12 backup or is damaged");
       return FALSE;
     }
+  kpr_p12_reader_init ();
+  if (!kpr_p12_check_before_mac (p12, len - (gsize) (p - start), error))
+    return FALSE;
   if (PKCS12_mac_present (p12) && !PKCS12_verify_mac (p12, passphrase->data, passphrase->len))
     {
       ERR_clear_error ();
@@ -107,11 +111,21 @@ kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X5
                    "Wrong passphrase for the backup (or the file was altered)");
       return FALSE;
     }
+  if (!kpr_p12_check_after_mac (p12, passphrase, error))
+    return FALSE;
   if (!PKCS12_parse (p12, passphrase->data, &key, &cert, &chain))
     {
+      unsigned long e = ERR_peek_last_error ();
       g_autofree char *detail = kpr_ossl_error_string ();
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The backup cannot be opened: %s",
-                   detail);
+
+      if (ERR_GET_REASON (e) == ERR_R_UNSUPPORTED)
+        g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+                     "The backup is encrypted with an algorithm this system's OpenSSL cannot "
+                     "read (an old one such as RC2 needs OpenSSL's legacy provider, "
+                     "ossl-modules/legacy.so)");
+      else
+        g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "The backup cannot be opened: %s",
+                     detail);
       return FALSE;
     }
   /* PKCS12_parse pairs the key with the certificate that matches it and
@@ -490,7 +504,11 @@ chain_from_token (KprToken *token, X509 *cert, GError **error)
 }
 
 /* Key bag and certificate bags built one by one (PKCS12_create cannot
- * attach our note), each preset's algorithms, then the MAC. */
+ * attach our note), each preset's algorithms, then the MAC.  Every
+ * algorithm comes from the default provider: the legacy one, loaded to
+ * read old files, must never choose what a new file is written with. */
+#define KPR_P12_PROPQ "provider=default"
+
 static PKCS12 *
 build_p12 (EVP_PKEY *key, X509 *cert, KprX509Stack *chain, const char *label,
            const KprSecret *pass, gboolean modern, const char *note)
@@ -512,12 +530,13 @@ build_p12 (EVP_PKEY *key, X509 *cert, KprX509Stack *chain, const char *label,
                                              (const unsigned char *) note, -1));
   for (int i = 0; ok && i < sk_X509_num (chain); i++)
     ok = PKCS12_add_cert (&cert_bags, sk_X509_value (chain, i)) != NULL;
-  ok = ok && (bag = PKCS12_add_key_ex (&key_bags, key, 0, iter, nid, pass->data, NULL, NULL))
+  ok = ok && (bag = PKCS12_add_key_ex (&key_bags, key, 0, iter, nid, pass->data, NULL,
+                                                KPR_P12_PROPQ))
        && PKCS12_add_localkeyid (bag, keyid, keyid_len)
        && (!label || PKCS12_add_friendlyname (bag, label, -1))
-       && PKCS12_add_safe_ex (&safes, cert_bags, nid, iter, pass->data, NULL, NULL)
-       && PKCS12_add_safe_ex (&safes, key_bags, -1, 0, NULL, NULL, NULL)
-       && (p12 = PKCS12_add_safes_ex (safes, 0, NULL, NULL))
+       && PKCS12_add_safe_ex (&safes, cert_bags, nid, iter, pass->data, NULL, KPR_P12_PROPQ)
+       && PKCS12_add_safe_ex (&safes, key_bags, -1, 0, NULL, NULL, KPR_P12_PROPQ)
+       && (p12 = PKCS12_add_safes_ex (safes, 0, NULL, KPR_P12_PROPQ))
        && PKCS12_set_mac (p12, pass->data, -1, NULL, 0, iter, modern ? EVP_sha256 () : EVP_sha1 ());
   if (!ok)
     g_clear_pointer (&p12, PKCS12_free);

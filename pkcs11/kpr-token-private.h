@@ -63,3 +63,12 @@ gboolean kpr_token_destroy (KprToken *token, CK_OBJECT_HANDLE obj, GError **erro
 gboolean kpr_key_type_is_ec (KprKeyType type);
 /* OpenSSL 3.0 lacks OSSL_PARAM_clear_free; params may hold key material. */
 void kpr_params_free_erased (OSSL_PARAM *params);
+
+/* kpr-p12-guard.c: limits on PKCS#12 files from elsewhere */
+/* Loads OpenSSL's legacy provider (RC2, for reading old files) once. */
+void kpr_p12_reader_init (void);
+/* @trailing: bytes after the encoded file.  Checks what costs nothing to
+ * read: trailing data, the MAC's and the visible iteration counts. */
+gboolean kpr_p12_check_before_mac (PKCS12 *p12, gsize trailing, GError **error);
+/* The iteration counts inside the encrypted safes, once the MAC holds. */
+gboolean kpr_p12_check_after_mac (PKCS12 *p12, const KprSecret *pass, GError **error);

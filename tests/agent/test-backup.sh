@@ -177,5 +177,23 @@ esac
 n=$(token_objects | grep -c 'label: *corrupt$' || true)
 [ "$n" = 0 ] && ok "corrupt file: nothing on the token" || fail "corrupt file: $n object(s) on the token"
 
+# Issue 13 item 12: what browsers and Windows export (RC2-40 certificates,
+# 3DES key) imports; a valid file with 100 MB after it does not.
+openssl pkcs12 -in "$MEDIA/alice.p12" -passin "file:$STRONG" -nodes -out "$TMP/alice-plain.pem" 2>/dev/null
+openssl pkcs12 -export -legacy -in "$TMP/alice-plain.pem" -passout "file:$STRONG" \
+    -out "$MEDIA/legacy.pfx" 2>/dev/null
+rm -f "$TMP/alice-plain.pem"
+openssl pkcs12 -legacy -in "$MEDIA/legacy.pfx" -passin "file:$STRONG" -info -noout 2>&1 \
+    | grep -q 'pbeWithSHA1And40BitRC2-CBC' || fail "openssl did not write an RC2-40 file"
+run import "$MEDIA/legacy.pfx" fromwindows --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 0 "import of an RC2-40/3DES .pfx (OpenSSL's legacy provider, for reading only)"
+show_json fromwindows
+check_json "$JSON" 'j["imported"] is True and j["state"] == "ACTIVE"' "the legacy .pfx is an ACTIVE identity"
+{ cat "$MEDIA/alice.p12"; head -c 100000000 /dev/zero; } > "$MEDIA/padded.p12"
+run import "$MEDIA/padded.p12" padded --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 3 "import of a backup followed by 100 MB (KPR_ERROR_BAD_INPUT)"
+expect_stderr "more than its PKCS#12 backup" "the refusal says the file holds more than a backup"
+rm -f "$MEDIA/padded.p12"
+
 stop_server
 finish

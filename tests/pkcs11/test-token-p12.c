@@ -201,6 +201,96 @@ test_import_bad (void)
   check_nothing_changed ("key/certificate mismatch", mismatch, PASS, KPR_ERROR_KEY_MISMATCH);
 }
 
+/* Gives @alg (a PBES2 identifier) @iter PBKDF2 rounds, without deriving. */
+static void
+set_rounds (X509_ALGOR *alg, int iter)
+{
+  X509_ALGOR *big = PKCS5_pbe2_set_iv (EVP_aes_256_cbc (), iter, NULL, 0, NULL, NID_hmacWithSHA256);
+
+  g_assert_nonnull (big);
+  ASN1_TYPE_free (alg->parameter);
+  alg->parameter = g_steal_pointer (&big->parameter);
+  X509_ALGOR_free (big);
+}
+
+/* Issue 13 item 12: a file naming 2^31-1 rounds held the import for some
+ * 13 minutes; one with 100 MB after it was read.  Each of these would hang
+ * (meson's timeout) or pass without the checks in kpr-p12-guard.c. */
+static void
+test_import_hostile (void)
+{
+  g_autoptr (EVP_PKEY) ca_key = NULL, key = fixture_software_key ("ec-p256");
+  g_autoptr (X509) ca = fixture_ca (&ca_key);
+  g_autoptr (X509) cert = fixture_issue (ca, ca_key, key, "bob");
+  g_autoptr (GBytes) mac = NULL, shrouded = NULL, content = NULL, trailing = NULL;
+
+  {
+    PKCS12 *p12 = PKCS12_create (PASS, "bob", key, cert, NULL, NID_aes_256_cbc,
+                                 NID_aes_256_cbc, 2048, 2048, 0);
+    const ASN1_INTEGER *iter = NULL;
+
+    PKCS12_get0_mac (NULL, NULL, NULL, &iter, p12);
+    g_assert_nonnull (iter);
+    ASN1_INTEGER_set ((ASN1_INTEGER *) iter, G_MAXINT);
+    mac = p12_bytes (p12);
+    PKCS12_free (p12);
+  }
+  check_nothing_changed ("MAC with 2^31-1 rounds", mac, PASS, KPR_ERROR_BAD_INPUT);
+
+  /* No MAC: the shrouded key's own count is the only guard. */
+  {
+    STACK_OF (PKCS12_SAFEBAG) *bags = NULL;
+    STACK_OF (PKCS7) *safes = NULL;
+    PKCS12_SAFEBAG *bag;
+    X509_ALGOR *alg = NULL;
+    PKCS12 *p12;
+
+    g_assert_nonnull (PKCS12_add_cert (&bags, cert));
+    bag = PKCS12_add_key (&bags, key, 0, 2048, NID_aes_256_cbc, PASS);
+    X509_SIG_getm ((X509_SIG *) PKCS12_SAFEBAG_get0_pkcs8 (bag), &alg, NULL);
+    set_rounds (alg, G_MAXINT);
+    PKCS12_add_safe (&safes, bags, -1, 0, NULL);
+    p12 = PKCS12_add_safes (safes, 0);
+    shrouded = p12_bytes (p12);
+    PKCS12_free (p12);
+    sk_PKCS12_SAFEBAG_pop_free (bags, PKCS12_SAFEBAG_free);
+    sk_PKCS7_pop_free (safes, PKCS7_free);
+  }
+  check_nothing_changed ("key bag with 2^31-1 rounds", shrouded, PASS, KPR_ERROR_BAD_INPUT);
+
+  /* The encrypted certificate safe, under an honest MAC. */
+  {
+    STACK_OF (PKCS12_SAFEBAG) *cert_bags = NULL, *key_bags = NULL;
+    STACK_OF (PKCS7) *safes = NULL;
+    PKCS12 *p12;
+
+    g_assert_nonnull (PKCS12_add_cert (&cert_bags, cert));
+    g_assert_nonnull (PKCS12_add_key (&key_bags, key, 0, 2048, NID_aes_256_cbc, PASS));
+    PKCS12_add_safe (&safes, cert_bags, NID_aes_256_cbc, 2048, PASS);
+    PKCS12_add_safe (&safes, key_bags, -1, 0, NULL);
+    set_rounds (sk_PKCS7_value (safes, 0)->d.encrypted->enc_data->algorithm, 1 << 30);
+    p12 = PKCS12_add_safes (safes, 0);
+    PKCS12_set_mac (p12, PASS, -1, NULL, 0, 2048, NULL);
+    content = p12_bytes (p12);
+    PKCS12_free (p12);
+    sk_PKCS12_SAFEBAG_pop_free (cert_bags, PKCS12_SAFEBAG_free);
+    sk_PKCS12_SAFEBAG_pop_free (key_bags, PKCS12_SAFEBAG_free);
+    sk_PKCS7_pop_free (safes, PKCS7_free);
+  }
+  check_nothing_changed ("encrypted safe with 2^30 rounds", content, PASS, KPR_ERROR_BAD_INPUT);
+
+  {
+    g_autoptr (GBytes) good = make_backup ("ec-p256", NULL);
+    gsize len = g_bytes_get_size (good);
+    guint8 *bytes = g_malloc (len + 1024 * 1024);
+
+    memcpy (bytes, g_bytes_get_data (good, NULL), len);
+    memset (bytes + len, 'x', 1024 * 1024);
+    trailing = g_bytes_new_take (bytes, len + 1024 * 1024);
+  }
+  check_nothing_changed ("a valid file followed by 1 MiB", trailing, PASS, KPR_ERROR_BAD_INPUT);
+}
+
 static char *
 write_backup (GBytes *p12, const char *name)
 {
@@ -329,6 +419,7 @@ register_p12_tests (void)
   g_test_add_data_func ("/token/p12/import/ec-p256", "ec-p256", test_import);
   g_test_add_data_func ("/token/p12/import/rsa-2048", "rsa-2048", test_import);
   g_test_add_func ("/token/p12/import-bad", test_import_bad);
+  g_test_add_func ("/token/p12/import-hostile", test_import_hostile);
   g_test_add_data_func ("/token/p12/export-lock/ec-p384", "ec-p384", test_export_and_lock);
   g_test_add_data_func ("/token/p12/export-lock/rsa-2048", "rsa-2048", test_export_and_lock);
 }
