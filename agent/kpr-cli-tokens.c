@@ -137,7 +137,9 @@ kpr_cli_tokens (int argc, char **argv)
             print_token (kpr_token_get_info (tokens->pdata[i]));
             shown++;
           }
-      if (shown == 0)
+      /* Not when a token is there but unreadable: the warning says why,
+       * and creating another one would hide the person's keys. */
+      if (shown == 0 && kpr_softhsm_check_tokendir (NULL))
         printf ("No tokens found. Create the software token with "
                 "'certkeeper token init-software'.\n");
     }

@@ -357,6 +357,8 @@ kpr_token_ctx_new (KprTokenCtxFlags flags, const char *const *extra_modules, GEr
                        "The software token is not available: %s", local->message);
           goto fail;
         }
+      if (!kpr_softhsm_check_tokendir (&local))
+        g_ptr_array_add (ctx->warnings, g_strdup (local->message));
     }
   if (flags & KPR_TOKEN_CTX_REGISTERED)
     add_registered (ctx);
@@ -456,6 +458,8 @@ kpr_token_ctx_software (KprTokenCtx *ctx, GError **error)
       if (token->info.software)
         return token;
     }
+  if (!kpr_softhsm_check_tokendir (error))
+    return NULL;
   g_set_error (error, KPR_ERROR, KPR_ERROR_NO_TOKEN,
                "There is no software token yet; create it with "
                "'certkeeper token init-software'");

@@ -10,23 +10,57 @@
 #include <errno.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <glib/gstdio.h>
 
 #include "kpr-token-private.h"
 
+static char *
+config_path (void)
+{
+  const char *env = g_getenv ("SOFTHSM2_CONF");
+
+  if (env && *env)
+    return g_strdup (env);
+  return g_build_filename (g_get_home_dir (), ".config", "softhsm2", "softhsm2.conf", NULL);
+}
+
+/* SoftHSM's config is "key = value" lines without a group: read the token
+ * directory ourselves.  NULL when the file has none. */
+static char *
+read_tokendir (const char *config, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  char *tokendir = NULL;
+
+  if (!g_file_get_contents (config, &text, NULL, NULL))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot read the SoftHSM configuration %s",
+                   config);
+      return NULL;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      char *line = g_strstrip (*l);
+      char *eq = strchr (line, '=');
+      if (eq && g_str_has_prefix (line, "directories.tokendir"))
+        {
+          g_free (tokendir);
+          tokendir = g_strdup (g_strstrip (eq + 1));
+        }
+    }
+  return tokendir;
+}
+
 gboolean
 kpr_softhsm_ensure_config (char **ret_config_path, GError **error)
 {
-  const char *env = g_getenv ("SOFTHSM2_CONF");
-  g_autofree char *config = NULL;
+  g_autofree char *config = config_path ();
   g_autofree char *tokendir = NULL;
   g_autofree char *contents = NULL;
-  g_autoptr (GKeyFile) parsed = NULL;
-
-  if (env && *env)
-    config = g_strdup (env);
-  else
-    config = g_build_filename (g_get_home_dir (), ".config", "softhsm2", "softhsm2.conf", NULL);
 
   if (!g_file_test (config, G_FILE_TEST_EXISTS))
     {
@@ -56,25 +90,13 @@ kpr_softhsm_ensure_config (char **ret_config_path, GError **error)
     }
   else
     {
-      /* SoftHSM's config is "key = value" lines without a group: read the
-       * token directory ourselves. */
-      g_autofree char *text = NULL;
-      if (!g_file_get_contents (config, &text, NULL, NULL))
+      g_autoptr (GError) local = NULL;
+
+      tokendir = read_tokendir (config, &local);
+      if (local)
         {
-          g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
-                       "Cannot read the SoftHSM configuration %s", config);
+          g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
-        }
-      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-      for (char **l = lines; *l; l++)
-        {
-          char *line = g_strstrip (*l);
-          char *eq = strchr (line, '=');
-          if (eq && g_str_has_prefix (line, "directories.tokendir"))
-            {
-              g_free (tokendir);
-              tokendir = g_strdup (g_strstrip (eq + 1));
-            }
         }
     }
 
@@ -87,6 +109,50 @@ kpr_softhsm_ensure_config (char **ret_config_path, GError **error)
     }
   if (ret_config_path)
     *ret_config_path = g_steal_pointer (&config);
+  return TRUE;
+}
+
+gboolean
+kpr_softhsm_check_tokendir (GError **error)
+{
+  g_autofree char *config = config_path ();
+  g_autofree char *tokendir = read_tokendir (config, NULL);
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+
+  if (!tokendir || !g_path_is_absolute (tokendir))
+    return TRUE;
+  if (!(dir = g_dir_open (tokendir, 0, NULL)))
+    {
+      int saved = errno;
+      if (saved == ENOENT)
+        return TRUE;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
+                   "The software token directory %s cannot be read (%s): fix its permissions "
+                   "(chmod -R u+rwX '%s'); certkeeper will not create another token beside it",
+                   tokendir, g_strerror (saved), tokendir);
+      return FALSE;
+    }
+  /* SoftHSM silently skips a token it cannot open; so would we, and then
+   * offer to create a second "certkeeper" token beside the person's keys. */
+  while ((name = g_dir_read_name (dir)))
+    {
+      g_autofree char *path = g_build_filename (tokendir, name, NULL);
+      g_autofree char *object = g_build_filename (path, "token.object", NULL);
+
+      if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+        continue;
+      if (access (path, R_OK | W_OK | X_OK) != 0
+          || (g_file_test (object, G_FILE_TEST_EXISTS) && access (object, R_OK | W_OK) != 0))
+        {
+          int saved = errno;
+          g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
+                       "A software token in %s cannot be opened (%s): fix its permissions "
+                       "(chmod -R u+rwX '%s'); certkeeper will not create another token beside it",
+                       path, g_strerror (saved), path);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
@@ -179,6 +245,8 @@ kpr_token_init_software (KprTokenCtx *ctx, const KprSecret *pin, const KprSecret
    * is finished with the same SO PIN instead of being a dead end. */
   if (slot_token)
     return set_user_pin (ctx, slot_token, pin, so_pin, error);
+  if (!kpr_softhsm_check_tokendir (error))
+    return NULL;
   slot_token = free_softhsm_slot (ctx);
   if (!slot_token)
     {

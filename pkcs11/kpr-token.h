@@ -149,6 +149,11 @@ gboolean kpr_token_update_info (KprToken *token, GError **error);
  * asked for the software token. */
 gboolean kpr_softhsm_ensure_config (char **ret_config_path, GError **error);
 
+/* FALSE (KPR_ERROR_IO, saying which and how to fix it) when the token
+ * directory holds a token this user cannot open: SoftHSM skips it without
+ * a word, so it looks as if there were no software token. */
+gboolean kpr_softhsm_check_tokendir (GError **error);
+
 /* Initializes a free SoftHSM slot as the "certkeeper" token with the given
  * SO PIN and user PIN.  KPR_ERROR_EXISTS when it already exists. */
 KprToken *kpr_token_init_software (KprTokenCtx *ctx, const KprSecret *pin,

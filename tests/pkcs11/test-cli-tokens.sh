@@ -413,6 +413,56 @@ else
     fail "half-made token: expected the PIN to work after init-software finished it"
 fi
 
+# --- 11. a token this user cannot open is not replaced (issue 13, item 13) --
+# SoftHSM skips a token directory it cannot read, so "tokens" used to say
+# "create the software token" and init-software made a second "certkeeper"
+# token beside the person's keys.  Permissions bind only a user who is not
+# root: as root (CI) the case runs as "nobody", with a copy of the program
+# in a directory that user can reach.
+fresh_home unreadable
+as_user=
+prog=$CERTKEEPER
+if [ "$(id -u)" -eq 0 ]; then
+    command -v setpriv >/dev/null 2>&1 || skip "setpriv is not installed (package util-linux)"
+    as_user="setpriv --reuid=65534 --regid=65534 --clear-groups --"
+    chmod 755 "$TMP"
+    cp "$CERTKEEPER" "$TMP/certkeeper-copy"
+    chmod 755 "$TMP/certkeeper-copy"
+    prog=$TMP/certkeeper-copy
+    mkdir -p "$TMP/nobody-secrets"
+    printf '%s\n' "$CANARY_PIN" > "$TMP/nobody-secrets/pin"
+    printf '%s\n' "$CANARY_SO_PIN" > "$TMP/nobody-secrets/so-pin"
+    chmod 700 "$TMP/nobody-secrets"; chmod 600 "$TMP/nobody-secrets"/*
+    chown -R 65534 "$HOME" "$TMP/nobody-secrets"
+    U_PIN=$TMP/nobody-secrets/pin U_SO=$TMP/nobody-secrets/so-pin
+else
+    U_PIN=$PIN_FILE U_SO=$SO_PIN_FILE
+fi
+run_user() {
+    N=$((N + 1)); OUT=$TMP/out.$N; ERR=$TMP/err.$N; RC=0
+    $as_user "$prog" "$@" > "$OUT" 2> "$ERR" || RC=$?
+    echo "  \$ certkeeper $* -> exit $RC"
+}
+run_user token init-software --pin-file "$U_PIN" --so-pin-file "$U_SO"
+expect_rc 0 "init-software (the first token)"
+first=$(ls "$TOKENDIR")
+chmod 000 "$TOKENDIR/$first"
+run_user tokens
+expect_rc 0 "tokens with an unreadable token directory"
+expect_stderr "cannot be opened" "tokens says the token cannot be opened"
+expect_stderr "chmod -R u+rwX" "tokens says how to fix it"
+grep -q "init-software" "$OUT" && fail "tokens still tells to create a token: $(cat "$OUT")" \
+    || ok "tokens does not tell to create another token"
+run_user token init-software --pin-file "$U_PIN" --so-pin-file "$U_SO"
+expect_rc 4 "init-software beside an unreadable token (KPR_ERROR_IO)"
+expect_stderr "will not create another token" "init-software says why it refuses"
+[ "$(ls "$TOKENDIR" | wc -l)" = 1 ] && ok "still one token directory" \
+    || fail "a second token was created: $(ls "$TOKENDIR")"
+chmod 700 "$TOKENDIR/$first"
+run_user tokens
+grep -q "certkeeper" "$OUT" && ok "with its permissions fixed, the first token is back" \
+    || fail "tokens after chmod: $(cat "$OUT") $(cat "$ERR")"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2
     exit 1
