@@ -10,7 +10,11 @@ It answers each request from a file DIR/<last path segment>.resp:
     body bytes (the rest of the file)
 
 A header "X-No-Length: 1" sends the body without Content-Length and closes
-the connection; "X-Sleep: SECONDS" waits that long before answering.  Every request is logged to DIR/log, one line:
+the connection; "X-Sleep: SECONDS" waits that long before answering;
+"X-Auth: basic" answers a request without an Authorization header with
+401 and "WWW-Authenticate: Basic" first (what a server that wants HTTP
+authentication does), and "X-Secret-Word: one-time" adds certkeeper-ca's
+"Certkeeper-Secret-Word: one-time" to that 401.  Every request is logged to DIR/log, one line:
 
     METHOD PATH auth=yes|no cn=CLIENT_CN|- tls=VERSION unique=B64|- body=B64
 
@@ -90,6 +94,21 @@ def main():
                     data = f.read()
             head, _, payload = data.partition(b"\n\n")
             lines = head.decode().split("\n")
+            pseudo = {}
+            for h in lines[1:]:
+                name, _, value = h.partition(":")
+                pseudo[name.strip().lower()] = value.strip()
+            if pseudo.get("x-auth") == "basic" and not self.headers.get("Authorization"):
+                text = b"authentication required\n"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="est"')
+                if pseudo.get("x-secret-word"):
+                    self.send_header("Certkeeper-Secret-Word", pseudo["x-secret-word"])
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+                return
             status = int(lines[0])
             no_length = False
             self.send_response(status)
@@ -102,6 +121,8 @@ def main():
                     continue
                 if name.lower() == "x-sleep":
                     time.sleep(float(value))
+                    continue
+                if name.lower() in ("x-auth", "x-secret-word"):
                     continue
                 self.send_header(name.strip(), value.strip())
             if no_length:
