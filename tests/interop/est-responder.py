@@ -27,7 +27,6 @@ status=CODE reason", SCHEME being that of the Authorization header received
 (whether or not it was right).  The port is printed as "PORT n".  Stops on SIGTERM or
 when stdin closes.
 """
-import argparse
 import base64
 import datetime
 import hashlib
@@ -35,9 +34,6 @@ import http.server
 import json
 import os
 import secrets
-import signal
-import socketserver
-import ssl
 import sys
 import threading
 
@@ -46,6 +42,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import AttributeOID
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "protocol"))
+import est_tls_server  # noqa: E402
 
 REALM = "est-responder"
 
@@ -75,29 +74,15 @@ def parse_auth_params(value):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", required=True)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--client-ca")
-    ap.add_argument("--tls", default="any", choices=["any", "1.2", "1.3"])
-    args = ap.parse_args()
+    args = est_tls_server.arguments()
 
     with open(os.path.join(args.dir, "ca.pem"), "rb") as f:
         ca_cert = x509.load_pem_x509_certificate(f.read())
     with open(os.path.join(args.dir, "ca.key"), "rb") as f:
         ca_key = serialization.load_pem_private_key(f.read(), None)
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if args.tls == "1.2":
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    elif args.tls == "1.3":
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     # Client certificates are optional: they authorize simplereenroll.
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.load_verify_locations(os.path.join(args.dir, "ca.pem"))
+    ctx = est_tls_server.context(args, os.path.join(args.dir, "ca.pem"), required=False)
 
     nonces = set()
     lock = threading.Lock()
@@ -258,31 +243,7 @@ def main():
             self.reply(200, "issued", "application/pkcs7-mime; smime-type=certs-only",
                        self.issue(csr))
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-        def get_request(self):
-            sock, addr = self.socket.accept()
-            return ctx.wrap_socket(sock, server_side=True), addr
-
-        def handle_error(self, request, client_address):
-            pass
-
-    srv = Server(("127.0.0.1", 0), Handler)
-    print("PORT %d" % srv.server_address[1], flush=True)
-
-    def stop(*_):
-        threading.Thread(target=srv.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-
-    def watch_stdin():
-        sys.stdin.read()
-        stop()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    srv.serve_forever()
+    est_tls_server.serve(ctx, Handler)
 
 
 if __name__ == "__main__":

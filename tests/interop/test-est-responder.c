@@ -54,16 +54,6 @@ start (Fixture *fx, const char *tls)
   return kpr_test_start_server (fx, SRV_GOOD, FALSE, tls);
 }
 
-static X509_NAME *
-name_alice (void)
-{
-  X509_NAME *name = X509_NAME_new ();
-
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) "alice", -1, -1,
-                              0);
-  return name;
-}
-
 static void
 test_digest (Fixture *fx, gconstpointer data)
 {
@@ -110,7 +100,7 @@ test_csrattrs_enforced (Fixture *fx, gconstpointer data)
   g_autofree char *attrs_b64 = g_base64_encode (p384_attrs, sizeof p384_attrs);
   g_autoptr (KprEstClient) client = NULL;
   g_autoptr (EVP_PKEY) p384 = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-384");
-  g_autoptr (X509_NAME) name = name_alice ();
+  g_autoptr (X509_NAME) name = kpr_test_name ("alice");
   g_autoptr (X509_REQ) plain = NULL;
   g_autoptr (X509) cert = NULL;
   g_autoptr (GError) error = NULL;
@@ -164,7 +154,7 @@ test_binding_required (Fixture *fx, gconstpointer data)
                              0x09, 0x07 };
   g_autofree char *attrs_b64 = g_base64_encode (cp_only, sizeof cp_only);
   g_autoptr (KprEstClient) client = NULL;
-  g_autoptr (X509_NAME) name = name_alice ();
+  g_autoptr (X509_NAME) name = kpr_test_name ("alice");
   g_autoptr (X509_REQ) plain = NULL;
   g_autoptr (X509) cert = NULL;
   g_autoptr (GError) error = NULL;

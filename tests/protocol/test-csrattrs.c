@@ -34,16 +34,6 @@ ec_key (const char *curve)
   return key;
 }
 
-static X509_NAME *
-name_alice (void)
-{
-  X509_NAME *name = X509_NAME_new ();
-
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) "alice", -1, -1,
-                              0);
-  return name;
-}
-
 static void
 test_interpret_vectors (void)
 {
@@ -107,7 +97,7 @@ test_csr_honours_attrs (void)
   g_autoptr (KprEstCsrAttrs) r = vector_attrs ("RFC8951_s4_csrattrs.der");
   g_autoptr (EVP_PKEY) p256 = ec_key ("P-256");
   g_autoptr (EVP_PKEY) p384 = ec_key ("P-384");
-  g_autoptr (X509_NAME) name = name_alice ();
+  g_autoptr (X509_NAME) name = kpr_test_name ("alice");
   g_autoptr (X509_REQ) req = NULL;
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) unmet = NULL;
