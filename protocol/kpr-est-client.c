@@ -143,6 +143,8 @@ kpr_est_client_free (KprEstClient *client)
   g_clear_pointer (&client->anchors, kpr_x509_stack_free);
   g_free (client->anchors_pem);
   g_free (client->request_id);
+  g_free (client->auth_offered);
+  g_strfreev (client->unmet);
   g_clear_pointer (&client->client_cert, X509_free);
   g_clear_pointer (&client->client_key, EVP_PKEY_free);
   g_clear_pointer (&client->client_chain, kpr_x509_stack_free);
@@ -230,6 +232,20 @@ kpr_est_client_get_retry_after (KprEstClient *client)
   return client->retry_after;
 }
 
+KprEstRefusal
+kpr_est_client_get_refusal (KprEstClient *client)
+{
+  g_return_val_if_fail (client != NULL, KPR_EST_REFUSAL_NONE);
+  return client->refusal;
+}
+
+const char *
+kpr_est_client_get_auth_offered (KprEstClient *client)
+{
+  g_return_val_if_fail (client != NULL, NULL);
+  return client->auth_offered;
+}
+
 const char *
 kpr_est_client_get_tls_version (KprEstClient *client)
 {
@@ -242,6 +258,7 @@ kpr_est_response_clear (KprEstResponse *resp)
 {
   g_clear_pointer (&resp->media_type, g_free);
   g_clear_pointer (&resp->content_type, g_free);
+  g_clear_pointer (&resp->auth_offered, g_free);
   g_clear_pointer (&resp->body, g_byte_array_unref);
   memset (resp, 0, sizeof *resp);
 }
@@ -251,6 +268,8 @@ typedef struct {
   char *location;
   KprEstClient *client;
   CURL *easy;
+  gboolean secret_word; /* Certkeeper-Secret-Word: one-time */
+  char *challenge;      /* the first WWW-Authenticate scheme named */
 } Sink;
 
 static void record_tls (KprEstClient *client, CURL *easy);
@@ -274,8 +293,29 @@ header_cb (char *data, size_t size, size_t nmemb, void *user)
 
   if (n >= 5 && g_str_has_prefix (data, "HTTP/"))
     {
-      g_clear_pointer (&sink->location, g_free); /* a new answer (after 1xx) */
+      /* A new answer (after 1xx, or the 401 that started authentication). */
+      g_clear_pointer (&sink->location, g_free);
+      g_clear_pointer (&sink->challenge, g_free);
+      sink->secret_word = FALSE;
       record_tls (sink->client, sink->easy);
+    }
+  else if (n > 17 && g_ascii_strncasecmp (data, "www-authenticate:", 17) == 0 && n < 4096
+           && !sink->challenge)
+    {
+      g_autofree char *value = g_strstrip (g_strndup (data + 17, n - 17));
+      gsize len = strspn (value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+      /* Only the scheme's name, and only a sane one: it may be shown. */
+      if (len > 0 && len <= 32)
+        sink->challenge = g_strndup (value, len);
+    }
+  else if (n > sizeof KPR_EST_SECRET_WORD_HEADER && n < 256
+           && g_ascii_strncasecmp (data, KPR_EST_SECRET_WORD_HEADER ":",
+                                   sizeof KPR_EST_SECRET_WORD_HEADER) == 0)
+    {
+      g_autofree char *value = g_strstrip (g_strndup (data + sizeof KPR_EST_SECRET_WORD_HEADER,
+                                                      n - sizeof KPR_EST_SECRET_WORD_HEADER));
+      sink->secret_word = g_ascii_strcasecmp (value, "one-time") == 0;
     }
   else if (n > 9 && g_ascii_strncasecmp (data, "location:", 9) == 0 && n < 4096)
     {
@@ -380,6 +420,34 @@ resolve_location (const char *base, const char *location)
   return out;
 }
 
+/* "Basic, Digest": the schemes a 401 offered, from libcurl's reading of
+ * WWW-Authenticate, or the first one named when libcurl knows none. */
+static char *
+auth_names (long avail, const char *first)
+{
+  static const struct {
+    long bit;
+    const char *name;
+  } schemes[] = {
+    { CURLAUTH_BASIC, "Basic" },         { CURLAUTH_DIGEST, "Digest" },
+    { CURLAUTH_NEGOTIATE, "Negotiate" }, { CURLAUTH_NTLM, "NTLM" },
+    { CURLAUTH_BEARER, "Bearer" },       { CURLAUTH_AWS_SIGV4, "AWS4-HMAC-SHA256" },
+  };
+  GString *s = g_string_new (NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (schemes); i++)
+    if (avail & schemes[i].bit)
+      g_string_append_printf (s, "%s%s", s->len ? ", " : "", schemes[i].name);
+  if (s->len == 0 && first)
+    g_string_append (s, first);
+  if (s->len == 0)
+    {
+      g_string_free (s, TRUE);
+      return NULL;
+    }
+  return g_string_free (s, FALSE);
+}
+
 static gboolean
 configure (KprEstClient *client, CURL *easy, const KprEstRequest *req, const char *url,
            Sink *sink, char *errbuf, struct curl_slist **headers)
@@ -427,7 +495,11 @@ configure (KprEstClient *client, CURL *easy, const KprEstRequest *req, const cha
       SET (CURLOPT_SSL_CTX_DATA, client);
       if (req->creds)
         {
-          SET (CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+          /* Two schemes allowed: libcurl sends the request without
+           * credentials first and answers the scheme the server's 401
+           * names — never Basic to a server that did not ask for it (RFC
+           * 7030 §3.2.3), Digest when it asks for Digest. */
+          SET (CURLOPT_HTTPAUTH, (long) (CURLAUTH_BASIC | CURLAUTH_DIGEST));
           SET (CURLOPT_USERNAME, req->creds->username);
           SET (CURLOPT_PASSWORD, req->creds->secret->data);
         }
@@ -463,6 +535,8 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       return FALSE;
     }
   client->retry_after = 0;
+  client->refusal = KPR_EST_REFUSAL_NONE;
+  g_clear_pointer (&client->auth_offered, g_free);
   g_clear_pointer (&client->request_id, g_free);
   client->tls_version[0] = '\0';
   client->tls_unique_len = 0;
@@ -505,7 +579,7 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       g_autofree char *location = NULL;
       const char *ct = NULL;
       curl_off_t retry = 0;
-      long status = 0;
+      long status = 0, avail = 0;
       CURLcode rc;
 
       if (!configure (client, easy, req, url, &sink, errbuf, &headers))
@@ -526,9 +600,11 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
           kpr_http_set_curl_error (error, rc, errbuf, &sink.http);
           discard_body (sink.http.body);
           g_free (sink.location);
+          g_free (sink.challenge);
           break;
         }
       curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+      curl_easy_getinfo (easy, CURLINFO_HTTPAUTH_AVAIL, &avail);
       curl_easy_getinfo (easy, CURLINFO_CONTENT_TYPE, &ct);
       curl_easy_getinfo (easy, CURLINFO_RETRY_AFTER, &retry);
       location = resolve_location (url, sink.location);
@@ -536,6 +612,7 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
 
       if (status >= 300 && status < 400 && status != 304)
         {
+          g_clear_pointer (&sink.challenge, g_free);
           discard_body (sink.http.body);
           if (!location)
             {
@@ -565,6 +642,11 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       ret_resp->retry_after = (gint64) retry;
       ret_resp->content_type = g_strdup (ct);
       ret_resp->media_type = kpr_http_media_type (ct);
+      ret_resp->sent_creds = req->creds != NULL;
+      ret_resp->sent_cert = client->client_cert != NULL && req->trust == KPR_EST_VERIFIED;
+      ret_resp->secret_word = sink.secret_word;
+      ret_resp->auth_offered = auth_names (avail, sink.challenge);
+      g_free (sink.challenge);
       ok = TRUE;
       break;
     }

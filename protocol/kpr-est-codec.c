@@ -144,16 +144,18 @@ kpr_est_base64_decode (const char *text, gsize len, GError **error)
 }
 
 char *
-kpr_est_base64_encode (const guint8 *data, gsize len)
+kpr_est_base64_encode_flat (const guint8 *data, gsize len)
 {
   static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   GString *s;
-  gsize i, col = 0;
+  gsize i;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
 
-  s = g_string_sized_new (len / 3 * 4 + len / 48 + 8);
+  /* Sized once: the caller may be encoding a private key, and a realloc
+   * would leave a copy behind that nobody erases. */
+  s = g_string_sized_new ((len + 2) / 3 * 4 + 2);
   for (i = 0; i < len; i += 3)
     {
       guint32 v = (guint32) data[i] << 16;
@@ -167,16 +169,23 @@ kpr_est_base64_encode (const guint8 *data, gsize len)
       g_string_append_c (s, alphabet[(v >> 12) & 63]);
       g_string_append_c (s, rem > 1 ? alphabet[(v >> 6) & 63] : '=');
       g_string_append_c (s, rem > 2 ? alphabet[v & 63] : '=');
-      col += 4;
-      if (col == 64)
-        {
-          g_string_append_c (s, '\n');
-          col = 0;
-        }
     }
-  if (col != 0 || s->len == 0)
-    g_string_append_c (s, '\n');
   return g_string_free (s, FALSE);
+}
+
+char *
+kpr_est_base64_encode (const guint8 *data, gsize len)
+{
+  char *flat = kpr_est_base64_encode_flat (data, len);
+  gsize n = strlen (flat);
+  char *s = g_malloc (n + 2);
+
+  memcpy (s, flat, n);
+  s[n] = '\n';
+  s[n + 1] = '\0';
+  kpr_memory_erase (flat, n);
+  g_free (flat);
+  return s;
 }
 
 static void

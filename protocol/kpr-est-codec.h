@@ -21,13 +21,22 @@ G_BEGIN_DECLS
 #define KPR_EST_REQUEST_ID_HEADER "Certkeeper-Request-Id"
 #define KPR_EST_REQUEST_ID_MAX 32
 
+/* certkeeper-ca marks its 401 answers with this header, value "one-time"
+ * (EXTENSIONS.md §1): the password it refused is a one-time secret word,
+ * so the person asks for a new one rather than typing it again. */
+#define KPR_EST_SECRET_WORD_HEADER "Certkeeper-Secret-Word"
+
 /* RFC 8951: base64 of DER; CR, LF, space and tab are ignored anywhere;
  * anything else that is not base64 is KPR_ERROR_PROTOCOL. */
 GBytes *kpr_est_base64_decode (const char *text, gsize len, GError **error);
 
-/* base64 in 64-column lines, the last one ending with LF (some servers
- * reject a body without a final newline). */
+/* base64 on one line ending with LF: what the client sends (RFC 8951 §3
+ * allows line breaks, but some decoders, strongSwan's among them, do not
+ * skip them; and some servers reject a body without a final newline). */
 char *kpr_est_base64_encode (const guint8 *data, gsize len);
+/* base64 without any line break: what certkeeper-ca sends, and the parts
+ * of a multipart answer (their CRLF belongs to the delimiter). */
+char *kpr_est_base64_encode_flat (const guint8 *data, gsize len);
 
 /* application/pkcs7-mime; smime-type=certs-only: a degenerate SignedData
  * holding only certificates.  Parse returns at least one certificate. */
@@ -64,11 +73,21 @@ typedef struct {
   char *oid;            /* dotted, e.g. "1.2.840.113549.1.9.7" */
   gboolean is_attribute;/* an Attribute rather than a bare OID */
   GStrv value_oids;     /* OIDs among the attribute's values; never NULL */
+  gint64 value_int;     /* the first small INTEGER among them (RSA key size), or -1 */
 } KprEstCsrAttr;
 
 typedef struct {
   GPtrArray *attrs;             /* of KprEstCsrAttr */
   gboolean challenge_password;  /* the server asks for tls-unique (§3.5) */
+  /* What the entries ask of the request, as far as certkeeper reads them
+   * (RFC 7030 §4.5.2, RFC 8951 §4): */
+  char *key_algorithm;  /* "EC" or "RSA"; NULL: any */
+  char *curve;          /* EC: OpenSSL's short name ("secp384r1"); NULL: any */
+  guint rsa_bits;       /* RSA: this modulus size; 0: any */
+  char *digest;         /* "SHA384"…: the CSR's signature hash; NULL: SHA-256 */
+  GStrv extensions;     /* extension OIDs asked for (extensionRequest); never NULL */
+  GStrv other;          /* OIDs certkeeper does not understand (§4.5.2: a client
+                         * may ignore them); never NULL */
 } KprEstCsrAttrs;
 
 #define KPR_OID_CHALLENGE_PASSWORD "1.2.840.113549.1.9.7"
@@ -76,6 +95,12 @@ typedef struct {
 
 KprEstCsrAttrs *kpr_est_csrattrs_parse (const guint8 *der, gsize len, GError **error);
 void kpr_est_csrattrs_free (KprEstCsrAttrs *attrs);
+/* Whether @key is what the attributes ask for; KPR_ERROR_UNSUPPORTED
+ * naming the wanted key otherwise. */
+gboolean kpr_est_csrattrs_check_key (const KprEstCsrAttrs *attrs, EVP_PKEY *key, GError **error);
+/* The key the attributes ask for in certkeeper's words ("ec-p384",
+ * "rsa-3072", "ec-brainpoolP384r1"), NULL when they ask for none. */
+char *kpr_est_csrattrs_key_name (const KprEstCsrAttrs *attrs);
 /* TRUE if @oid (dotted) is listed, bare or as an attribute type. */
 gboolean kpr_est_csrattrs_has (const KprEstCsrAttrs *attrs, const char *oid);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprEstCsrAttrs, kpr_est_csrattrs_free)

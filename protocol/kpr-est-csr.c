@@ -25,14 +25,88 @@ set_ossl_error (GError **error, KprError code, const char *what)
   g_set_error (error, KPR_ERROR, code, "%s (%s)", what, detail);
 }
 
+/* The extensions certkeeper can fill in when a server asks for them
+ * (RFC 7030 §4.5.2): what a client certificate of a person has. */
+static const char *
+extension_value (int nid, EVP_PKEY *key)
+{
+  switch (nid)
+    {
+    case NID_key_usage:
+      return EVP_PKEY_is_a (key, "RSA") ? "critical,digitalSignature,keyEncipherment"
+                                        : "critical,digitalSignature";
+    case NID_ext_key_usage:
+      return "clientAuth";
+    case NID_basic_constraints:
+      return "critical,CA:FALSE";
+    case NID_subject_key_identifier:
+      return "hash";
+    default:
+      return NULL;
+    }
+}
+
+/* Adds @san and the extensions @attrs asks for; the OIDs asked for that
+ * cannot be supplied go to @unmet. */
+static gboolean
+add_extensions (X509_REQ *req, EVP_PKEY *key, const GENERAL_NAMES *san,
+                const KprEstCsrAttrs *attrs, GPtrArray *unmet, GError **error)
+{
+  STACK_OF (X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null ();
+  X509V3_CTX ctx;
+  gboolean ok = exts != NULL;
+
+  X509V3_set_ctx (&ctx, NULL, NULL, req, NULL, 0);
+  if (ok && san && sk_GENERAL_NAME_num (san) > 0)
+    {
+      X509_EXTENSION *ext = X509V3_EXT_i2d (NID_subject_alt_name, 0, (void *) san);
+
+      ok = ext && sk_X509_EXTENSION_push (exts, ext);
+      if (!ok)
+        X509_EXTENSION_free (ext);
+    }
+  for (gsize i = 0; ok && attrs && attrs->extensions[i]; i++)
+    {
+      ASN1_OBJECT *obj = OBJ_txt2obj (attrs->extensions[i], 1);
+      int nid = obj ? OBJ_obj2nid (obj) : NID_undef;
+      const char *value = extension_value (nid, key);
+      X509_EXTENSION *ext;
+
+      ASN1_OBJECT_free (obj);
+      if (nid == NID_subject_alt_name && san && sk_GENERAL_NAME_num (san) > 0)
+        continue;
+      if (!value)
+        {
+          g_ptr_array_add (unmet, g_strdup (attrs->extensions[i]));
+          continue;
+        }
+      ext = X509V3_EXT_nconf_nid (NULL, &ctx, nid, value);
+      ok = ext && sk_X509_EXTENSION_push (exts, ext);
+      if (!ok)
+        X509_EXTENSION_free (ext);
+    }
+  ok = ok && (sk_X509_EXTENSION_num (exts) == 0 || X509_REQ_add_extensions (req, exts));
+  sk_X509_EXTENSION_pop_free (exts, X509_EXTENSION_free);
+  if (!ok)
+    set_ossl_error (error, KPR_ERROR_INTERNAL, "Cannot add the requested extensions");
+  return ok;
+}
+
 X509_REQ *
-kpr_est_csr_new (EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *san,
-                 const char *challenge_password, GError **error)
+kpr_est_csr_new_with_attrs (EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *san,
+                            const KprEstCsrAttrs *attrs, const char *challenge_password,
+                            GStrv *ret_unmet, GError **error)
 {
   g_autoptr (X509_REQ) req = NULL;
+  g_autoptr (GPtrArray) unmet = g_ptr_array_new_with_free_func (g_free);
+  const EVP_MD *md = EVP_sha256 ();
 
   g_return_val_if_fail (key != NULL && subject != NULL, NULL);
 
+  if (attrs && !kpr_est_csrattrs_check_key (attrs, key, error))
+    return NULL;
+  if (attrs && attrs->digest && !(md = EVP_get_digestbyname (attrs->digest)))
+    md = EVP_sha256 ();
   req = X509_REQ_new ();
   if (!req || !X509_REQ_set_version (req, X509_REQ_VERSION_1)
       || !X509_REQ_set_subject_name (req, subject) || !X509_REQ_set_pubkey (req, key))
@@ -47,30 +121,30 @@ kpr_est_csr_new (EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *s
       set_ossl_error (error, KPR_ERROR_INTERNAL, "Cannot add the challenge password");
       return NULL;
     }
-  if (san && sk_GENERAL_NAME_num (san) > 0)
-    {
-      STACK_OF (X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null ();
-      X509_EXTENSION *ext = X509V3_EXT_i2d (NID_subject_alt_name, 0, (void *) san);
-      gboolean ok = exts && ext && sk_X509_EXTENSION_push (exts, ext);
-
-      if (!ok)
-        X509_EXTENSION_free (ext);
-      ok = ok && X509_REQ_add_extensions (req, exts);
-      sk_X509_EXTENSION_pop_free (exts, X509_EXTENSION_free);
-      if (!ok)
-        {
-          set_ossl_error (error, KPR_ERROR_INTERNAL, "Cannot add the subject alternative name");
-          return NULL;
-        }
-    }
-  /* SHA-256 whatever the key type; a token may refuse, which is an error
-   * of the token, not of the request. */
-  if (X509_REQ_sign (req, key, EVP_sha256 ()) <= 0)
+  if (!add_extensions (req, key, san, attrs, unmet, error))
+    return NULL;
+  for (gsize i = 0; attrs && attrs->other[i]; i++)
+    g_ptr_array_add (unmet, g_strdup (attrs->other[i]));
+  /* SHA-256 unless the server asks for more; a token may refuse, which
+   * is an error of the token, not of the request. */
+  if (X509_REQ_sign (req, key, md) <= 0)
     {
       set_ossl_error (error, KPR_ERROR_TOKEN, "The key could not sign the certificate request");
       return NULL;
     }
+  if (ret_unmet)
+    {
+      g_ptr_array_add (unmet, NULL);
+      *ret_unmet = (GStrv) g_ptr_array_free (g_steal_pointer (&unmet), FALSE);
+    }
   return g_steal_pointer (&req);
+}
+
+X509_REQ *
+kpr_est_csr_new (EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *san,
+                 const char *challenge_password, GError **error)
+{
+  return kpr_est_csr_new_with_attrs (key, subject, san, NULL, challenge_password, NULL, error);
 }
 
 X509_REQ *

@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 
 /* Caps for hostile input: far above any real CA's list. */
@@ -39,6 +42,11 @@ kpr_est_csrattrs_free (KprEstCsrAttrs *attrs)
   if (!attrs)
     return;
   g_ptr_array_unref (attrs->attrs);
+  g_free (attrs->key_algorithm);
+  g_free (attrs->curve);
+  g_free (attrs->digest);
+  g_strfreev (attrs->extensions);
+  g_strfreev (attrs->other);
   g_free (attrs);
 }
 
@@ -105,7 +113,7 @@ oid_text (const unsigned char *start, const unsigned char *end, GError **error)
  * (e.g. the SET of extension OIDs inside extensionRequest). */
 static gboolean
 collect_oids (const unsigned char *p, const unsigned char *end, int depth,
-              GPtrArray *out, GError **error)
+              GPtrArray *out, gint64 *ret_int, GError **error)
 {
   if (depth > CSRATTRS_MAX_DEPTH)
     return malformed (error, "nested too deeply");
@@ -129,9 +137,19 @@ collect_oids (const unsigned char *p, const unsigned char *end, int depth,
             return FALSE;
           g_ptr_array_add (out, oid);
         }
+      else if (cls == V_ASN1_UNIVERSAL && tag == V_ASN1_INTEGER && !cons && *ret_int < 0
+               && len > 0 && len <= 4 && !(p[0] & 0x80))
+        {
+          /* A small non-negative INTEGER: RFC 8951 §4's RSA key size. */
+          gint64 v = 0;
+
+          for (long k = 0; k < len; k++)
+            v = (v << 8) | p[k];
+          *ret_int = v;
+        }
       else if (cons)
         {
-          if (!collect_oids (p, p + len, depth + 1, out, error))
+          if (!collect_oids (p, p + len, depth + 1, out, ret_int, error))
             return FALSE;
         }
       p += len;
@@ -146,6 +164,7 @@ parse_attribute (const unsigned char *p, const unsigned char *end, GError **erro
   g_autofree char *type = NULL;
   const unsigned char *start = p;
   KprEstCsrAttr *attr;
+  gint64 value_int = -1;
   long len;
   int tag, cls;
   gboolean cons;
@@ -168,15 +187,198 @@ parse_attribute (const unsigned char *p, const unsigned char *end, GError **erro
       malformed (error, "an attribute's values are not one SET");
       return NULL;
     }
-  if (!collect_oids (p, end, 1, values, error))
+  if (!collect_oids (p, end, 1, values, &value_int, error))
     return NULL;
   g_ptr_array_add (values, NULL);
 
   attr = g_new0 (KprEstCsrAttr, 1);
+  attr->value_int = value_int;
   attr->oid = g_steal_pointer (&type);
   attr->is_attribute = TRUE;
   attr->value_oids = (GStrv) g_ptr_array_free (g_steal_pointer (&values), FALSE);
   return attr;
+}
+
+/* ---- what the entries ask for ------------------------------------------- */
+
+#define OID_EC_PUBLIC_KEY "1.2.840.10045.2.1"
+#define OID_RSA_ENCRYPTION "1.2.840.113549.1.1.1"
+
+static void
+set_str (char **slot, const char *value)
+{
+  if (!*slot)
+    *slot = g_strdup (value);
+}
+
+static void
+add_unique (GPtrArray *list, const char *oid)
+{
+  if (!g_ptr_array_find_with_equal_func (list, oid, g_str_equal, NULL))
+    g_ptr_array_add (list, g_strdup (oid));
+}
+
+/* An OID naming a curve OpenSSL can make: its short name, else NULL. */
+static const char *
+curve_name (const char *oid)
+{
+  ASN1_OBJECT *obj = OBJ_txt2obj (oid, 1);
+  int nid = obj ? OBJ_obj2nid (obj) : NID_undef;
+  EC_GROUP *group = nid != NID_undef ? EC_GROUP_new_by_curve_name (nid) : NULL;
+  const char *name = group ? OBJ_nid2sn (nid) : NULL;
+
+  EC_GROUP_free (group);
+  ASN1_OBJECT_free (obj);
+  ERR_clear_error ();
+  return name;
+}
+
+/* A hash or signature OID: the hash's name (and the key algorithm a
+ * signature implies), else FALSE. */
+static gboolean
+digest_of (const char *oid, const char **ret_digest, const char **ret_algorithm)
+{
+  ASN1_OBJECT *obj = OBJ_txt2obj (oid, 1);
+  int nid = obj ? OBJ_obj2nid (obj) : NID_undef;
+  int md = NID_undef, pk = NID_undef;
+
+  ASN1_OBJECT_free (obj);
+  *ret_algorithm = NULL;
+  if (nid == NID_undef)
+    return FALSE;
+  if (EVP_get_digestbynid (nid))
+    md = nid;
+  else if (!OBJ_find_sigid_algs (nid, &md, &pk) || md == NID_undef)
+    return FALSE;
+  if (md != NID_sha256 && md != NID_sha384 && md != NID_sha512)
+    return FALSE; /* nothing weaker, nothing exotic */
+  *ret_digest = OBJ_nid2sn (md);
+  if (pk == NID_X9_62_id_ecPublicKey)
+    *ret_algorithm = "EC";
+  else if (pk == NID_rsaEncryption)
+    *ret_algorithm = "RSA";
+  return TRUE;
+}
+
+static gboolean
+is_extension (const char *oid)
+{
+  return g_str_has_prefix (oid, "2.5.29.");
+}
+
+/* Fills the derived fields of @attrs from its entries. */
+static void
+interpret (KprEstCsrAttrs *attrs)
+{
+  g_autoptr (GPtrArray) exts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) other = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < attrs->attrs->len; i++)
+    {
+      const KprEstCsrAttr *a = g_ptr_array_index (attrs->attrs, i);
+      const char *digest = NULL, *alg = NULL, *curve = NULL;
+
+      if (g_str_equal (a->oid, KPR_OID_CHALLENGE_PASSWORD))
+        continue;
+      if (g_str_equal (a->oid, OID_EC_PUBLIC_KEY))
+        {
+          set_str (&attrs->key_algorithm, "EC");
+          for (gsize k = 0; a->value_oids[k] && !attrs->curve; k++)
+            if ((curve = curve_name (a->value_oids[k])))
+              set_str (&attrs->curve, curve);
+        }
+      else if (g_str_equal (a->oid, OID_RSA_ENCRYPTION))
+        {
+          set_str (&attrs->key_algorithm, "RSA");
+          if (a->value_int >= 1024 && a->value_int <= 16384 && !attrs->rsa_bits)
+            attrs->rsa_bits = (guint) a->value_int;
+        }
+      else if (g_str_equal (a->oid, KPR_OID_EXTENSION_REQUEST))
+        for (gsize k = 0; a->value_oids[k]; k++)
+          add_unique (exts, a->value_oids[k]);
+      else if (!a->is_attribute && (curve = curve_name (a->oid)))
+        {
+          set_str (&attrs->key_algorithm, "EC");
+          set_str (&attrs->curve, curve);
+        }
+      else if (!a->is_attribute && digest_of (a->oid, &digest, &alg))
+        {
+          set_str (&attrs->digest, digest);
+          if (alg)
+            set_str (&attrs->key_algorithm, alg);
+        }
+      else if (!a->is_attribute && is_extension (a->oid))
+        add_unique (exts, a->oid);
+      else
+        add_unique (other, a->oid);
+    }
+  /* A curve or size for the other algorithm than the one named is no
+   * request at all. */
+  if (attrs->key_algorithm && g_str_equal (attrs->key_algorithm, "RSA"))
+    g_clear_pointer (&attrs->curve, g_free);
+  g_ptr_array_add (exts, NULL);
+  g_ptr_array_add (other, NULL);
+  attrs->extensions = (GStrv) g_ptr_array_free (g_steal_pointer (&exts), FALSE);
+  attrs->other = (GStrv) g_ptr_array_free (g_steal_pointer (&other), FALSE);
+}
+
+char *
+kpr_est_csrattrs_key_name (const KprEstCsrAttrs *attrs)
+{
+  g_return_val_if_fail (attrs != NULL, NULL);
+
+  if (!attrs->key_algorithm)
+    return NULL;
+  if (g_str_equal (attrs->key_algorithm, "RSA"))
+    return attrs->rsa_bits ? g_strdup_printf ("rsa-%u", attrs->rsa_bits) : g_strdup ("rsa");
+  if (!attrs->curve)
+    return g_strdup ("ec");
+  if (g_str_equal (attrs->curve, "prime256v1"))
+    return g_strdup ("ec-p256");
+  if (g_str_equal (attrs->curve, "secp384r1"))
+    return g_strdup ("ec-p384");
+  if (g_str_equal (attrs->curve, "secp521r1"))
+    return g_strdup ("ec-p521");
+  return g_strdup_printf ("ec-%s", attrs->curve);
+}
+
+gboolean
+kpr_est_csrattrs_check_key (const KprEstCsrAttrs *attrs, EVP_PKEY *key, GError **error)
+{
+  g_autofree char *wanted = NULL;
+  char group[64] = "";
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (attrs != NULL && key != NULL, FALSE);
+
+  if (!attrs->key_algorithm)
+    return TRUE;
+  if (g_str_equal (attrs->key_algorithm, "EC"))
+    {
+      ok = EVP_PKEY_is_a (key, "EC");
+      if (ok && attrs->curve)
+        {
+          int nid = NID_undef;
+
+          ok = EVP_PKEY_get_group_name (key, group, sizeof group, NULL) == 1;
+          nid = ok ? EC_curve_nist2nid (group) : NID_undef;
+          if (nid == NID_undef)
+            nid = OBJ_sn2nid (group);
+          ok = ok && nid != NID_undef && g_str_equal (OBJ_nid2sn (nid), attrs->curve);
+        }
+    }
+  else
+    ok = EVP_PKEY_is_a (key, "RSA")
+         && (!attrs->rsa_bits || EVP_PKEY_get_bits (key) == (int) attrs->rsa_bits);
+  ERR_clear_error ();
+  if (ok)
+    return TRUE;
+  wanted = kpr_est_csrattrs_key_name (attrs);
+  g_set_error (error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+               "The server asks for a %s key (its CSR attributes), and this key is %s %d bits; "
+               "make the key the server asks for (--key %s) on a token that can",
+               wanted, EVP_PKEY_get0_type_name (key), EVP_PKEY_get_bits (key), wanted);
+  return FALSE;
 }
 
 KprEstCsrAttrs *
@@ -234,6 +436,7 @@ kpr_est_csrattrs_parse (const guint8 *der, gsize len, GError **error)
           attr = g_new0 (KprEstCsrAttr, 1);
           attr->oid = oid;
           attr->value_oids = g_new0 (char *, 1);
+          attr->value_int = -1;
         }
       else if (cls == V_ASN1_UNIVERSAL && tag == V_ASN1_SEQUENCE && cons)
         {
@@ -251,6 +454,7 @@ kpr_est_csrattrs_parse (const guint8 *der, gsize len, GError **error)
         attrs->challenge_password = TRUE;
       p += item_len;
     }
+  interpret (attrs);
   return g_steal_pointer (&attrs);
 }
 

@@ -311,7 +311,7 @@ kpr_est_serverkeygen_build (EVP_PKEY *key, KprX509Stack *certs, char **ret_conte
   p7 = kpr_est_certs_only_build (certs, error);
   if (!p7)
     return NULL;
-  cert_b64 = kpr_est_base64_encode (g_bytes_get_data (p7, NULL), g_bytes_get_size (p7));
+  cert_b64 = kpr_est_base64_encode_flat (g_bytes_get_data (p7, NULL), g_bytes_get_size (p7));
 
   p8 = EVP_PKEY2PKCS8 (key);
   der_len = p8 ? i2d_PKCS8_PRIV_KEY_INFO (p8, &der) : -1;
@@ -320,7 +320,7 @@ kpr_est_serverkeygen_build (EVP_PKEY *key, KprX509Stack *certs, char **ret_conte
       g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot encode the key as PKCS#8");
       return NULL;
     }
-  key_b64 = kpr_est_base64_encode (der, (gsize) der_len);
+  key_b64 = kpr_est_base64_encode_flat (der, (gsize) der_len);
   OPENSSL_clear_free (der, (size_t) der_len);
 
   if (RAND_bytes (rnd, sizeof rnd) != 1)
@@ -342,13 +342,15 @@ kpr_est_serverkeygen_build (EVP_PKEY *key, KprX509Stack *certs, char **ret_conte
                           "--%s\r\nContent-Type: application/pkcs8\r\n"
                           "Content-Transfer-Encoding: base64\r\n\r\n",
                           boundary);
+  /* RFC 2046 §5.1.1: the CRLF before each delimiter is part of it, so
+   * every delimiter line starts after a CRLF of its own. */
   g_string_append (body, key_b64);
   g_string_append_printf (body,
-                          "--%s\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
+                          "\r\n--%s\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
                           "Content-Transfer-Encoding: base64\r\n\r\n",
                           boundary);
   g_string_append (body, cert_b64);
-  g_string_append_printf (body, "--%s--\r\n", boundary);
+  g_string_append_printf (body, "\r\n--%s--\r\n", boundary);
   g_assert (body->len < need);
 
   kpr_memory_erase (key_b64, strlen (key_b64));

@@ -89,8 +89,7 @@ kpr_est_client_csrattrs (KprEstClient *client, GError **error)
   if (resp.status == 204 || resp.status == 404)
     {
       /* RFC 8951 §4: the server has no attributes to ask for. */
-      attrs = g_new0 (KprEstCsrAttrs, 1);
-      attrs->attrs = g_ptr_array_new ();
+      attrs = kpr_est_csrattrs_parse ((const guint8 *) "\x30\x00", 2, error);
     }
   else if (kpr_est_check_status (client, &resp, FALSE, error)
            && kpr_est_check_media_type (&resp, "application/csrattrs", error))
@@ -154,6 +153,15 @@ kpr_est_client_enroll (KprEstClient *client, X509_REQ *csr, EVP_PKEY *key, gbool
   return issued;
 }
 
+const char *const *
+kpr_est_client_get_unmet_attributes (KprEstClient *client)
+{
+  static const char *const none[] = { NULL };
+
+  g_return_val_if_fail (client != NULL, none);
+  return client->unmet ? (const char *const *) client->unmet : none;
+}
+
 X509 *
 kpr_est_client_enroll_linked (KprEstClient *client, EVP_PKEY *key, const X509_NAME *subject,
                               const GENERAL_NAMES *san, gboolean reenroll,
@@ -169,7 +177,7 @@ kpr_est_client_enroll_linked (KprEstClient *client, EVP_PKEY *key, const X509_NA
   g_return_val_if_fail (client != NULL && key != NULL && subject != NULL, NULL);
 
   attrs = kpr_est_client_csrattrs (client, error);
-  if (!attrs)
+  if (!attrs || !kpr_est_csrattrs_check_key (attrs, key, error))
     return NULL;
   if (attrs->challenge_password)
     {
@@ -201,7 +209,8 @@ kpr_est_client_enroll_linked (KprEstClient *client, EVP_PKEY *key, const X509_NA
           return NULL;
         }
     }
-  csr = kpr_est_csr_new (key, subject, san, binding, error);
+  g_clear_pointer (&client->unmet, g_strfreev);
+  csr = kpr_est_csr_new_with_attrs (key, subject, san, attrs, binding, &client->unmet, error);
   if (!csr)
     return NULL;
   /* Same handle, so libcurl reuses the connection the binding came from. */

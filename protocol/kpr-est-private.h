@@ -21,6 +21,9 @@ struct _KprEstClient {
   guint total_timeout;
   guint retry_after;
   char *request_id;   /* the last 202's Certkeeper-Request-Id, or NULL */
+  KprEstRefusal refusal; /* what the last 401 refused */
+  char *auth_offered; /* the schemes of the last 401's WWW-Authenticate, or NULL */
+  GStrv unmet;        /* what the last linked enrollment's /csrattrs asked in vain */
   long last_status;   /* HTTP status of the last answer, 0 if none */
   gboolean tls12_only; /* channel binding needs tls-unique (RFC 7030 §3.5) */
   char tls_version[16];
@@ -41,6 +44,10 @@ typedef struct {
   char *content_type; /* the header as sent, NULL when absent */
   GByteArray *body;
   gint64 retry_after; /* raw CURLINFO_RETRY_AFTER, may be negative */
+  gboolean sent_creds;  /* the request carried HTTP credentials */
+  gboolean sent_cert;   /* … and a client certificate was configured */
+  gboolean secret_word; /* the answer carried Certkeeper-Secret-Word: one-time */
+  char *auth_offered;   /* the schemes of its WWW-Authenticate, or NULL */
 } KprEstResponse;
 
 void kpr_est_response_clear (KprEstResponse *resp);

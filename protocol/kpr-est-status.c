@@ -36,6 +36,57 @@ kpr_est_sanitize_text (const guint8 *data, gsize len)
   return g_string_free (s, FALSE);
 }
 
+/* A 401 says what it refused: a one-time secret word (certkeeper-ca marks
+ * those), a password, a client certificate presented alone, or nothing at
+ * all; each asks the person for something else. */
+static void
+set_auth_error (KprEstClient *client, const KprEstResponse *resp, const char *text,
+                GError **error)
+{
+  const char *sep = text[0] ? ": " : "";
+  const char *offered = resp->auth_offered;
+  gboolean speakable = offered && (strstr (offered, "Basic") || strstr (offered, "Digest"));
+
+  g_free (client->auth_offered);
+  client->auth_offered = g_strdup (offered);
+  if (resp->sent_creds && offered && !speakable)
+    {
+      client->refusal = KPR_EST_REFUSAL_SCHEME;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server asks for HTTP authentication by %s, which certkeeper does not "
+                   "speak (only Basic and Digest) (HTTP 401)%s%s", offered, sep, text);
+    }
+  else if (resp->sent_creds && resp->secret_word)
+    {
+      client->refusal = KPR_EST_REFUSAL_SECRET_WORD;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server refused the username or the one-time secret word (HTTP 401)%s%s; "
+                   "request a new secret word: a word never works twice", sep, text);
+    }
+  else if (resp->sent_creds)
+    {
+      client->refusal = KPR_EST_REFUSAL_PASSWORD;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server refused the username or password (HTTP 401)%s%s; check them "
+                   "and try again", sep, text);
+    }
+  else if (resp->sent_cert)
+    {
+      client->refusal = KPR_EST_REFUSAL_CERTIFICATE;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server did not accept the client certificate alone and asks for "
+                   "HTTP authentication%s%s%s (HTTP 401)%s%s", offered ? " (" : "",
+                   offered ? offered : "", offered ? ")" : "", sep, text);
+    }
+  else
+    {
+      client->refusal = KPR_EST_REFUSAL_NEEDS_CREDENTIALS;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "The server asks for credentials%s%s%s (HTTP 401)%s%s",
+                   offered ? " (" : "", offered ? offered : "", offered ? ")" : "", sep, text);
+    }
+}
+
 gboolean
 kpr_est_check_status (KprEstClient *client, const KprEstResponse *resp, gboolean pending_ok,
                       GError **error)
@@ -72,8 +123,7 @@ kpr_est_check_status (KprEstClient *client, const KprEstResponse *resp, gboolean
                    client->retry_after, text[0] ? ": " : "", text);
     }
   else if (resp->status == 401)
-    g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                 "The server refused the credentials (HTTP 401)%s%s", text[0] ? ": " : "", text);
+    set_auth_error (client, resp, text, error);
   else if (resp->status >= 400 && resp->status < 500)
     g_set_error (error, KPR_ERROR, KPR_ERROR_REJECTED,
                  "The server refused the request (HTTP %ld)%s%s", resp->status,

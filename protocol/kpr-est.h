@@ -10,7 +10,8 @@
  *   KPR_ERROR_UNTRUSTED    TLS verification failed, no trust anchor set, or
  *                          the returned certificate does not chain to it
  *   KPR_ERROR_KEY_MISMATCH the returned certificate is not for our key
- *   KPR_ERROR_AUTH         401 (never retried here)
+ *   KPR_ERROR_AUTH         401 (never retried here); what was refused:
+ *                          kpr_est_client_get_refusal()
  *   KPR_ERROR_PENDING      202: kpr_est_client_get_retry_after() says when
  *   KPR_ERROR_REJECTED     other 4xx, with the server's text (sanitised)
  *   KPR_ERROR_UNREACHABLE  connection failures, timeouts, 5xx
@@ -41,8 +42,10 @@ typedef struct _KprEstClient KprEstClient;
 /* Retry-After assumed when a 202 carries none. */
 #define KPR_EST_RETRY_DEFAULT 60
 
-/* HTTP Basic credentials for one request.  The secret is copied into
- * libcurl for the duration of the request only. */
+/* HTTP credentials for one request.  Basic or Digest, whichever the
+ * server asks for: nothing is sent before its 401 names a scheme (RFC 7030
+ * §3.2.3), and only to a server verified against the trust anchors.  The
+ * secret is copied into libcurl for the duration of the request only. */
 typedef struct {
   const char *username;
   const KprSecret *secret;
@@ -74,6 +77,29 @@ guint kpr_est_client_get_retry_after (KprEstClient *client);
  * waiting for approval (EXTENSIONS.md §3), the one a person quotes to the
  * administrator; NULL when the server named none. */
 const char *kpr_est_client_get_request_id (KprEstClient *client);
+/* What the last KPR_ERROR_AUTH refused, so that a person is told the
+ * right thing to do. */
+typedef enum {
+  KPR_EST_REFUSAL_NONE = 0,
+  /* A one-time secret word (the server said so, EXTENSIONS.md §1): ask for
+   * a new one; the same word never works twice. */
+  KPR_EST_REFUSAL_SECRET_WORD,
+  /* A password of a server without the secret-word extension: it may be
+   * typed again. */
+  KPR_EST_REFUSAL_PASSWORD,
+  /* Only a client certificate was presented, and the server wants HTTP
+   * authentication as well (or does not accept the certificate). */
+  KPR_EST_REFUSAL_CERTIFICATE,
+  /* Nothing was presented, and the server asks for credentials. */
+  KPR_EST_REFUSAL_NEEDS_CREDENTIALS,
+  /* Credentials were given, but the server asks for an HTTP scheme
+   * certkeeper does not speak (neither Basic nor Digest). */
+  KPR_EST_REFUSAL_SCHEME,
+} KprEstRefusal;
+KprEstRefusal kpr_est_client_get_refusal (KprEstClient *client);
+/* The authentication schemes the last 401 offered ("Basic, Digest"), for
+ * messages; NULL when it named none. */
+const char *kpr_est_client_get_auth_offered (KprEstClient *client);
 /* The HTTP status of the last answer that was checked (0 if none): lets a
  * caller tell "no such endpoint" (404) from "too many requests" (429). */
 long kpr_est_client_get_http_status (KprEstClient *client);
@@ -113,8 +139,10 @@ X509 *kpr_est_client_enroll (KprEstClient *client, X509_REQ *req, EVP_PKEY *key,
 /* The whole enrollment on one connection: GET /csrattrs, and if the server
  * asks for challengePassword put the tls-unique value of this connection
  * there (RFC 7030 §3.5; TLS 1.2 only — KPR_ERROR_UNSUPPORTED on 1.3), build
- * the CSR (SHA-256) for @key with @subject and @san (may be NULL) and
- * enroll.  When the first connection negotiated TLS 1.3, the client
+ * the CSR for @key with @subject and @san (may be NULL) honouring the
+ * attributes (kpr_est_csr_new_with_attrs: KPR_ERROR_UNSUPPORTED before
+ * anything is sent when @key is not the type the server asks for) and
+ * enroll (re-enroll: pass the current certificate's subject and SAN).  When the first connection negotiated TLS 1.3, the client
  * reconnects limited to TLS 1.2 (and stays limited for its lifetime).
  * *ret_req (optional) receives the CSR sent, also on KPR_ERROR_PENDING:
  * the retry must send the same one with kpr_est_client_enroll(). */
@@ -122,6 +150,11 @@ X509 *kpr_est_client_enroll_linked (KprEstClient *client, EVP_PKEY *key,
                                     const X509_NAME *subject, const GENERAL_NAMES *san,
                                     gboolean reenroll, const KprEstCredentials *creds,
                                     X509_REQ **ret_req, GError **error);
+
+/* After kpr_est_client_enroll_linked: the OIDs the server's CSR
+ * attributes asked for that certkeeper could not supply (for the log);
+ * never NULL. */
+const char *const *kpr_est_client_get_unmet_attributes (KprEstClient *client);
 
 /* POST /serverkeygen.  On success the key and certificate (checked like an
  * enrolled one, against the generated key) are returned. */
@@ -153,6 +186,18 @@ gboolean kpr_est_client_revoke (KprEstClient *client, const char *serial_hex,
  * may be NULL.  Works with token-backed keys (only EVP_PKEY signing). */
 X509_REQ *kpr_est_csr_new (EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *san,
                            const char *challenge_password, GError **error);
+
+/* The same, honouring what a server's /csrattrs asks (@attrs may be
+ * NULL): KPR_ERROR_UNSUPPORTED when @key is not the key type or curve it
+ * asks for; the hash it names; the extensions it asks for that certkeeper
+ * can fill in (keyUsage, extendedKeyUsage clientAuth, basicConstraints,
+ * subjectKeyIdentifier, subjectAltName from @san).  *@ret_unmet (optional)
+ * gets the OIDs asked for that could not be supplied (the server may
+ * still accept the request; callers log them). */
+X509_REQ *kpr_est_csr_new_with_attrs (EVP_PKEY *key, const X509_NAME *subject,
+                                      const GENERAL_NAMES *san, const KprEstCsrAttrs *attrs,
+                                      const char *challenge_password, GStrv *ret_unmet,
+                                      GError **error);
 
 /* A CSR for renewing @current with @new_key: the same Subject and
  * SubjectAltName (RFC 7030 §4.2.2). */

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "kpr-server-private.h"
+#include "kpr-est-codec.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ASN1_OCTET_STRING, ASN1_OCTET_STRING_free)
 
@@ -279,6 +280,56 @@ kpr_ca_make_user_cert (KprCa *ca, const char *username, const KprPubkey *pub,
 
 /* ---- opening a CA directory ------------------------------------------------ */
 
+/* [est] csrattrs= (OIDs, dotted or by name) and require-binding=: what
+ * /csrattrs publishes (RFC 7030 §4.5), built once here, and whether every
+ * request must carry the tls-unique of its connection (§3.5), in which
+ * case challengePassword is published too (§4.5.2). */
+static gboolean
+load_est_config (KprCa *ca, GKeyFile *kf, const char *path, GError **error)
+{
+  g_auto (GStrv) names = g_key_file_get_string_list (kf, "est", "csrattrs", NULL, NULL);
+  g_autoptr (GPtrArray) oids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) local = NULL;
+
+  ca->require_binding = g_key_file_get_boolean (kf, "est", "require-binding", &local);
+  if (local && !g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
+      && !g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "%s: require-binding must be true or false (%s)", path, local->message);
+      return FALSE;
+    }
+  for (gsize i = 0; names && names[i]; i++)
+    {
+      const char *name = g_strstrip (names[i]);
+      ASN1_OBJECT *obj;
+      char dotted[128];
+
+      if (!name[0])
+        continue;
+      obj = OBJ_txt2obj (name, 0);
+      if (!obj || OBJ_obj2txt (dotted, sizeof dotted, obj, 1) <= 0)
+        {
+          ASN1_OBJECT_free (obj);
+          g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                       "%s: csrattrs: '%s' is not an object identifier (dotted, or a name "
+                       "OpenSSL knows such as challengePassword)", path, name);
+          return FALSE;
+        }
+      ASN1_OBJECT_free (obj);
+      if (!g_ptr_array_find_with_equal_func (oids, dotted, g_str_equal, NULL))
+        g_ptr_array_add (oids, g_strdup (dotted));
+    }
+  if (ca->require_binding
+      && !g_ptr_array_find_with_equal_func (oids, KPR_OID_CHALLENGE_PASSWORD, g_str_equal, NULL))
+    g_ptr_array_add (oids, g_strdup (KPR_OID_CHALLENGE_PASSWORD));
+  if (oids->len == 0)
+    return TRUE;
+  g_ptr_array_add (oids, NULL);
+  ca->csrattrs = kpr_est_csrattrs_build ((const char *const *) oids->pdata, error);
+  return ca->csrattrs != NULL;
+}
+
 static gboolean
 load_config (KprCa *ca, GError **error)
 {
@@ -313,6 +364,8 @@ load_config (KprCa *ca, GError **error)
                    "%s: approval must be 'auto' or 'manual', not '%s'", path, approval);
       return FALSE;
     }
+  if (!load_est_config (ca, kf, path, error))
+    return FALSE;
   db = g_key_file_get_string (kf, "ca", "db", NULL);
   if (!ca->db_location)
     ca->db_location = db && db[0] ? g_steal_pointer (&db) : kpr_ca_path (ca->dir, "ca.db");
@@ -482,6 +535,7 @@ kpr_ca_free (KprCa *ca)
   g_clear_pointer (&ca->key_id, g_bytes_unref);
   g_free (ca->token_uri);
   g_free (ca->token_module);
+  g_clear_pointer (&ca->csrattrs, g_bytes_unref);
   X509_EXTENSION_free (ca->ext_bc);
   X509_EXTENSION_free (ca->ext_ku_rsa);
   X509_EXTENSION_free (ca->ext_ku_ec);

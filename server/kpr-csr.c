@@ -165,6 +165,7 @@ kpr_csr_free (KprCsr *csr)
   X509_NAME_free (csr->subject);
   g_clear_pointer (&csr->san, g_bytes_unref);
   g_free (csr->common_name);
+  g_free (csr->challenge_password);
   g_free (csr);
 }
 
@@ -195,6 +196,40 @@ request_san (STACK_OF (X509_ATTRIBUTE) *attributes)
       return san;
     }
   return NULL;
+}
+
+/* RFC 7030 §4.4.1.1 DecryptKeyIdentifier and §4.4.1.2
+ * AsymmetricDecryptKeyIdentifier (id-aa-*): a client asks for the
+ * generated key wrapped in CMS with them. */
+#define OID_DECRYPT_KEY_ID "1.2.840.113549.1.9.16.2.37"
+#define OID_ASYM_DECRYPT_KEY_ID "1.2.840.113549.1.9.16.2.54"
+
+static void
+request_attributes (STACK_OF (X509_ATTRIBUTE) *attributes, KprCsr *csr)
+{
+  for (int i = 0; i < sk_X509_ATTRIBUTE_num (attributes); i++)
+    {
+      X509_ATTRIBUTE *attr = sk_X509_ATTRIBUTE_value (attributes, i);
+      const ASN1_OBJECT *obj = X509_ATTRIBUTE_get0_object (attr);
+      ASN1_TYPE *value = X509_ATTRIBUTE_get0_type (attr, 0);
+      char oid[64];
+
+      if (OBJ_obj2nid (obj) == NID_pkcs9_challengePassword && value && !csr->challenge_password
+          && (value->type == V_ASN1_UTF8STRING || value->type == V_ASN1_PRINTABLESTRING
+              || value->type == V_ASN1_IA5STRING))
+        {
+          /* The binding is base64: anything longer is not one. */
+          int n = ASN1_STRING_length (value->value.asn1_string);
+
+          if (n > 0 && n <= 256)
+            csr->challenge_password = g_strndup (
+              (const char *) ASN1_STRING_get0_data (value->value.asn1_string), (gsize) n);
+          continue;
+        }
+      if (OBJ_obj2txt (oid, sizeof oid, obj, 1) > 0
+          && (g_str_equal (oid, OID_DECRYPT_KEY_ID) || g_str_equal (oid, OID_ASYM_DECRYPT_KEY_ID)))
+        csr->key_encryption = TRUE;
+    }
 }
 
 static char *
@@ -258,6 +293,7 @@ kpr_csr_parse (const guint8 *der, gsize len, GError **error)
   csr->subject = X509_NAME_dup (req->info->subject);
   csr->san = request_san (req->info->attributes);
   csr->common_name = common_name (req->info->subject);
+  request_attributes (req->info->attributes, csr);
   OPENSSL_free (spki_der);
   ASN1_item_free ((ASN1_VALUE *) req, ASN1_ITEM_rptr (KPR_REQ));
   ERR_clear_error ();

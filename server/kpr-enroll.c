@@ -20,12 +20,18 @@
 #include "config.h"
 
 #include "kpr-server-private.h"
+#include "kpr-est-codec.h"
 
 static void
 enroll_clear (KprEnrollJob *j)
 {
   g_clear_pointer (&j->cert, X509_free);
   g_clear_pointer (&j->server_key, EVP_PKEY_free);
+  if (j->server_body)
+    kpr_memory_erase (j->server_body, j->server_body_len);
+  g_clear_pointer (&j->server_body, g_free);
+  g_clear_pointer (&j->server_body_type, g_free);
+  j->server_body_len = 0;
   g_clear_pointer (&j->log, g_free);
   j->pending_id = 0;
   j->auth_failed = FALSE;
@@ -110,6 +116,23 @@ recovered (KprEnrollJob *j, KprCaDb *db, gint64 now, GError **error)
 }
 
 static gboolean
+serverkeygen_answer (KprEnrollJob *j, GError **error)
+{
+  g_autoptr (KprX509Stack) stack = sk_X509_new_null ();
+
+  if (!stack || !X509_up_ref (j->cert))
+    return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Out of memory");
+  if (!sk_X509_push (stack, j->cert))
+    {
+      X509_free (j->cert);
+      return kpr_ossl_fail (error, KPR_ERROR_INTERNAL, "Out of memory");
+    }
+  j->server_body = kpr_est_serverkeygen_build (j->server_key, stack, &j->server_body_type,
+                                               &j->server_body_len, error);
+  return j->server_body != NULL;
+}
+
+static gboolean
 issue (KprEnrollJob *j, KprCa *ca, KprCaDb *db, const KprUser *user, gint64 request_id)
 {
   g_autoptr (KprPubkey) server_pub = NULL;
@@ -137,6 +160,10 @@ issue (KprEnrollJob *j, KprCa *ca, KprCaDb *db, const KprUser *user, gint64 requ
   if (!(j->cert = kpr_issue (ca, db, user, pub, j->kind, request_id, j->peer,
                              &j->job.crl_generation, &error)))
     goto fail;
+  /* The answer is built before the transaction commits: if it cannot be
+   * made, the word stays unspent and nothing is issued or superseded. */
+  if (j->kind == KPR_ISSUE_SERVERKEYGEN && !serverkeygen_answer (j, &error))
+    goto fail;
   serial = kpr_cert_serial_hex (j->cert);
   if (request_id > 0 && !kpr_pending_close (db, request_id, serial, &error))
     goto fail;
@@ -146,6 +173,7 @@ issue (KprEnrollJob *j, KprCa *ca, KprCaDb *db, const KprUser *user, gint64 requ
 
 fail:
   g_clear_pointer (&j->cert, X509_free);
+  g_clear_pointer (&j->server_key, EVP_PKEY_free);
   g_propagate_error (&j->job.error, g_steal_pointer (&error));
   /* Nothing of it stays, the word included. */
   return FALSE;

@@ -16,6 +16,7 @@
 
 #include <event2/http.h>
 #include <json-glib/json-glib.h>
+#include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 
 #include "kpr-est-codec.h"
@@ -45,7 +46,9 @@ reply_certs (KprRequest *rq, X509 *cert)
       kpr_reply_error (rq, error);
       return;
     }
-  b64 = kpr_est_base64_encode (g_bytes_get_data (der, NULL), g_bytes_get_size (der));
+  /* No line breaks: RFC 8951 §3 allows them, but strongSwan's decoder
+   * (and others) do not skip them. */
+  b64 = kpr_est_base64_encode_flat (g_bytes_get_data (der, NULL), g_bytes_get_size (der));
   evhttp_add_header (evhttp_request_get_output_headers (rq->req), "Content-Transfer-Encoding",
                      "base64");
   kpr_reply_bytes (rq, 200, PKCS7_TYPE, b64, strlen (b64));
@@ -60,9 +63,60 @@ kpr_handle_cacerts (KprRequest *rq)
 void
 kpr_handle_csrattrs (KprRequest *rq)
 {
-  /* No attributes required: the subject comes from the username and any
-   * allowed key type is fine.  RFC 8951 allows 204 for "nothing". */
-  kpr_reply_bytes (rq, 204, NULL, NULL, 0);
+  GBytes *attrs = rq->server->ca->csrattrs;
+  g_autofree char *b64 = NULL;
+
+  /* Nothing configured: the subject comes from the username and any
+   * allowed key type is fine.  RFC 8951 §4 allows 204 for "nothing". */
+  if (!attrs)
+    {
+      kpr_reply_bytes (rq, 204, NULL, NULL, 0);
+      return;
+    }
+  b64 = kpr_est_base64_encode_flat (g_bytes_get_data (attrs, NULL), g_bytes_get_size (attrs));
+  evhttp_add_header (evhttp_request_get_output_headers (rq->req), "Content-Transfer-Encoding",
+                     "base64");
+  kpr_reply_bytes (rq, 200, "application/csrattrs", b64, strlen (b64));
+}
+
+/* RFC 7030 §3.5: a challengePassword is the tls-unique of the connection
+ * the request came on, and is checked whenever it is there; with
+ * require-binding it must be there.  Checked before anything is spent. */
+static gboolean
+binding_ok (KprRequest *rq, const KprCsr *csr, GError **error)
+{
+  guint8 unique[64];
+  gsize n = 0;
+  g_autofree char *expected = NULL;
+
+  if (!csr->challenge_password && !rq->server->ca->require_binding)
+    return TRUE;
+  if (!csr->challenge_password)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "This CA requires the request to be linked to the TLS connection: put the "
+                   "connection's tls-unique in the challengePassword (RFC 7030 §3.5; see "
+                   "/csrattrs)");
+      return FALSE;
+    }
+  if (!kpr_request_tls_unique (rq, unique, sizeof unique, &n))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "The request is linked to the TLS connection (challengePassword), which "
+                   "needs TLS 1.2: this connection has no tls-unique; connect with TLS 1.2");
+      return FALSE;
+    }
+  expected = kpr_est_base64_encode_flat (unique, n);
+  if (strlen (expected) != strlen (csr->challenge_password)
+      || CRYPTO_memcmp (expected, csr->challenge_password, strlen (expected)) != 0)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "Proof-of-possession mismatch: the request's challengePassword is not the "
+                   "tls-unique of this TLS connection (RFC 7030 §3.5); send the request on "
+                   "the connection it was made for");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -147,32 +201,6 @@ source_allowed (KprRequest *rq)
   return FALSE;
 }
 
-static void
-reply_serverkeygen (KprRequest *rq, EVP_PKEY *key, X509 *cert)
-{
-  g_autoptr (KprX509Stack) stack = sk_X509_new_null ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *content_type = NULL;
-  char *body;
-  gsize len = 0;
-
-  if (!stack || !X509_up_ref (cert) || !sk_X509_push (stack, cert))
-    {
-      g_set_error (&error, KPR_ERROR, KPR_ERROR_INTERNAL, "Out of memory");
-      kpr_reply_error (rq, error);
-      return;
-    }
-  body = kpr_est_serverkeygen_build (key, stack, &content_type, &len, &error);
-  if (!body)
-    {
-      kpr_reply_error (rq, error);
-      return;
-    }
-  kpr_reply_bytes (rq, 200, content_type, body, len);
-  /* The body held the private key. */
-  kpr_memory_erase (body, len);
-  g_free (body);
-}
 
 static void
 reply_pending (KprRequest *rq, gint64 id)
@@ -214,8 +242,10 @@ enroll_done (KprJob *job)
     }
   else if (j->pending_id > 0)
     reply_pending (rq, j->pending_id);
-  else if (j->cert && j->server_key)
-    reply_serverkeygen (rq, j->server_key, j->cert);
+  else if (j->cert && j->server_body)
+    /* Built in the transaction that issued it (kpr-enroll.c): an answer
+     * that could not be built spent nothing. */
+    kpr_reply_bytes (rq, 200, j->server_body_type, j->server_body, j->server_body_len);
   else if (j->cert)
     reply_certs (rq, j->cert);
   else
@@ -272,6 +302,18 @@ kpr_handle_enroll (KprRequest *rq, KprIssueKind kind)
   /* The key, encoded once for everything that follows. */
   j->pub = g_steal_pointer (&csr->pub);
   if (kind != KPR_ISSUE_SERVERKEYGEN && !kpr_policy_check_key (j->pub->key, &error))
+    goto fail;
+  if (kind == KPR_ISSUE_SERVERKEYGEN && csr->key_encryption)
+    {
+      /* Answering with the key in the clear would ignore what the client
+       * asked for: refused before any word is spent. */
+      g_set_error (&error, KPR_ERROR, KPR_ERROR_UNSUPPORTED,
+                   "This CA cannot encrypt the generated key (RFC 7030 §4.4.1.1/2, CMS "
+                   "EnvelopedData); ask without DecryptKeyIdentifier or "
+                   "AsymmetricDecryptKeyIdentifier: the key then travels inside TLS");
+      goto fail;
+    }
+  if (!binding_ok (rq, csr, &error))
     goto fail;
   if (kind == KPR_ISSUE_REENROLL)
     {

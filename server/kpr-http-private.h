@@ -72,6 +72,9 @@ const char *kpr_request_header (KprRequest *rq, const char *name);
 /* The client certificate, if one was presented and verified against the
  * CA (NULL otherwise); owned by the connection. */
 X509 *kpr_request_peer_cert (KprRequest *rq);
+/* The tls-unique of the request's connection (RFC 5929 §3.1) into @buf;
+ * FALSE when there is none (TLS 1.3 has no tls-unique). */
+gboolean kpr_request_tls_unique (KprRequest *rq, guint8 *buf, gsize size, gsize *ret_len);
 
 /* kpr-conn.c */
 /* Raises RLIMIT_NOFILE to its hard limit and sizes the connection limit. */

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "kpr-http-private.h"
+#include "kpr-est-codec.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -111,6 +112,9 @@ kpr_reply_error (KprRequest *rq, const GError *error)
         code = 401;
         evhttp_add_header (headers, "WWW-Authenticate",
                            "Basic realm=\"certkeeper\", charset=\"UTF-8\"");
+        /* The password is a one-time secret word (EXTENSIONS.md §1): a
+         * client tells the person to ask for a new one, not to retype. */
+        evhttp_add_header (headers, KPR_EST_SECRET_WORD_HEADER, "one-time");
         break;
       case KPR_ERROR_BAD_INPUT:
       case KPR_ERROR_PROTOCOL:
@@ -184,6 +188,26 @@ kpr_request_peer_cert (KprRequest *rq)
   if (!cert || SSL_get_verify_result (ssl) != X509_V_OK)
     return NULL;
   return cert;
+}
+
+gboolean
+kpr_request_tls_unique (KprRequest *rq, guint8 *buf, gsize size, gsize *ret_len)
+{
+  struct evhttp_connection *conn = evhttp_request_get_connection (rq->req);
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent (conn) : NULL;
+  SSL *ssl = bev ? bufferevent_openssl_get_ssl (bev) : NULL;
+  size_t n;
+
+  if (!ssl || SSL_version (ssl) != TLS1_2_VERSION)
+    return FALSE;
+  /* RFC 5929 §3.1: the first Finished of the latest handshake — the
+   * client's on a full handshake, ours on a resumed one. */
+  n = SSL_session_reused (ssl) ? SSL_get_finished (ssl, buf, size)
+                               : SSL_get_peer_finished (ssl, buf, size);
+  if (n == 0 || n > size)
+    return FALSE;
+  *ret_len = n;
+  return TRUE;
 }
 
 /* ---- routing ------------------------------------------------------------ */

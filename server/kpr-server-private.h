@@ -51,6 +51,8 @@ struct _KprCa {
   KprToken *token;
   gint64 lifetime;
   KprApproval approval;
+  GBytes *csrattrs;         /* what /csrattrs answers (DER); NULL: 204 */
+  gboolean require_binding; /* requests carry tls-unique (RFC 7030 §3.5) */
 };
 
 /* ---- kpr-ca.c, kpr-ca-init.c: keys, certificates ------------------------- */
@@ -111,6 +113,10 @@ typedef struct {
   X509_NAME *subject;
   GBytes *san;         /* subjectAltName requested (DER of GeneralNames), or NULL */
   char *common_name;   /* the subject's CN, UTF-8, or NULL */
+  char *challenge_password; /* its challengePassword (the tls-unique binding of
+                             * RFC 7030 §3.5), or NULL */
+  gboolean key_encryption; /* serverkeygen: asks for the key encrypted (RFC 7030
+                            * §4.4.1.1/2), which certkeeper-ca cannot do */
 } KprCsr;
 /* Parses a DER request and checks its signature with its own key (proof
  * of possession); KPR_ERROR_PROTOCOL for anything else. */
@@ -378,6 +384,9 @@ typedef struct {
   /* out */
   X509 *cert;
   EVP_PKEY *server_key; /* serverkeygen */
+  char *server_body;    /* serverkeygen: the whole answer (holds the key) */
+  gsize server_body_len;
+  char *server_body_type;
   gint64 pending_id;    /* 202 */
   gboolean auth_failed; /* wrong credentials: counts against the address */
   gint64 retry_after;   /* per-user back-off */

@@ -16,6 +16,10 @@ packages=(
   # the protocols suite's SCEP peer (micromdm's scepserver); its CMP peer
   # is `openssl cmp`, already above
   scep
+  # the interop suite: strongSwan's EST client (`pki --est`, its TLS and
+  # ECDSA through the openssl plugin), and python3-cryptography for the
+  # stand-in EST responder that issues real certificates
+  strongswan-pki libstrongswan-standard-plugins python3-cryptography
   # certkeeper-ca on PostgreSQL (libpq) and its tests (a throwaway cluster)
   libpq-dev postgresql
   # certkeeper-gtk and its tests (an X server of their own, Xvfb)

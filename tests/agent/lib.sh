@@ -209,6 +209,9 @@ ca_init() {
 start_server() {
     : > "$OUTBOX"
     chmod 600 "$OUTBOX"
+    # Emptied here, not by the redirection below: that happens in the child,
+    # maybe after the loop has read the previous server's port.
+    : > "$TMP/server.out"
     "$CA_BIN" serve "$CA" --listen 127.0.0.1:0 --otp-outbox "$OUTBOX" \
         > "$TMP/server.out" 2> "$TMP/server.err" &
     SERVER_PID=$!

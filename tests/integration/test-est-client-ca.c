@@ -60,8 +60,9 @@ die_with_parent (gpointer data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* @est_conf: lines for ca.conf's [est] group (NULL: none). */
 static void
-ca_start (Ca *ca, gboolean manual)
+ca_start (Ca *ca, gboolean manual, const char *est_conf)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GDataInputStream) lines = NULL;
@@ -76,6 +77,16 @@ ca_start (Ca *ca, gboolean manual)
     const char *init[] = { "init", ca->ca_dir, manual ? "--approval" : NULL, "manual", NULL };
     o1 = run_ca (init);
   }
+  if (est_conf)
+    {
+      g_autofree char *conf = g_build_filename (ca->ca_dir, "ca.conf", NULL);
+      g_autofree char *text = NULL;
+      g_autofree char *more = NULL;
+
+      g_assert_true (g_file_get_contents (conf, &text, NULL, NULL));
+      more = g_strconcat (text, "\n[est]\n", est_conf, "\n", NULL);
+      g_assert_true (g_file_set_contents (conf, more, -1, &error));
+    }
   {
     const char *a[] = { "user", "add", ca->ca_dir, "alice", "--phone", "+15550100", NULL };
     const char *d[] = { "user", "add", ca->ca_dir, "dave", "--phone", "+15550111", NULL };
@@ -285,7 +296,7 @@ test_lifecycle (void)
       g_test_skip ("certkeeper-ca is not built");
       return;
     }
-  ca_start (&ca, FALSE);
+  ca_start (&ca, FALSE, NULL);
   client = trusted_client (&ca);
 
   /* Enroll with a secret word (csrattrs first, on the same connection). */
@@ -394,7 +405,7 @@ test_backoff (void)
       g_test_skip ("certkeeper-ca is not built");
       return;
     }
-  ca_start (&ca, FALSE);
+  ca_start (&ca, FALSE, NULL);
   client = trusted_client (&ca);
   right = challenge (client, &ca, "dave");
   req = kpr_est_csr_new (key, dave, NULL, NULL, &error);
@@ -403,6 +414,8 @@ test_backoff (void)
     {
       g_assert_null (kpr_est_client_enroll (client, req, key, FALSE, &creds, &error));
       g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
+      /* certkeeper-ca says its password is a one-time word. */
+      g_assert_cmpint (kpr_est_client_get_refusal (client), ==, KPR_EST_REFUSAL_SECRET_WORD);
       g_test_message ("wrong word %d: %s", i + 1, error->message);
       g_clear_error (&error);
     }
@@ -443,7 +456,7 @@ test_serverkeygen (void)
       g_test_skip ("certkeeper-ca is not built");
       return;
     }
-  ca_start (&ca, FALSE);
+  ca_start (&ca, FALSE, NULL);
   client = trusted_client (&ca);
   word = challenge (client, &ca, "alice");
   creds.secret = word;
@@ -477,7 +490,7 @@ test_pending (void)
       g_test_skip ("certkeeper-ca is not built");
       return;
     }
-  ca_start (&ca, TRUE);
+  ca_start (&ca, TRUE, NULL);
   client = trusted_client (&ca);
   word = challenge (client, &ca, "erin");
   creds.secret = word;
@@ -501,6 +514,61 @@ test_pending (void)
   ca_stop (&ca);
 }
 
+/* ca.conf [est]: CSR attributes published, tls-unique required and
+ * verified (RFC 7030 §3.5); a request without it spends nothing. */
+static void
+test_binding (void)
+{
+  Ca ca = { 0 };
+  g_autoptr (KprEstClient) client = NULL;
+  g_autoptr (EVP_PKEY) key = EVP_EC_gen ("P-256");
+  g_autoptr (X509_NAME) alice = cn ("alice");
+  g_autoptr (X509_REQ) plain = NULL;
+  g_autoptr (X509) cert = NULL;
+  g_autoptr (KprSecret) word = NULL;
+  g_autoptr (KprEstCsrAttrs) attrs = NULL;
+  g_autoptr (GError) error = NULL;
+  KprEstCredentials creds = { "alice", NULL };
+
+  if (!ca_bin ())
+    {
+      g_test_skip ("certkeeper-ca is not built");
+      return;
+    }
+  ca_start (&ca, FALSE, "csrattrs=extendedKeyUsage\nrequire-binding=true");
+  client = trusted_client (&ca);
+  attrs = kpr_est_client_csrattrs (client, &error);
+  g_assert_no_error (error);
+  g_assert_true (attrs->challenge_password);
+  g_assert_true (kpr_est_csrattrs_has (attrs, "2.5.29.37"));
+
+  word = challenge (client, &ca, "alice");
+  creds.secret = word;
+  /* Not bound: refused before the word is looked at. */
+  plain = kpr_est_csr_new (key, alice, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (kpr_est_client_enroll (client, plain, key, FALSE, &creds, &error));
+  g_assert_error (error, KPR_ERROR, KPR_ERROR_REJECTED);
+  g_assert_nonnull (strstr (error->message, "tls-unique"));
+  g_clear_error (&error);
+  g_clear_pointer (&plain, X509_REQ_free);
+
+  /* Bound (TLS 1.3 first, then TLS 1.2): issued, with the same word. */
+  cert = kpr_est_client_enroll_linked (client, key, alice, NULL, FALSE, &creds, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (cert);
+  g_assert_cmpstr (kpr_est_client_get_tls_version (client), ==, "TLSv1.2");
+
+  /* Bound to another connection (the client now speaks TLS 1.2): a
+   * mismatch, told before the (spent) word is looked at. */
+  plain = kpr_est_csr_new (key, alice, NULL, "AAAAAAAAAAAAAAAA", &error);
+  g_assert_no_error (error);
+  g_assert_null (kpr_est_client_enroll (client, plain, key, FALSE, &creds, &error));
+  g_assert_error (error, KPR_ERROR, KPR_ERROR_REJECTED);
+  g_assert_nonnull (strstr (error->message, "mismatch"));
+  ca_stop (&ca);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -509,5 +577,6 @@ main (int argc, char **argv)
   g_test_add_func ("/est-client-ca/backoff", test_backoff);
   g_test_add_func ("/est-client-ca/serverkeygen", test_serverkeygen);
   g_test_add_func ("/est-client-ca/pending", test_pending);
+  g_test_add_func ("/est-client-ca/binding", test_binding);
   return g_test_run ();
 }

@@ -10,7 +10,11 @@ It answers each request from a file DIR/<last path segment>.resp:
     body bytes (the rest of the file)
 
 A header "X-No-Length: 1" sends the body without Content-Length and closes
-the connection; "X-Sleep: SECONDS" waits that long before answering.  Every request is logged to DIR/log, one line:
+the connection; "X-Sleep: SECONDS" waits that long before answering;
+"X-Auth: basic" answers a request without an Authorization header with
+401 and "WWW-Authenticate: Basic" first (what a server that wants HTTP
+authentication does), and "X-Secret-Word: one-time" adds certkeeper-ca's
+"Certkeeper-Secret-Word: one-time" to that 401.  Every request is logged to DIR/log, one line:
 
     METHOD PATH auth=yes|no cn=CLIENT_CN|- tls=VERSION unique=B64|- body=B64
 
@@ -18,37 +22,21 @@ so a test can check what reached the server (for instance that no
 Authorization header was sent to an unverified server).  The chosen port is
 printed on stdout as "PORT n".  Stops on SIGTERM or when stdin closes.
 """
-import argparse
 import base64
 import http.server
 import os
-import signal
-import socketserver
 import ssl
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import est_tls_server  # noqa: E402
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", required=True)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--client-ca", help="require a client certificate from this CA")
-    ap.add_argument("--tls", default="any", choices=["any", "1.2", "1.3"])
-    args = ap.parse_args()
-
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if args.tls == "1.2":
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    elif args.tls == "1.3":
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    if args.client_ca:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(args.client_ca)
+    args = est_tls_server.arguments()
+    ctx = est_tls_server.context(args, args.client_ca)
 
     log_lock = threading.Lock()
 
@@ -90,6 +78,21 @@ def main():
                     data = f.read()
             head, _, payload = data.partition(b"\n\n")
             lines = head.decode().split("\n")
+            pseudo = {}
+            for h in lines[1:]:
+                name, _, value = h.partition(":")
+                pseudo[name.strip().lower()] = value.strip()
+            if pseudo.get("x-auth") == "basic" and not self.headers.get("Authorization"):
+                text = b"authentication required\n"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="est"')
+                if pseudo.get("x-secret-word"):
+                    self.send_header("Certkeeper-Secret-Word", pseudo["x-secret-word"])
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+                return
             status = int(lines[0])
             no_length = False
             self.send_response(status)
@@ -102,6 +105,8 @@ def main():
                     continue
                 if name.lower() == "x-sleep":
                     time.sleep(float(value))
+                    continue
+                if name.lower() in ("x-auth", "x-secret-word"):
                     continue
                 self.send_header(name.strip(), value.strip())
             if no_length:
@@ -118,32 +123,7 @@ def main():
         do_GET = answer
         do_POST = answer
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-        def get_request(self):
-            sock, addr = self.socket.accept()
-            return ctx.wrap_socket(sock, server_side=True), addr
-
-        def handle_error(self, request, client_address):
-            pass  # handshake refusals are the point of several tests
-
-    srv = Server(("127.0.0.1", 0), Handler)
-    print("PORT %d" % srv.server_address[1], flush=True)
-
-    def stop(*_):
-        threading.Thread(target=srv.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-
-    def watch_stdin():
-        # The test holds our stdin; if it dies, we go too.
-        sys.stdin.read()
-        stop()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    srv.serve_forever()
+    est_tls_server.serve(ctx, Handler)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ kpr_test_start_server (Fixture *fx, ServerCert kind, gboolean require_client_cer
   g_autofree char *cert_path = fx_path (fx, "server.pem");
   g_autofree char *key_path = fx_path (fx, "server.key");
   g_autofree char *ca_path = fx_path (fx, "ca.pem");
+  g_autofree char *ca_key_path = fx_path (fx, "ca.key");
   g_autoptr (X509) srv = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GDataInputStream) lines = NULL;
@@ -127,6 +128,8 @@ kpr_test_start_server (Fixture *fx, ServerCert kind, gboolean require_client_cer
   g_assert_true (kpr_test_write_pem_cert (cert_path, srv));
   g_assert_true (kpr_test_write_pem_key (key_path, fx->srv_key));
   g_assert_true (kpr_test_write_pem_cert (ca_path, fx->ca));
+  /* For a server that issues for real (tests/interop/est-responder.py). */
+  g_assert_true (kpr_test_write_pem_key (ca_key_path, fx->ca_key));
 
   g_ptr_array_add (argv, (char *) python);
   g_ptr_array_add (argv, (char *) script);
@@ -231,12 +234,10 @@ kpr_test_new_client (Fixture *fx, gboolean with_anchors)
 X509_REQ *
 kpr_test_new_csr (Fixture *fx)
 {
-  g_autoptr (X509_NAME) name = X509_NAME_new ();
+  g_autoptr (X509_NAME) name = kpr_test_name ("alice");
   g_autoptr (GError) error = NULL;
   X509_REQ *req;
 
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) "alice", -1, -1,
-                              0);
   req = kpr_est_csr_new (fx->key, name, NULL, NULL, &error);
   g_assert_no_error (error);
   return req;

@@ -40,18 +40,27 @@ kpr_test_add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
   X509_EXTENSION_free (ext);
 }
 
+X509_NAME *
+kpr_test_name (const char *cn)
+{
+  X509_NAME *name = X509_NAME_new ();
+
+  g_assert_true (X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) cn,
+                                             -1, -1, 0));
+  return name;
+}
+
 X509 *
 kpr_test_cert (EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
                gboolean is_ca, const char *dns, const char *ip, long from_offset, long seconds)
 {
   static long serial = 1000;
   X509 *cert = X509_new ();
-  X509_NAME *name = X509_NAME_new ();
+  X509_NAME *name = kpr_test_name (cn);
   g_autoptr (GString) san = g_string_new (NULL);
 
   g_assert_true (X509_set_version (cert, X509_VERSION_3));
   ASN1_INTEGER_set (X509_get_serialNumber (cert), serial++ + g_random_int_range (0, 1 << 20));
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0);
   X509_set_subject_name (cert, name);
   X509_set_issuer_name (cert, issuer ? X509_get_subject_name (issuer) : name);
   X509_NAME_free (name);

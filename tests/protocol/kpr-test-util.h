@@ -9,6 +9,8 @@
 G_BEGIN_DECLS
 
 EVP_PKEY *kpr_test_key_ec (void);
+/* CN=@cn */
+X509_NAME *kpr_test_name (const char *cn);
 EVP_PKEY *kpr_test_key_rsa (void);
 
 /* A certificate for @key named CN=@cn, signed by @issuer_key (self-signed

@@ -49,12 +49,82 @@ test_enroll_ok (Fixture *fx, gconstpointer data)
     return;
   issued = kpr_test_cert (fx->key, "alice", fx->ca, fx->ca_key, FALSE, NULL, NULL, -60, 3600);
   kpr_test_write_cert_resp (fx, "simpleenroll",
-                   "200\nContent-Type: application/pkcs7-mime; smime-type=certs-only", issued);
+                   "200\nContent-Type: application/pkcs7-mime; smime-type=certs-only\n"
+                   "X-Auth: basic", issued);
   client = kpr_test_new_client (fx, TRUE);
   g_assert_cmpint (enroll (fx, client, &cert, NULL), ==, 0);
   g_assert_cmpint (X509_cmp (cert, issued), ==, 0);
+  /* RFC 7030 §3.2.3: credentials only once the server asked for them. */
   log = kpr_test_read_log (fx);
-  g_assert_nonnull (strstr (log, "POST /.well-known/est/simpleenroll auth=yes"));
+  g_assert_cmpuint (kpr_test_count_lines (log), ==, 2);
+  g_assert_true (g_str_has_prefix (log, "POST /.well-known/est/simpleenroll auth=no"));
+  g_assert_nonnull (strstr (log, "\nPOST /.well-known/est/simpleenroll auth=yes"));
+}
+
+/* A server that never asks never gets the secret. */
+static void
+test_enroll_unasked (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (KprEstClient) client = NULL;
+  g_autoptr (X509) issued = NULL;
+  g_autofree char *log = NULL;
+
+  if (!kpr_test_start_server (fx, SRV_GOOD, FALSE, "any"))
+    return;
+  issued = kpr_test_cert (fx->key, "alice", fx->ca, fx->ca_key, FALSE, NULL, NULL, -60, 3600);
+  kpr_test_write_cert_resp (fx, "simpleenroll", "200\nContent-Type: application/pkcs7-mime",
+                            issued);
+  client = kpr_test_new_client (fx, TRUE);
+  g_assert_cmpint (enroll (fx, client, NULL, NULL), ==, 0);
+  log = kpr_test_read_log (fx);
+  g_assert_cmpuint (kpr_test_count_lines (log), ==, 1);
+  g_assert_null (strstr (log, "auth=yes"));
+}
+
+/* A 401 names what it refused: a one-time word (certkeeper-ca says so), a
+ * password (other servers), or nothing given at all. */
+static void
+test_auth_refusals (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (KprEstClient) client = NULL;
+  g_autoptr (X509_REQ) req = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!kpr_test_start_server (fx, SRV_GOOD, FALSE, "any"))
+    return;
+  client = kpr_test_new_client (fx, TRUE);
+  req = kpr_test_new_csr (fx);
+
+  kpr_test_write_resp (fx, "simpleenroll",
+                       "401\nWWW-Authenticate: Basic realm=\"est\"\n"
+                       "Certkeeper-Secret-Word: one-time", "wrong word", 10);
+  g_assert_null (kpr_est_client_enroll (client, req, fx->key, FALSE, &fx->creds, &error));
+  g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
+  g_assert_cmpint (kpr_est_client_get_refusal (client), ==, KPR_EST_REFUSAL_SECRET_WORD);
+  g_assert_nonnull (strstr (error->message, "new secret word"));
+  g_clear_error (&error);
+
+  kpr_test_write_resp (fx, "simpleenroll", "401\nWWW-Authenticate: Digest realm=\"est\", "
+                       "nonce=\"abc\", qop=\"auth\"", "no", 2);
+  g_assert_null (kpr_est_client_enroll (client, req, fx->key, FALSE, &fx->creds, &error));
+  g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
+  g_assert_cmpint (kpr_est_client_get_refusal (client), ==, KPR_EST_REFUSAL_PASSWORD);
+  g_assert_cmpstr (kpr_est_client_get_auth_offered (client), ==, "Digest");
+  /* A password of a server without the extension is not one-time. */
+  g_assert_null (strstr (error->message, "secret word"));
+  g_clear_error (&error);
+
+  g_assert_null (kpr_est_client_enroll (client, req, fx->key, FALSE, NULL, &error));
+  g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
+  g_assert_cmpint (kpr_est_client_get_refusal (client), ==, KPR_EST_REFUSAL_NEEDS_CREDENTIALS);
+  g_clear_error (&error);
+
+  kpr_test_write_resp (fx, "simpleenroll", "401\nWWW-Authenticate: Bearer realm=\"est\"",
+                       "", 0);
+  g_assert_null (kpr_est_client_enroll (client, req, fx->key, FALSE, &fx->creds, &error));
+  g_assert_error (error, KPR_ERROR, KPR_ERROR_AUTH);
+  g_assert_cmpint (kpr_est_client_get_refusal (client), ==, KPR_EST_REFUSAL_SCHEME);
+  g_assert_nonnull (strstr (error->message, "Bearer"));
 }
 
 static void
@@ -172,7 +242,11 @@ test_status (Fixture *fx, gconstpointer data)
   if (c->message_part)
     g_assert_nonnull (strstr (message, c->message_part));
   log = kpr_test_read_log (fx);
-  g_assert_cmpuint (kpr_test_count_lines (log), ==, 1);
+  /* A 401 is answered once, with the credentials it asked for; the secret
+   * is never sent a second time. */
+  g_assert_cmpuint (kpr_test_count_lines (log), ==, c->expected == KPR_ERROR_AUTH ? 2 : 1);
+  if (c->expected == KPR_ERROR_AUTH)
+    g_assert_cmpuint (kpr_test_count_lines (strstr (log, "auth=yes")), ==, 1);
 }
 
 static const StatusCase status_cases[] = {
@@ -263,13 +337,15 @@ test_redirect_same_origin (Fixture *fx, gconstpointer data)
     return;
   kpr_test_write_resp (fx, "simpleenroll", "307\nLocation: /.well-known/est/moved", "", 0);
   issued = kpr_test_cert (fx->key, "alice", fx->ca, fx->ca_key, FALSE, NULL, NULL, -60, 3600);
-  kpr_test_write_cert_resp (fx, "moved", "200\nContent-Type: application/pkcs7-mime", issued);
+  kpr_test_write_cert_resp (fx, "moved", "200\nContent-Type: application/pkcs7-mime\n"
+                            "X-Auth: basic", issued);
   client = kpr_test_new_client (fx, TRUE);
   rc = enroll (fx, client, &cert, &message);
   g_assert_cmpstr (message, ==, NULL);
   g_assert_cmpint (rc, ==, 0);
   log = kpr_test_read_log (fx);
-  g_assert_cmpuint (kpr_test_count_lines (log), ==, 2);
+  g_assert_cmpuint (kpr_test_count_lines (log), ==, 3);
+  g_assert_nonnull (strstr (log, "POST /.well-known/est/simpleenroll auth=no"));
   g_assert_nonnull (strstr (log, "POST /.well-known/est/moved auth=yes"));
 
   /* A loop of redirects ends. */
@@ -370,7 +446,8 @@ test_extensions (Fixture *fx, gconstpointer data)
   g_assert_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT);
   g_clear_error (&error);
 
-  kpr_test_write_resp (fx, "revoke", "200\nContent-Type: application/json", revoked, strlen (revoked));
+  kpr_test_write_resp (fx, "revoke", "200\nContent-Type: application/json\nX-Auth: basic",
+                       revoked, strlen (revoked));
   g_assert_true (kpr_est_client_revoke (client, "0A1B", &fx->creds, &serial, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (serial, ==, "0A1B");
@@ -391,6 +468,8 @@ main (int argc, char **argv)
 #define ADD(path, fn, data) \
   g_test_add ("/client/" path, Fixture, data, kpr_test_fx_setup, fn, kpr_test_fx_teardown)
   ADD ("enroll-ok", test_enroll_ok, NULL);
+  ADD ("enroll-unasked", test_enroll_unasked, NULL);
+  ADD ("auth-refusals", test_auth_refusals, NULL);
   ADD ("bootstrap", test_bootstrap, NULL);
   ADD ("untrusted/wrong-hostname", test_untrusted_server, GINT_TO_POINTER (SRV_WRONG_NAME));
   ADD ("untrusted/unknown-ca", test_untrusted_server, GINT_TO_POINTER (SRV_OTHER_CA));

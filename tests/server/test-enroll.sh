@@ -154,4 +154,21 @@ ok "certkeeper-ca revoke while serving updates the CRL"
 stop_server
 [ "$(sqlite3 "$CA/ca.db" 'SELECT COUNT(*) FROM audit')" -gt 5 ] || fail "audit table empty"
 ok "SIGTERM stops the server with status 0; audit recorded"
+
+# ca.conf [est]: a CSR attribute that is no OID, a binding flag that is no
+# boolean: serve refuses to start (KPR_ERROR_BAD_INPUT) and says where.
+cp "$CA/ca.conf" "$TMP/ca.conf.good"
+printf '\n[est]\ncsrattrs=extendedKeyUsage;no such thing\n' >>"$CA/ca.conf"
+rc=0
+"$CA_BIN" serve "$CA" --listen 127.0.0.1:0 --otp-outbox "$OUTBOX" >/dev/null 2>"$TMP/conf.err" || rc=$?
+[ "$rc" = 3 ] && grep -q "ca.conf: csrattrs: 'no such thing'" "$TMP/conf.err" \
+  || fail "a bad csrattrs= gave exit $rc: $(cat "$TMP/conf.err")"
+cp "$TMP/ca.conf.good" "$CA/ca.conf"
+printf '\n[est]\nrequire-binding=maybe\n' >>"$CA/ca.conf"
+rc=0
+"$CA_BIN" serve "$CA" --listen 127.0.0.1:0 --otp-outbox "$OUTBOX" >/dev/null 2>"$TMP/conf.err" || rc=$?
+[ "$rc" = 3 ] && grep -q "require-binding must be true or false" "$TMP/conf.err" \
+  || fail "a bad require-binding= gave exit $rc: $(cat "$TMP/conf.err")"
+cp "$TMP/ca.conf.good" "$CA/ca.conf"
+ok "serve refuses a ca.conf [est] it cannot read, naming the setting"
 done_testing
