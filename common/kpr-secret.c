@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -18,6 +20,39 @@ kpr_memory_erase (void *data, gsize len)
 {
   if (data && len)
     OPENSSL_cleanse (data, len);
+}
+
+void
+kpr_erasing_free (void *block)
+{
+  if (!block)
+    return;
+  OPENSSL_cleanse (block, malloc_usable_size (block));
+  free (block);
+}
+
+/* realloc() itself would free the old block unerased. */
+void *
+kpr_erasing_realloc (void *block, size_t size)
+{
+  size_t old;
+  void *moved;
+
+  if (!block)
+    return malloc (size);
+  if (size == 0)
+    {
+      kpr_erasing_free (block);
+      return NULL;
+    }
+  old = malloc_usable_size (block);
+  if (size <= old)
+    return block;
+  if (!(moved = malloc (size)))
+    return NULL;
+  memcpy (moved, block, old);
+  kpr_erasing_free (block);
+  return moved;
 }
 
 /* Every secret owns a buffer of KPR_SECRET_MAX + 1 bytes so that reading a

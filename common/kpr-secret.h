@@ -44,6 +44,13 @@ void kpr_secret_free (KprSecret *secret);
 /* Erase and free a plain buffer that held a secret. */
 void kpr_memory_erase (void *data, gsize len);
 
+/* free() and realloc() that erase the block they let go of, for libraries
+ * that take an allocator and keep credentials in their heap: libcurl
+ * (its Basic header, Digest response, password copy) and libevent (the
+ * server's request headers and buffers).  Blocks come from malloc(). */
+void kpr_erasing_free (void *block);
+void *kpr_erasing_realloc (void *block, size_t size);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprSecret, kpr_secret_free)
 
 G_END_DECLS

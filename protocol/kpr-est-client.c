@@ -351,6 +351,9 @@ ssl_ctx_cb (CURL *easy, void *ssl_ctx, void *user)
   SSL_CTX *ctx = ssl_ctx;
   int i;
 
+  /* Answers may hold a server-generated private key: OpenSSL would free
+   * its read buffer with the decrypted record still in it. */
+  SSL_CTX_set_options (ctx, SSL_OP_CLEANSE_PLAINTEXT);
   if (!client->client_cert)
     return CURLE_OK;
   if (SSL_CTX_use_certificate (ctx, client->client_cert) != 1

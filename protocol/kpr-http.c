@@ -4,6 +4,7 @@
 #include "kpr-http-private.h"
 #include "kpr-est-private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURLU, curl_url_cleanup)
@@ -11,7 +12,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURLU, curl_url_cleanup)
 static gpointer
 global_init (gpointer data)
 {
-  return GINT_TO_POINTER (curl_global_init (CURL_GLOBAL_DEFAULT) == CURLE_OK);
+  /* libcurl builds the Basic header (base64 of user:word), the Digest
+   * response and its copy of the password in its own heap and frees them
+   * without erasing: every block it frees is erased first (a memset per
+   * free, small beside a TLS handshake).  Before any other libcurl call in
+   * the process: kpr_http_init is the programs' only door to libcurl. */
+  return GINT_TO_POINTER (curl_global_init_mem (CURL_GLOBAL_DEFAULT, malloc, kpr_erasing_free,
+                                                kpr_erasing_realloc, strdup, calloc)
+                          == CURLE_OK);
 }
 
 gboolean

@@ -30,6 +30,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "certkeeper-ca.h"
 #include "kpr-prompt.h"
 
@@ -467,6 +469,10 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   /* Secret words and enrollment codes pass through this process. */
   prctl (PR_SET_DUMPABLE, 0);
+  /* ... in libevent's heap too: the Authorization header of each request
+   * and the buffers it was read into are erased when libevent frees them.
+   * Before any other libevent call. */
+  event_set_mem_functions (malloc, kpr_erasing_realloc, kpr_erasing_free);
 
   if (argc < 2)
     return main_usage (stderr);
