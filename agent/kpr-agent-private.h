@@ -3,19 +3,23 @@
 
 #include "kpr-agent.h"
 #include "kpr-est.h"
+#include "kpr-token.h"
 
 #include <openssl/err.h>
 
 char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
+/* @brief: see kpr_store_load_brief. */
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
-                                     GError **error);
+                                     gboolean brief, GError **error);
 KprX509Stack *kpr_load_pem_certs (const char *path, GError **error);
 
 /* kpr-lifecycle.c */
 gboolean kpr_lifecycle_enter (KprStore *store, KprIdentity *identity, KprState state,
                               GError **error);
+/* @durable: fsynced (a key id named before its key exists, a fact a person
+ * relies on); not for what a re-run repairs (stale objects removed). */
 gboolean kpr_lifecycle_save (KprStore *store, KprIdentity *identity, const char *point,
-                             GError **error);
+                             gboolean durable, GError **error);
 #ifdef KPR_FAULT_INJECTION
 void kpr_fault_point (const char *point);
 #else
@@ -30,6 +34,16 @@ struct _KprAgent {
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
   char *browser_note; /* what the last flow's browser step did, or NULL */
 };
+
+/* The process's one token context (loaded on first use). */
+KprTokenCtx *kpr_agent_get_tokens (KprAgent *agent, GError **error);
+/* The identity's token, logged in through ui->pin when needed. */
+KprToken *kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login,
+                               GError **error);
+/* kpr-tokens.c: what the front ends see of @info. */
+KprAgentToken *kpr_agent_token_from_info (const KprTokenInfo *info);
+/* Logs in to @token through ui->pin (a KprPinFunc over KprAgentToken). */
+gboolean kpr_agent_login (KprAgent *agent, KprToken *token, GError **error);
 
 void kpr_agent_progress (KprAgent *agent, const char *format, ...) G_GNUC_PRINTF (2, 3);
 /* An EST client for @identity with its trust anchors loaded. */

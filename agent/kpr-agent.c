@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "kpr-agent-bus.h"
 #include "kpr-agent-private.h"
 
 KprAgent *
@@ -72,7 +73,7 @@ kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean logi
       g_prefix_error (error, "The token of “%s” is not available: ", identity->name);
       return NULL;
     }
-  if (login && !kpr_token_login (token, agent->ui.pin, agent->ui.data, error))
+  if (login && !kpr_agent_login (agent, token, error))
     return NULL;
   return token;
 }
@@ -111,4 +112,26 @@ kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id, const ch
     kpr_agent_progress (agent, "Removed %u %s object%s from the token", removed, why,
                         removed == 1 ? "" : "s");
   return TRUE;
+}
+
+static const char *const needs_words[] = {
+  [KPR_AGENT_NEEDS_NOTHING] = "",
+  [KPR_AGENT_NEEDS_PIN] = "pin",
+  [KPR_AGENT_NEEDS_SECRET_WORD] = "secret-word",
+  [KPR_AGENT_NEEDS_PASSPHRASE] = "passphrase",
+};
+
+const char *
+kpr_agent_needs_to_string (KprAgentNeeds needs)
+{
+  return (gsize) needs < G_N_ELEMENTS (needs_words) ? needs_words[needs] : "";
+}
+
+KprAgentNeeds
+kpr_agent_needs_from_string (const char *word)
+{
+  for (gsize i = 1; word && i < G_N_ELEMENTS (needs_words); i++)
+    if (g_str_equal (word, needs_words[i]))
+      return (KprAgentNeeds) i;
+  return KPR_AGENT_NEEDS_NOTHING;
 }

@@ -1,7 +1,8 @@
 /* kpr-agent.h — the face of agent/: a person's identities and everything
  * that happens to them (enroll, pending, install, renew, back up, lock,
  * delete, import, revoke).  The CLI, the daemon and the GUI all call these
- * functions; none of them touches pkcs11/ or protocol/ directly.
+ * functions; this header does not re-export pkcs11/ or protocol/, and the
+ * GUI includes nothing else (tests/unit/test-layers.py checks it).
  *
  * Every step of a flow is written to the identity's record before its
  * effects are relied on (kpr-lifecycle.c), so a crash at any point is
@@ -14,7 +15,6 @@
 #include <openssl/x509.h>
 
 #include "kpr-common.h"
-#include "kpr-token.h"
 
 G_BEGIN_DECLS
 
@@ -46,6 +46,17 @@ typedef enum {
   KPR_STATUS_FAILED,
 } KprStatus;
 
+/* What `list` and `status` show of a certificate (kept in the record beside
+ * it, so that a listing decodes no certificate: OpenSSL 3's decoder set-up
+ * was most of a listing's time). */
+typedef struct {
+  char *serial;  /* upper-case hex; NULL without a certificate */
+  char *subject; /* RFC 2253 */
+  char *issuer;
+  char *sha256;  /* "AB:CD:…" */
+  gint64 not_before, not_after;
+} KprCertShown;
+
 typedef struct {
   char *name;
   KprState state;
@@ -73,12 +84,24 @@ typedef struct {
   char *backup_where;
   char *backup_sha256;
   gboolean imported;  /* restored from a backup rather than enrolled */
+  /* The current certificate as listings show it; from ->cert on every
+   * save and full load, from the record on a brief one. */
+  KprCertShown shown;
 } KprIdentity;
 
 void kpr_identity_free (KprIdentity *identity);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprIdentity, kpr_identity_free)
 
 const char *kpr_state_to_string (KprState state);
+/* From the lifecycle table (kpr-lifecycle.c): an enrollment not finished
+ * yet (NEW to INSTALLED, PENDING included)... */
+gboolean kpr_state_is_enrolling (KprState state);
+/* ... a certificate in use (ACTIVE, or a renewal under way). */
+gboolean kpr_state_is_in_use (KprState state);
+/* Test builds (-Dfault_injection=true) only: the lifecycle's fault points
+ * as pairs (flow, point), NULL-terminated, for `certkeeper
+ * --fault-points`; NULL in other builds. */
+const char *const *kpr_agent_fault_points (void);
 gboolean kpr_state_from_string (const char *text, KprState *ret_state);
 const char *kpr_status_to_string (KprStatus status);
 
@@ -107,8 +130,17 @@ GStrv kpr_store_list (KprStore *store, GError **error);
 /* KPR_ERROR_NOT_FOUND for an unknown name, KPR_ERROR_BAD_INPUT for a
  * damaged record (named, with what to do). */
 KprIdentity *kpr_store_load (KprStore *store, const char *name, GError **error);
+/* The same without decoding any certificate or request (->cert,
+ * ->next_cert and ->pending_csr stay NULL; ->shown is filled): for
+ * listings. */
+KprIdentity *kpr_store_load_brief (KprStore *store, const char *name, GError **error);
 /* Atomic and durable, mode 0600. */
 gboolean kpr_store_save (KprStore *store, const KprIdentity *identity, GError **error);
+/* Atomic; durable (fsync of the file and its directory) only with
+ * @durable: a state whose loss a re-run repairs (the lifecycle table's
+ * `durable` says which) is left to the next durable write or the kernel. */
+gboolean kpr_store_save_full (KprStore *store, const KprIdentity *identity, gboolean durable,
+                              GError **error);
 gboolean kpr_store_exists (KprStore *store, const char *name);
 /* Moves the record (and its log and trust anchors) under archive/. */
 gboolean kpr_store_archive (KprStore *store, const char *name, GError **error);
@@ -124,6 +156,38 @@ KprX509Stack *kpr_store_load_trust (KprStore *store, const char *name, GError **
 /* TRUE for names usable as file names: [A-Za-z0-9._-], 1-64, no leading dot. */
 gboolean kpr_identity_name_is_valid (const char *name);
 
+/* --- tokens as the front ends see them (kpr-tokens.c) --- */
+
+/* A token: a copy that outlives the agent's token context, so a window can
+ * keep it or hand it to another thread.  Also what a PIN question is
+ * about (KprAgentUi.pin), with the PIN state read just before asking. */
+typedef struct {
+  char *uri;          /* RFC 7512, token attributes only */
+  char *label;
+  char *description;  /* manufacturer and model */
+  gboolean software;  /* this computer's key store (the certkeeper SoftHSM token) */
+  gboolean initialized;
+  gboolean pin_locked;
+  gboolean pin_count_low;
+  gboolean pin_final_try;
+  /* Key generation: which KprKeyType values the token can make. */
+  gboolean can_generate[KPR_KEY_RSA_3072 + 1];
+} KprAgentToken;
+
+KprAgentToken *kpr_agent_token_copy (const KprAgentToken *token);
+void kpr_agent_token_free (KprAgentToken *token);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprAgentToken, kpr_agent_token_free)
+
+/* Asked for a token's PIN; NULL with @error set cancels
+ * (KPR_ERROR_CANCELLED).  A wrong PIN is never retried by the agent. */
+typedef KprSecret *(*KprAgentPinFunc) (const KprAgentToken *token, gpointer data,
+                                       GError **error);
+
+/* The label of the identity's token, from its URI (NULL when the URI
+ * names none); *ret_software (may be NULL): it is this computer's key
+ * store. */
+char *kpr_identity_token_label (const KprIdentity *identity, gboolean *ret_software);
+
 /* --- the agent: flows over the store, the tokens and the server --- */
 
 typedef enum {
@@ -136,7 +200,7 @@ typedef enum {
 /* How the agent talks to the person: the CLI prompts on the terminal,
  * the GUI opens dialogs, the headless daemon reads files. */
 typedef struct {
-  KprPinFunc pin;
+  KprAgentPinFunc pin;
   /* @detail: where the word was sent, or the file a passphrase is for. */
   KprSecret *(*ask) (KprAsk what, const char *detail, gpointer data, GError **error);
   /* A yes/no question (trust this CA fingerprint? delete without backup?). */
@@ -217,13 +281,12 @@ KprIdentity *kpr_agent_import (KprAgent *agent, const char *path, const char *na
 /* "I lost my token": revoke at the server, wipe the local objects. */
 gboolean kpr_agent_revoke (KprAgent *agent, const char *name, GError **error);
 
-/* --- tokens, for the front ends --- */
+/* --- tokens, for the front ends (kpr-tokens.c) --- */
 
-/* The process's one token context (loaded on first use). */
-KprTokenCtx *kpr_agent_get_tokens (KprAgent *agent, GError **error);
-/* The identity's token, logged in through ui->pin when needed. */
-KprToken *kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login,
-                               GError **error);
+/* The tokens present now (KprAgentToken; re-read, so a token plugged in
+ * since the agent started shows, with today's PIN state), spare slots
+ * left out. */
+GPtrArray *kpr_agent_list_tokens (KprAgent *agent, GError **error);
 
 /* --- the scheduler (kpr-scheduler.c): when to do what, no I/O --- */
 

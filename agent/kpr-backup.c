@@ -192,7 +192,7 @@ kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Pre
   id->backup_when = g_date_time_format_iso8601 (now);
   id->backup_where = g_strdup (absolute);
   id->backup_sha256 = sha256_hex (g_bytes_get_data (again, NULL), g_bytes_get_size (again));
-  if (!kpr_lifecycle_save (agent->store, id, "backup-recorded", error))
+  if (!kpr_lifecycle_save (agent->store, id, "backup-recorded", TRUE, error))
     return FALSE;
   kpr_store_audit (agent->store, name, "backed up to %s (sha256 %s, %s preset)", absolute,
                    id->backup_sha256, preset == KPR_P12_LEGACY ? "legacy" : "modern");
@@ -234,7 +234,7 @@ kpr_agent_lock (KprAgent *agent, const char *name, GError **error)
       || !kpr_token_lock_key (token, id->key_id, error))
     return FALSE;
   id->protection = KPR_PROTECTION_STANDARD;
-  if (!kpr_lifecycle_save (agent->store, id, "locked", error))
+  if (!kpr_lifecycle_save (agent->store, id, "locked", TRUE, error))
     return FALSE;
   kpr_store_audit (agent->store, name, "key locked: no longer exportable");
   return TRUE;
@@ -349,7 +349,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
       id = kpr_store_load (agent->store, name, error);
       if (!id)
         return NULL;
-      if (!id->imported || id->state > KPR_STATE_INSTALLED)
+      if (!id->imported || !kpr_state_is_enrolling (id->state))
         {
           g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
                        "An identity named “%s” exists; import under another name", name);
@@ -416,30 +416,56 @@ kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
   g_autoptr (KprEstClient) client = NULL;
   g_autoptr (EVP_PKEY) key = NULL;
   g_autoptr (KprSecret) secret = NULL;
-  g_autoptr (BIGNUM) bn = NULL;
   g_autofree char *revoked = NULL;
   KprEstCredentials creds = { NULL, NULL };
   KprToken *token;
-  char *serial;
+  g_autofree char *serial = NULL;
   gboolean ok;
 
   if (!id)
     return FALSE;
-  if (!id->cert || id->state == KPR_STATE_REVOKED)
+  if (id->state == KPR_STATE_REVOKED)
+    {
+      /* Revoked already.  A run killed before the wipe left the key:
+       * finish that (a token that is gone has nothing to wipe), and say
+       * there was nothing to revoke. */
+      token = kpr_agent_token_for (agent, id, TRUE, NULL);
+      if (token && !kpr_agent_remove_objects (agent, token, id->key_id, "revoked", error))
+        return FALSE;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” is revoked already", name);
+      return FALSE;
+    }
+  if (!id->cert)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” has no certificate to revoke", name);
       return FALSE;
     }
   if (!(client = kpr_agent_client_for (agent, id, error)))
     return FALSE;
-  bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (id->cert), NULL);
-  serial = BN_bn2hex (bn);
+  serial = kpr_ossl_serial_hex (id->cert);
   /* The token may be lost: then prove who we are with a secret word. */
   token = kpr_agent_token_for (agent, id, TRUE, NULL);
   key = token ? kpr_token_get_private_key (token, id->key_id, NULL) : NULL;
+  ok = FALSE;
   if (key)
-    kpr_est_client_set_client_cert (client, id->cert, key, NULL);
-  else
+    {
+      g_autoptr (GError) local = NULL;
+
+      kpr_est_client_set_client_cert (client, id->cert, key, NULL);
+      ok = kpr_est_client_revoke (client, serial, NULL, &revoked, &local);
+      kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
+      g_clear_pointer (&key, EVP_PKEY_free);
+      /* A server that no longer takes the certificate (revoked by a run
+       * that was killed before it could record it, or expired) is asked
+       * again with a secret word; anything else is the answer. */
+      if (!ok && !g_error_matches (local, KPR_ERROR, KPR_ERROR_REJECTED)
+          && !g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
+  if (!ok)
     {
       g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, id->username, NULL);
       g_autofree char *detail = challenge ? g_strdup_printf ("sent by %s to %s", challenge->channel,
@@ -447,20 +473,15 @@ kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
                                           : g_strdup_printf ("for %s", id->username);
       if (!agent->ui.ask || !(secret = agent->ui.ask (KPR_ASK_SECRET_WORD, detail, agent->ui.data, error)))
         {
-          OPENSSL_free (serial);
           if (error && !*error)
             g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "Revoking without the key needs a secret word");
           return FALSE;
         }
       creds.username = id->username;
       creds.secret = secret;
+      if (!kpr_est_client_revoke (client, serial, &creds, &revoked, error))
+        return FALSE;
     }
-  ok = kpr_est_client_revoke (client, serial, creds.secret ? &creds : NULL, &revoked, error);
-  OPENSSL_free (serial);
-  kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
-  g_clear_pointer (&key, EVP_PKEY_free);
-  if (!ok)
-    return FALSE;
   kpr_store_audit (agent->store, name, "revoked certificate serial %s", revoked);
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_REVOKED, error))
     return FALSE;

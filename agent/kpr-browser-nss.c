@@ -1,4 +1,4 @@
-/* kpr-browser-nss.c — runs certkeeper-nss (agent/certkeeper-nss.c) and
+/* kpr-browser-nss.c — runs certkeeper-nss (agent/nss/certkeeper-nss.c) and
  * reads what it prints.  That program is the only one that opens a
  * browser's NSS database; why it is a separate process is said there.
  *

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "kpr-agent-private.h"
+#include "kpr-lifecycle.h"
 
 /* "AB:CD:…" or "abcd…" to "ABCD…", for comparing fingerprints. */
 static char *
@@ -191,11 +192,9 @@ kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id, GByte
 static void
 audit_issued (KprAgent *agent, KprIdentity *id, const char *what)
 {
-  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (id->cert), NULL);
-  char *hex = bn ? BN_bn2hex (bn) : NULL;
+  g_autofree char *hex = kpr_ossl_serial_hex (id->cert);
 
-  kpr_store_audit (agent->store, id->name, "%s certificate serial %s", what, hex ? hex : "?");
-  OPENSSL_free (hex);
+  kpr_store_audit (agent->store, id->name, "%s certificate serial %s", what, hex);
 }
 
 /* Submits the recorded (or a new) CSR.  SUBMITTED is written before the
@@ -269,6 +268,36 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
 }
 
 /* Runs the enrollment from whatever state the record is in to ACTIVE. */
+/* The key this enrollment recorded.  When it is gone from the token (the
+ * token was reset or replaced) nothing can resume the enrollment: the
+ * identity enters FAILED, with the reason, and waits to be deleted. */
+static EVP_PKEY *
+enrollment_key (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  const KprTokenInfo *info = kpr_token_get_info (token);
+  EVP_PKEY *key = kpr_token_get_private_key (token, id->key_id, &local);
+
+  if (key)
+    return key;
+  if (g_error_matches (local, KPR_ERROR, KPR_ERROR_NOT_FOUND)
+      && (!info->login_required || kpr_token_is_logged_in (token)))
+    {
+      g_free (id->failed_reason);
+      id->failed_reason = g_strdup_printf ("its key is no longer on the token “%s”", info->label);
+      if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_FAILED, error))
+        return NULL;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
+                   "The enrollment of “%s” cannot go on: %s. Remove it with 'certkeeper delete "
+                   "%s' and enroll again", id->name, id->failed_reason, id->name);
+      return NULL;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return NULL;
+}
+
+/* Drives an enrollment to ACTIVE, one step of the lifecycle table
+ * (kpr-lifecycle.c) after the other. */
 static gboolean
 drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
 {
@@ -277,9 +306,9 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
   if (!token)
     return FALSE;
   while (id->state != KPR_STATE_ACTIVE)
-    switch (id->state)
+    switch (kpr_lifecycle_info (id->state)->step)
       {
-      case KPR_STATE_NEW:
+      case KPR_STEP_MAKE_KEY:
         /* A key left by a run that died before KEY_READY is an orphan. */
         if (!kpr_agent_remove_objects (agent, token, id->key_id, "unfinished", error))
           return FALSE;
@@ -292,11 +321,9 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
           return FALSE;
         break;
 
-      case KPR_STATE_KEY_READY:
-      case KPR_STATE_SUBMITTED:
-      case KPR_STATE_PENDING:
+      case KPR_STEP_SUBMIT:
         {
-          g_autoptr (EVP_PKEY) key = kpr_token_get_private_key (token, id->key_id, error);
+          g_autoptr (EVP_PKEY) key = enrollment_key (agent, token, id, error);
           if (!key || !client || !submit (agent, id, client, key, error))
             {
               if (!client && key)
@@ -308,16 +335,16 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
         }
         break;
 
-      case KPR_STATE_ISSUED:
+      case KPR_STEP_STORE_CERT:
         if (!kpr_agent_install_cert (agent, token, id, id->key_id, id->cert, error)
             || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_INSTALLED, error))
           return FALSE;
         break;
 
-      case KPR_STATE_INSTALLED:
+      case KPR_STEP_CHECK_PAIR:
         {
           g_autoptr (X509) on_token = kpr_token_find_certificate (token, id->key_id, error);
-          g_autoptr (EVP_PKEY) key = on_token ? kpr_token_get_private_key (token, id->key_id, error) : NULL;
+          g_autoptr (EVP_PKEY) key = on_token ? enrollment_key (agent, token, id, error) : NULL;
           if (!key)
             return FALSE;
           if (X509_cmp (on_token, id->cert) != 0 || X509_check_private_key (on_token, key) != 1)
@@ -392,7 +419,15 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
       id = kpr_store_load (agent->store, o->name, error);
       if (!id)
         return NULL;
-      if (id->state >= KPR_STATE_ACTIVE)
+      if (kpr_lifecycle_info (id->state)->sched == KPR_SCHED_NONE)
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
+                       "“%s” is %s%s%s; remove it with 'certkeeper delete %s' and enroll again",
+                       o->name, kpr_state_to_string (id->state), id->failed_reason ? ": " : "",
+                       id->failed_reason ? id->failed_reason : "", o->name);
+          return NULL;
+        }
+      if (!kpr_lifecycle_info (id->state)->enrolling)
         {
           g_set_error (error, KPR_ERROR, KPR_ERROR_EXISTS,
                        "“%s” is already enrolled (%s); renew it with 'certkeeper renew %s'",
@@ -474,7 +509,7 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
 
   if (!id)
     return NULL;
-  if (id->state > KPR_STATE_PENDING)
+  if (kpr_lifecycle_info (id->state)->step != KPR_STEP_SUBMIT)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
                    "“%s” does not wait for a certificate (it is %s)", name,

@@ -6,35 +6,21 @@
 #include <openssl/x509.h>
 
 #include "kpr-agent-private.h"
-
-static const char *const state_names[] = {
-  [KPR_STATE_NEW] = "NEW",
-  [KPR_STATE_KEY_READY] = "KEY_READY",
-  [KPR_STATE_SUBMITTED] = "SUBMITTED",
-  [KPR_STATE_PENDING] = "PENDING",
-  [KPR_STATE_ISSUED] = "ISSUED",
-  [KPR_STATE_INSTALLED] = "INSTALLED",
-  [KPR_STATE_ACTIVE] = "ACTIVE",
-  [KPR_STATE_NEXT_KEY_READY] = "NEXT_KEY_READY",
-  [KPR_STATE_NEXT_SUBMITTED] = "NEXT_SUBMITTED",
-  [KPR_STATE_NEXT_INSTALLED] = "NEXT_INSTALLED",
-  [KPR_STATE_REVOKED] = "REVOKED",
-  [KPR_STATE_FAILED] = "FAILED",
-};
+#include "kpr-lifecycle.h"
 
 const char *
 kpr_state_to_string (KprState state)
 {
-  if ((int) state < 0 || state > KPR_STATE_FAILED)
-    return "UNKNOWN";
-  return state_names[state];
+  const KprStateInfo *info = kpr_lifecycle_info (state);
+
+  return info ? info->name : "UNKNOWN";
 }
 
 gboolean
 kpr_state_from_string (const char *text, KprState *ret_state)
 {
-  for (KprState s = KPR_STATE_NEW; s <= KPR_STATE_FAILED; s++)
-    if (g_strcmp0 (state_names[s], text) == 0)
+  for (KprState s = KPR_STATE_NEW; kpr_lifecycle_info (s); s++)
+    if (g_strcmp0 (kpr_lifecycle_info (s)->name, text) == 0)
       {
         *ret_state = s;
         return TRUE;
@@ -49,6 +35,28 @@ kpr_status_to_string (KprStatus status)
     "active", "renewal due", "expired", "pending", "in progress", "revoked", "failed",
   };
   return (int) status >= 0 && status <= KPR_STATUS_FAILED ? names[status] : "unknown";
+}
+
+static void
+clear_shown (KprCertShown *shown)
+{
+  g_clear_pointer (&shown->serial, g_free);
+  g_clear_pointer (&shown->subject, g_free);
+  g_clear_pointer (&shown->issuer, g_free);
+  g_clear_pointer (&shown->sha256, g_free);
+  shown->not_before = shown->not_after = 0;
+}
+
+static void
+shown_of (X509 *cert, KprCertShown *shown)
+{
+  clear_shown (shown);
+  shown->serial = kpr_ossl_serial_hex (cert);
+  shown->subject = kpr_ossl_name_text (X509_get_subject_name (cert));
+  shown->issuer = kpr_ossl_name_text (X509_get_issuer_name (cert));
+  shown->sha256 = kpr_ossl_fingerprint (cert, EVP_sha256 ());
+  shown->not_before = kpr_ossl_time_unix (X509_get0_notBefore (cert));
+  shown->not_after = kpr_ossl_time_unix (X509_get0_notAfter (cert));
 }
 
 void
@@ -71,6 +79,7 @@ kpr_identity_free (KprIdentity *identity)
   g_free (identity->backup_when);
   g_free (identity->backup_where);
   g_free (identity->backup_sha256);
+  clear_shown (&identity->shown);
   g_free (identity);
 }
 
@@ -87,53 +96,41 @@ kpr_identity_name_is_valid (const char *name)
   return TRUE;
 }
 
-static gint64
-asn1_time_to_unix (const ASN1_TIME *t)
-{
-  struct tm tm;
-
-  if (!t || !ASN1_TIME_to_tm (t, &tm))
-    return 0;
-  return (gint64) timegm (&tm);
-}
-
 gint64
 kpr_identity_renew_at (const KprIdentity *identity)
 {
   gint64 from, until;
 
-  if (!identity->cert)
+  if (identity->cert)
+    {
+      from = kpr_ossl_time_unix (X509_get0_notBefore (identity->cert));
+      until = kpr_ossl_time_unix (X509_get0_notAfter (identity->cert));
+    }
+  else if (identity->shown.serial)
+    from = identity->shown.not_before, until = identity->shown.not_after;
+  else
     return 0;
-  from = asn1_time_to_unix (X509_get0_notBefore (identity->cert));
-  until = asn1_time_to_unix (X509_get0_notAfter (identity->cert));
   return from + (until - from) * 2 / 3;
 }
 
 KprStatus
 kpr_identity_status (const KprIdentity *identity, gint64 now)
 {
-  switch (identity->state)
-    {
-    case KPR_STATE_PENDING:
-      return KPR_STATUS_PENDING;
-    case KPR_STATE_REVOKED:
-      return KPR_STATUS_REVOKED;
-    case KPR_STATE_FAILED:
-      return KPR_STATUS_FAILED;
-    case KPR_STATE_ACTIVE:
-    case KPR_STATE_NEXT_KEY_READY:
-    case KPR_STATE_NEXT_SUBMITTED:
-    case KPR_STATE_NEXT_INSTALLED:
-      if (!identity->cert)
-        return KPR_STATUS_FAILED;
-      if (now >= asn1_time_to_unix (X509_get0_notAfter (identity->cert)))
-        return KPR_STATUS_EXPIRED;
-      if (identity->state != KPR_STATE_ACTIVE)
-        return KPR_STATUS_IN_PROGRESS;
-      return now >= kpr_identity_renew_at (identity) ? KPR_STATUS_RENEW_DUE : KPR_STATUS_ACTIVE;
-    default:
-      return KPR_STATUS_IN_PROGRESS;
-    }
+  const KprStateInfo *info = kpr_lifecycle_info (identity->state);
+
+  if (!info)
+    return KPR_STATUS_FAILED;
+  if (info->enrolling || info->sched == KPR_SCHED_NONE)
+    return info->status;
+  /* In use (ACTIVE, or a renewal under way): the clock has its say. */
+  if (!identity->cert && !identity->shown.serial)
+    return KPR_STATUS_FAILED;
+  if (now >= (identity->cert ? kpr_ossl_time_unix (X509_get0_notAfter (identity->cert))
+                             : identity->shown.not_after))
+    return KPR_STATUS_EXPIRED;
+  if (info->status != KPR_STATUS_ACTIVE)
+    return info->status;
+  return now >= kpr_identity_renew_at (identity) ? KPR_STATUS_RENEW_DUE : KPR_STATUS_ACTIVE;
 }
 
 gboolean
@@ -245,6 +242,19 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   g_key_file_set_string (kf, GROUP, "protection", kpr_protection_to_string (id->protection));
   g_key_file_set_boolean (kf, GROUP, "imported", id->imported);
   set_opt (kf, "certificate", cert);
+  if (id->cert)
+    {
+      KprCertShown shown = { 0 };
+
+      shown_of (id->cert, &shown);
+      set_opt (kf, "cert-serial", shown.serial);
+      set_opt (kf, "cert-subject", shown.subject);
+      set_opt (kf, "cert-issuer", shown.issuer);
+      set_opt (kf, "cert-sha256", shown.sha256);
+      g_key_file_set_int64 (kf, GROUP, "cert-not-before", shown.not_before);
+      g_key_file_set_int64 (kf, GROUP, "cert-not-after", shown.not_after);
+      clear_shown (&shown);
+    }
   set_opt (kf, "next-key-id", next_id);
   set_opt (kf, "next-certificate", next_cert);
   set_opt (kf, "stale-key-id", stale_id);
@@ -263,8 +273,24 @@ get_opt (GKeyFile *kf, const char *key)
   return g_key_file_get_string (kf, GROUP, key, NULL);
 }
 
+/* A listing: what it shows is in the record (records older than that
+ * field have their certificate decoded instead). */
+static gboolean
+read_shown (GKeyFile *kf, KprCertShown *shown)
+{
+  if (!(shown->serial = get_opt (kf, "cert-serial")))
+    return FALSE;
+  shown->subject = get_opt (kf, "cert-subject");
+  shown->issuer = get_opt (kf, "cert-issuer");
+  shown->sha256 = get_opt (kf, "cert-sha256");
+  shown->not_before = g_key_file_get_int64 (kf, GROUP, "cert-not-before", NULL);
+  shown->not_after = g_key_file_get_int64 (kf, GROUP, "cert-not-after", NULL);
+  return TRUE;
+}
+
 KprIdentity *
-kpr_identity_from_data (const char *name, const char *data, gsize len, GError **error)
+kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean brief,
+                        GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (KprIdentity) id = g_new0 (KprIdentity, 1);
@@ -306,16 +332,17 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, GError **
         problem = "its protection is missing or unknown";
       else if (!id->token_uri || !(id->key_id = bytes_of_hex (key_id)))
         problem = "it does not say where its key is";
-      else if (cert && !(id->cert = cert_of_base64 (cert)))
+      else if (cert && !(brief && read_shown (kf, &id->shown))
+               && !(id->cert = cert_of_base64 (cert)))
         problem = "its certificate is damaged";
-      else if (next_cert && !(id->next_cert = cert_of_base64 (next_cert)))
+      else if (!brief && next_cert && !(id->next_cert = cert_of_base64 (next_cert)))
         problem = "its next certificate is damaged";
-      else if (csr && !(id->pending_csr = csr_of_base64 (csr)))
+      else if (!brief && csr && !(id->pending_csr = csr_of_base64 (csr)))
         problem = "its pending request is damaged";
       else if ((next_id && !(id->next_key_id = bytes_of_hex (next_id)))
                || (stale_id && !(id->stale_key_id = bytes_of_hex (stale_id))))
         problem = "a key id is damaged";
-      else if (id->state >= KPR_STATE_ISSUED && id->state <= KPR_STATE_NEXT_INSTALLED && !id->cert)
+      else if (kpr_lifecycle_info (id->state)->has_cert && !cert)
         problem = "its certificate is missing";
     }
   if (problem)
@@ -326,5 +353,7 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, GError **
                    name, problem, name);
       return NULL;
     }
+  if (id->cert)
+    shown_of (id->cert, &id->shown);
   return g_steal_pointer (&id);
 }

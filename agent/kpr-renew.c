@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "kpr-agent-private.h"
+#include "kpr-lifecycle.h"
 
 /* ACTIVE + stale-key-id: remove what the record no longer points at. */
 static gboolean
@@ -14,7 +15,7 @@ drop_stale (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
   if (!kpr_agent_remove_objects (agent, token, id->stale_key_id, "previous", error))
     return FALSE;
   g_clear_pointer (&id->stale_key_id, g_bytes_unref);
-  return kpr_lifecycle_save (agent->store, id, "stale-removed", error);
+  return kpr_lifecycle_save (agent->store, id, "stale-removed", FALSE, error);
 }
 
 /* ACTIVE + next-key-id without NEXT_KEY_READY: the new key may or may not
@@ -27,7 +28,7 @@ roll_back_next (KprAgent *agent, KprToken *token, KprIdentity *id, GError **erro
   if (!kpr_agent_remove_objects (agent, token, id->next_key_id, "unfinished", error))
     return FALSE;
   g_clear_pointer (&id->next_key_id, g_bytes_unref);
-  return kpr_lifecycle_save (agent->store, id, "next-rolled-back", error);
+  return kpr_lifecycle_save (agent->store, id, "next-rolled-back", TRUE, error);
 }
 
 /* NEXT_INSTALLED → ACTIVE: the record takes the new pair, then the old
@@ -122,13 +123,15 @@ request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *ne
   return cert;
 }
 
+/* Drives a renewal to ACTIVE, one step of the lifecycle table
+ * (kpr-lifecycle.c) after the other. */
 static gboolean
 drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
 {
   for (;;)
-    switch (id->state)
+    switch (kpr_lifecycle_info (id->state)->step)
       {
-      case KPR_STATE_ACTIVE:
+      case KPR_STEP_RENEW_KEY:
         if (id->next_key_id)
           {
             /* The id is recorded; the key is made now. */
@@ -147,8 +150,7 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
           }
         return drop_stale (agent, token, id, error);
 
-      case KPR_STATE_NEXT_KEY_READY:
-      case KPR_STATE_NEXT_SUBMITTED:
+      case KPR_STEP_RENEW_REQUEST:
         {
           g_autoptr (EVP_PKEY) next_key = kpr_token_get_private_key (token, id->next_key_id, error);
           X509 *cert;
@@ -170,7 +172,7 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
         }
         break;
 
-      case KPR_STATE_NEXT_INSTALLED:
+      case KPR_STEP_SWAP:
         if (!swap (agent, token, id, error))
           return FALSE;
         return TRUE;
@@ -195,14 +197,14 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
     *ret_renewed = FALSE;
   if (!id)
     return NULL;
-  if (id->state == KPR_STATE_REVOKED || id->state == KPR_STATE_FAILED)
+  if (kpr_lifecycle_info (id->state)->sched == KPR_SCHED_NONE)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
                    "“%s” is %s; enroll it again with 'certkeeper delete %s' and "
                    "'certkeeper enroll %s …'", name, kpr_state_to_string (id->state), name, name);
       return NULL;
     }
-  if (id->state < KPR_STATE_ACTIVE)
+  if (kpr_lifecycle_info (id->state)->enrolling)
     {
       /* Pending or interrupted: polling is what renewing means here. */
       if (!kpr_agent_continue_enrollment (agent, id, TRUE, error))
@@ -224,7 +226,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
         return g_steal_pointer (&id);
       /* The new key's id is in the record before the key exists. */
       id->next_key_id = kpr_token_new_id ();
-      if (!kpr_lifecycle_save (agent->store, id, "next-key-id", error))
+      if (!kpr_lifecycle_save (agent->store, id, "next-key-id", TRUE, error))
         return NULL;
     }
   if (!drive_renewal (agent, token, id, error))
@@ -243,25 +245,24 @@ kpr_agent_resume (KprAgent *agent, const char *name, GError **error)
 
   if (!id)
     return NULL;
-  switch (id->state)
+  /* What the lifecycle table says resuming does in this state. */
+  switch (kpr_lifecycle_info (id->state)->resume)
     {
-    case KPR_STATE_NEW:
-    case KPR_STATE_ISSUED:
-    case KPR_STATE_INSTALLED:
+    case KPR_RESUME_DRIVE:
       /* Steps that need nobody to type anything. */
-      if (id->state != KPR_STATE_NEW && !kpr_agent_continue_enrollment (agent, id, FALSE, error))
+      if (!kpr_agent_continue_enrollment (agent, id, FALSE, error))
         return NULL;
       break;
-    case KPR_STATE_ACTIVE:
+    case KPR_RESUME_TIDY:
       if (!(token = kpr_agent_token_for (agent, id, TRUE, error))
           || !roll_back_next (agent, token, id, error) || !drop_stale (agent, token, id, error))
         return NULL;
       break;
-    case KPR_STATE_NEXT_INSTALLED:
+    case KPR_RESUME_SWAP:
       if (!(token = kpr_agent_token_for (agent, id, TRUE, error)) || !swap (agent, token, id, error))
         return NULL;
       break;
-    default:
+    case KPR_RESUME_KEEP:
       break;
     }
   return g_steal_pointer (&id);

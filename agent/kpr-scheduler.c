@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include "kpr-agent-private.h"
+#include "kpr-lifecycle.h"
 
 #define BACKOFF_MIN 30
 #define BACKOFF_MAX 3600
@@ -94,17 +95,16 @@ kpr_sched_reminder_interval (gint64 lifetime)
 void
 kpr_sched_input_from_identity (KprSchedInput *input, const KprIdentity *identity)
 {
-  struct tm tm;
-
   input->name = identity->name;
   input->exists = TRUE;
   input->state = identity->state;
   input->retry_at = identity->retry_at;
   input->not_before = input->not_after = 0;
-  if (identity->cert && ASN1_TIME_to_tm (X509_get0_notBefore (identity->cert), &tm))
-    input->not_before = timegm (&tm);
-  if (identity->cert && ASN1_TIME_to_tm (X509_get0_notAfter (identity->cert), &tm))
-    input->not_after = timegm (&tm);
+  if (identity->cert)
+    {
+      input->not_before = kpr_ossl_time_unix (X509_get0_notBefore (identity->cert));
+      input->not_after = kpr_ossl_time_unix (X509_get0_notAfter (identity->cert));
+    }
 }
 
 /* When the next attempt may be made after the recorded failures. */
@@ -127,6 +127,7 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
   KprSchedNext next = { KPR_SCHED_NONE, G_MAXINT64 };
   gint64 retry = retry_time (in, now);
   gboolean interrupted = FALSE;
+  const KprStateInfo *info;
 
   if (in->blocked)
     return next;
@@ -136,23 +137,28 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
       next.when = MAX (now, retry);
       return next;
     }
-  switch (in->state)
+  /* What the lifecycle table (kpr-lifecycle.c) says the resident agent
+   * does in this state. */
+  info = kpr_lifecycle_info (in->state);
+  switch (info ? info->sched : KPR_SCHED_NONE)
     {
-    case KPR_STATE_REVOKED:
-    case KPR_STATE_FAILED:
+    case KPR_SCHED_NONE:
+    case KPR_SCHED_REMIND:
       return next;
 
-    case KPR_STATE_PENDING:
+    case KPR_SCHED_POLL:
       next.action = KPR_SCHED_POLL;
       next.when = MAX (in->retry_at, retry);
       return next;
 
-    case KPR_STATE_ACTIVE:
-      break;
+    case KPR_SCHED_ENROLL:
+      next.action = KPR_SCHED_ENROLL;
+      next.when = MAX (now, retry);
+      return next;
 
-    case KPR_STATE_NEXT_KEY_READY:
-    case KPR_STATE_NEXT_SUBMITTED:
-    case KPR_STATE_NEXT_INSTALLED:
+    case KPR_SCHED_RENEW:
+      if (!info->renewing)
+        break;
       /* An interrupted renewal goes on as soon as it may.  One that
        * keeps failing (the server is down after the request was made)
        * still has a certificate ageing: the reminders below apply. */
@@ -164,11 +170,6 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
         }
       interrupted = TRUE;
       break;
-
-    default:
-      next.action = KPR_SCHED_ENROLL;
-      next.when = MAX (now, retry);
-      return next;
     }
 
   if (in->not_after <= in->not_before)

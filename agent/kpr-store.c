@@ -126,8 +126,8 @@ kpr_store_list (KprStore *store, GError **error)
   return (GStrv) g_ptr_array_free (g_steal_pointer (&names), FALSE);
 }
 
-KprIdentity *
-kpr_store_load (KprStore *store, const char *name, GError **error)
+static KprIdentity *
+load (KprStore *store, const char *name, gboolean brief, GError **error)
 {
   g_autofree char *path = NULL, *data = NULL;
   gsize len;
@@ -144,11 +144,30 @@ kpr_store_load (KprStore *store, const char *name, GError **error)
       g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "There is no identity named “%s”", name);
       return NULL;
     }
-  return kpr_identity_from_data (name, data, len, error);
+  return kpr_identity_from_data (name, data, len, brief, error);
+}
+
+KprIdentity *
+kpr_store_load (KprStore *store, const char *name, GError **error)
+{
+  return load (store, name, FALSE, error);
+}
+
+KprIdentity *
+kpr_store_load_brief (KprStore *store, const char *name, GError **error)
+{
+  return load (store, name, TRUE, error);
 }
 
 gboolean
 kpr_store_save (KprStore *store, const KprIdentity *identity, GError **error)
+{
+  return kpr_store_save_full (store, identity, TRUE, error);
+}
+
+gboolean
+kpr_store_save_full (KprStore *store, const KprIdentity *identity, gboolean durable,
+                     GError **error)
 {
   g_autofree char *path = path_of (store, "identities", identity->name, ".ini");
   g_autofree char *data = NULL;
@@ -156,11 +175,12 @@ kpr_store_save (KprStore *store, const KprIdentity *identity, GError **error)
   gsize len;
 
   data = kpr_identity_to_data (identity, &len);
-  /* CONSISTENT + DURABLE: write a temp file, fsync, rename.  A crash
-   * leaves the old record or the new one, never half of each; a full
-   * disk leaves the old one. */
+  /* CONSISTENT (+ DURABLE): write a temp file, (fsync,) rename.  A
+   * crash leaves the old record or the new one, never half of each; a
+   * full disk leaves the old one. */
   if (!g_file_set_contents_full (path, data, len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 G_FILE_SET_CONTENTS_CONSISTENT
+                                   | (durable ? G_FILE_SET_CONTENTS_DURABLE : 0),
                                  0600, &local))
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
@@ -188,9 +208,10 @@ kpr_store_audit (KprStore *store, const char *name, const char *format, ...)
   fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return; /* the audit log is a courtesy; the record is the truth */
+  /* No fsync: the lines follow the record's durable writes to disk, and
+   * a line lost with a crash loses history, never state. */
   if (write (fd, line, strlen (line)) < 0)
     { /* same */ }
-  fsync (fd);
   close (fd);
 }
 

@@ -15,7 +15,7 @@
 set -eu
 BUILD=${1:?usage: $0 BUILD-DIR [RUNS]}
 RUNS=${2:-15}
-CK=$BUILD/agent/certkeeper
+CK=$BUILD/agent/cli/certkeeper
 CA_BIN=$BUILD/server/certkeeper-ca
 W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-cli.XXXXXX")
 SERVER_PID=

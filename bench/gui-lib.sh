@@ -13,7 +13,7 @@ BENCH_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 for bin in gui/certkeeper-gtk bench/gui-floor bench/gui-startup bench/gui-stall; do
     [ -x "$BUILD/$bin" ] || { echo "$BUILD/$bin is missing: ninja -C $BUILD (with the GUI enabled)" >&2; exit 1; }
 done
-set -- "$BUILD/agent/certkeeper" "$BUILD/server/certkeeper-ca"
+set -- "$BUILD/agent/cli/certkeeper" "$BUILD/server/certkeeper-ca"
 . "$BENCH_ROOT/tests/agent/lib.sh"
 GSETTINGS_SCHEMA_DIR=$BUILD/gui
 . "$BENCH_ROOT/tests/gui/lib-gui.sh"

@@ -6,7 +6,7 @@
 #
 #   bench/idle-agent.sh BUILD-DIR [DURATION]
 #
-# BUILD-DIR: a meson build with agent/certkeeper, agent/certkeeper-agent
+# BUILD-DIR: a meson build with agent/cli/certkeeper, agent/resident/certkeeper-agent
 # and server/certkeeper-ca (a release build for the RSS figure).
 # DURATION: seconds between the two samples (default 600; also $DURATION).
 # IDENTITIES (default 10), SETTLE (seconds after the tray registered,
@@ -18,12 +18,12 @@ IDENTITIES=${IDENTITIES:-10}
 SETTLE=${SETTLE:-15}
 case "$BUILD" in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 BENCH_ROOT=$(cd "$(dirname "$0")/.." && pwd)
-for bin in agent/certkeeper agent/certkeeper-agent server/certkeeper-ca; do
+for bin in agent/cli/certkeeper agent/resident/certkeeper-agent server/certkeeper-ca; do
     [ -x "$BUILD/$bin" ] || { echo "$BUILD/$bin is missing: ninja -C $BUILD" >&2; exit 1; }
 done
 command -v dbus-daemon >/dev/null 2>&1 || { echo "dbus-daemon is missing (package dbus)" >&2; exit 1; }
-AGENT_BIN=$BUILD/agent/certkeeper-agent
-set -- "$BUILD/agent/certkeeper" "$BUILD/server/certkeeper-ca"
+AGENT_BIN=$BUILD/agent/resident/certkeeper-agent
+set -- "$BUILD/agent/cli/certkeeper" "$BUILD/server/certkeeper-ca"
 . "$BENCH_ROOT/tests/agent/lib.sh"
 
 # --- 10 identities, certificates for a year ----------------------------------

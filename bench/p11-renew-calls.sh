@@ -30,7 +30,7 @@ fi
 SPY_BUILD=${1:?usage: $0 SPY-BUILD-DIR CA-BUILD-DIR}
 CA_BUILD=${2:?usage: $0 SPY-BUILD-DIR CA-BUILD-DIR}
 OUT=${OUT:-$(pwd)/p11-spy-out}
-CK=$SPY_BUILD/agent/certkeeper
+CK=$SPY_BUILD/agent/cli/certkeeper
 CA_BIN=$CA_BUILD/server/certkeeper-ca
 export PKCS11SPY=${PKCS11SPY:-/usr/lib/softhsm/libsofthsm2.so}
 W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-spy.XXXXXX")

@@ -92,3 +92,34 @@ kpr_error_exit_code (const GError *error)
     return KPR_ERROR_INTERNAL;
   return error->code;
 }
+
+gboolean
+kpr_error_is_permanent (const GError *error)
+{
+  /* Keep in step with the "Retry:" lines of docs/errors.md (test-errors
+   * compares them). */
+  static const KprError permanent[] = {
+    KPR_ERROR_USAGE,
+    KPR_ERROR_BAD_INPUT,
+    KPR_ERROR_INSECURE_FILE,
+    KPR_ERROR_PIN_INCORRECT,
+    KPR_ERROR_PIN_LOCKED,
+    KPR_ERROR_NOT_EXPORTABLE,
+    KPR_ERROR_UNSUPPORTED,
+    KPR_ERROR_PASSPHRASE,
+    KPR_ERROR_KEY_MISMATCH,
+    KPR_ERROR_CANCELLED,
+    KPR_ERROR_EXISTS,
+    KPR_ERROR_NOT_FOUND,
+    KPR_ERROR_AUTH,
+    KPR_ERROR_UNTRUSTED,
+    KPR_ERROR_WEAK_SECRET,
+  };
+
+  if (!error || error->domain != KPR_ERROR)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (permanent); i++)
+    if (error->code == (int) permanent[i])
+      return TRUE;
+  return FALSE;
+}

@@ -57,4 +57,13 @@ const char *kpr_error_hint (KprError code);
  * KPR_ERROR_INTERNAL for errors from other domains). */
 int kpr_error_exit_code (const GError *error);
 
+/* The one retry policy (docs/errors.md, "Retry:" of each code): TRUE when
+ * trying the same thing again cannot succeed until a person acts (a wrong
+ * PIN or secret word, an untrusted server, a bad file...); an agent then
+ * stops retrying and says what is needed.  FALSE for failures that may
+ * pass on their own (network, server, busy store, a token plugged in
+ * later), which are retried with backoff, and for errors of other
+ * domains. */
+gboolean kpr_error_is_permanent (const GError *error);
+
 G_END_DECLS

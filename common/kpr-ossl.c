@@ -3,6 +3,8 @@
 
 #include "kpr-ossl.h"
 
+#include <time.h>
+
 #include <openssl/err.h>
 
 char *
@@ -39,4 +41,44 @@ kpr_ossl_serial_hex (X509 *cert)
 
   OPENSSL_free (hex);
   return copy;
+}
+
+gint64
+kpr_ossl_time_unix (const ASN1_TIME *t)
+{
+  struct tm tm;
+
+  return t && ASN1_TIME_to_tm (t, &tm) ? (gint64) timegm (&tm) : 0;
+}
+
+char *
+kpr_ossl_time_text (const ASN1_TIME *t, const char *format)
+{
+  struct tm tm;
+  char text[128];
+
+  if (!t || !ASN1_TIME_to_tm (t, &tm))
+    return NULL;
+  /* @format comes from our own callers (a literal each), never from input. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  if (!strftime (text, sizeof text, format, &tm))
+    return NULL;
+#pragma GCC diagnostic pop
+  return g_strdup (text);
+}
+
+char *
+kpr_ossl_fingerprint (X509 *cert, const EVP_MD *md)
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  GString *s;
+
+  if (!cert || !X509_digest (cert, md, digest, &len))
+    return NULL;
+  s = g_string_sized_new (len * 3);
+  for (unsigned int i = 0; i < len; i++)
+    g_string_append_printf (s, i ? ":%02X" : "%02X", digest[i]);
+  return g_string_free (s, FALSE);
 }

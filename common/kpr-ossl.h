@@ -37,4 +37,17 @@ char *kpr_ossl_name_text (const X509_NAME *name);
 /* The serial number in upper-case hex ("7DBB28…"), as certkeeper shows it. */
 char *kpr_ossl_serial_hex (X509 *cert);
 
+/* "AB:CD:…": the certificate's @md digest (SHA-256 for fingerprints a
+ * person compares), upper-case hex pairs; NULL when OpenSSL fails. */
+char *kpr_ossl_fingerprint (X509 *cert, const EVP_MD *md);
+
+/* The one set of certificate time helpers (records, JSON, hooks, logs and
+ * the window all read times through these). */
+/* Unix seconds; 0 for NULL or a time OpenSSL cannot read. */
+gint64 kpr_ossl_time_unix (const ASN1_TIME *t);
+/* strftime(@format) in UTC; NULL for NULL or an unreadable time.
+ * KPR_OSSL_TIME_ISO is what JSON, hooks and the CLI write. */
+#define KPR_OSSL_TIME_ISO "%Y-%m-%dT%H:%M:%SZ"
+char *kpr_ossl_time_text (const ASN1_TIME *t, const char *format);
+
 G_END_DECLS

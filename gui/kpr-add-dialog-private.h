@@ -54,7 +54,7 @@ struct _KprAddDialog {
   KprWorker *worker;
   GCancellable *cancellable;
   GSettings *settings;
-  GPtrArray *tokens;          /* KprAddToken, from the last listing */
+  GPtrArray *tokens;          /* KprAgentToken, from the last listing */
   int selected;               /* index in tokens, -1 none */
   GArray *key_types;          /* KprKeyType shown in key_type_row */
   KprWorkerRequest *request;  /* a question waiting on the trust or word page */
@@ -82,7 +82,7 @@ int kpr_add_input_index (const char *name);
 /* Switches the stack and sets the header (Back, Next, "Step N of 5"). */
 void kpr_add_show_page (KprAddDialog *self, const char *name);
 void kpr_add_update_next (KprAddDialog *self);
-const KprAddToken *kpr_add_selected_token (KprAddDialog *self);
+const KprAgentToken *kpr_add_selected_token (KprAddDialog *self);
 /* The row's text without surrounding blanks (free it). */
 char *kpr_add_row_text (AdwEntryRow *row);
 /* Lists the tokens again (a KprWorker job) for the "where" page. */

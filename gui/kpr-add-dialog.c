@@ -47,7 +47,7 @@ kpr_add_input_index (const char *name)
   return -1;
 }
 
-const KprAddToken *
+const KprAgentToken *
 kpr_add_selected_token (KprAddDialog *self)
 {
   if (!self->tokens || self->selected < 0 || (guint) self->selected >= self->tokens->len)
@@ -102,7 +102,7 @@ kpr_add_update_next (KprAddDialog *self)
     }
   else if (kpr_add_on_page (self, "where"))
     {
-      const KprAddToken *t = kpr_add_selected_token (self);
+      const KprAgentToken *t = kpr_add_selected_token (self);
       ok = t && !t->pin_locked && !kpr_worker_is_busy (self->worker);
     }
   else if (kpr_add_on_page (self, "key"))
@@ -187,7 +187,7 @@ on_token_toggled (GtkCheckButton *check, KprAddDialog *self)
 }
 
 static char *
-token_subtitle (const KprAddToken *t)
+token_subtitle (const KprAgentToken *t)
 {
   const char *pin = t->pin_locked      ? "PIN locked: ask whoever gave you this token to unlock it"
                     : t->pin_final_try ? "PIN: one try left"
@@ -202,7 +202,7 @@ token_subtitle (const KprAddToken *t)
 }
 
 static void
-add_token_row (KprAddDialog *self, const KprAddToken *t, int index, GtkCheckButton **group)
+add_token_row (KprAddDialog *self, const KprAgentToken *t, int index, GtkCheckButton **group)
 {
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *check = gtk_check_button_new ();
@@ -240,7 +240,7 @@ fill_tokens (KprAddDialog *self)
     gtk_list_box_remove (self->token_list, child);
   for (guint i = 0; i < self->tokens->len; i++)
     {
-      const KprAddToken *t = g_ptr_array_index (self->tokens, i);
+      const KprAgentToken *t = g_ptr_array_index (self->tokens, i);
       if (t->software && software < 0)
         software = i;
       if (!t->pin_locked && first < 0)
@@ -248,7 +248,7 @@ fill_tokens (KprAddDialog *self)
     }
   if (!kpr_add_selected_token (self) || kpr_add_selected_token (self)->pin_locked)
     {
-      const KprAddToken *soft = software >= 0 ? g_ptr_array_index (self->tokens, software) : NULL;
+      const KprAgentToken *soft = software >= 0 ? g_ptr_array_index (self->tokens, software) : NULL;
       self->selected = soft && !soft->pin_locked ? software : first;
     }
   /* "This computer" first, then the tokens in the order found. */
@@ -287,7 +287,7 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_clear_pointer (&self->tokens, g_ptr_array_unref);
       self->tokens = call->job.tokens
                        ? g_steal_pointer (&call->job.tokens)
-                       : g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_add_token_free);
+                       : g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_agent_token_free);
       gtk_widget_set_visible (GTK_WIDGET (self->where_spinner), FALSE);
       gtk_spinner_set_spinning (self->where_spinner, FALSE);
       /* An enrollment's error shown here stays; a listing error joins it. */
@@ -318,20 +318,10 @@ kpr_add_list (KprAddDialog *self)
 
 /* --- 4: key type and protection -------------------------------------- */
 
-static const struct {
-  KprKeyType type;
-  const char *title;
-} key_titles[] = {
-  { KPR_KEY_EC_P256, "EC P-256" },
-  { KPR_KEY_EC_P384, "EC P-384" },
-  { KPR_KEY_RSA_2048, "RSA 2048" },
-  { KPR_KEY_RSA_3072, "RSA 3072" },
-};
-
 static void
 fill_key_types (KprAddDialog *self)
 {
-  const KprAddToken *t = kpr_add_selected_token (self);
+  const KprAgentToken *t = kpr_add_selected_token (self);
   g_autoptr (GtkStringList) model = gtk_string_list_new (NULL);
   g_autofree char *wanted_text =
     self->settings ? g_settings_get_string (self->settings, "default-key-type") : NULL;
@@ -341,13 +331,13 @@ fill_key_types (KprAddDialog *self)
   if (wanted_text)
     kpr_key_type_from_string (wanted_text, &wanted);
   g_array_set_size (self->key_types, 0);
-  for (gsize i = 0; t && i < G_N_ELEMENTS (key_titles); i++)
-    if (t->can_generate[key_titles[i].type])
+  for (KprKeyType type = KPR_KEY_EC_P256; t && type <= KPR_KEY_RSA_3072; type++)
+    if (t->can_generate[type])
       {
-        if (key_titles[i].type == wanted)
+        if (type == wanted)
           pick = self->key_types->len;
-        g_array_append_val (self->key_types, key_titles[i].type);
-        gtk_string_list_append (model, key_titles[i].title);
+        g_array_append_val (self->key_types, type);
+        gtk_string_list_append (model, kpr_key_type_title (type));
       }
   adw_combo_row_set_model (self->key_type_row, G_LIST_MODEL (model));
   if (self->key_types->len)
@@ -373,7 +363,7 @@ set_default_protection (KprAddDialog *self)
 static void
 update_protection (KprAddDialog *self)
 {
-  const KprAddToken *t = kpr_add_selected_token (self);
+  const KprAgentToken *t = kpr_add_selected_token (self);
   gboolean software = t && t->software;
   gboolean backup = software && gtk_switch_get_active (self->backup_switch);
 

@@ -9,63 +9,20 @@
 #include "kpr-identity-text.h"
 #include "kpr-ossl.h"
 
-void
-kpr_add_token_free (KprAddToken *token)
-{
-  if (!token)
-    return;
-  g_free (token->uri);
-  g_free (token->label);
-  g_free (token->description);
-  g_free (token);
-}
-
 gboolean
 kpr_add_list_tokens (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **error)
 {
   KprAddListJob *job = data;
-  KprTokenCtx *ctx = kpr_agent_get_tokens (agent, error);
-  GPtrArray *tokens;
 
-  if (!ctx)
-    return FALSE;
-  /* Someone may have plugged a token in since the context was loaded. */
-  if (!kpr_token_ctx_refresh (ctx, error))
-    return FALSE;
-  tokens = kpr_token_ctx_list (ctx);
-  job->tokens = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_add_token_free);
-  for (guint i = 0; tokens && i < tokens->len; i++)
-    {
-      KprToken *token = g_ptr_array_index (tokens, i);
-      const KprTokenInfo *info;
-      KprAddToken *t;
-
-      /* The PIN state shown must be today's, not the one read at load. */
-      kpr_token_update_info (token, NULL);
-      info = kpr_token_get_info (token);
-      if (info->spare)
-        continue;
-      t = g_new0 (KprAddToken, 1);
-      t->uri = g_strdup (info->uri);
-      t->label = g_strdup (info->label);
-      t->description = g_strstrip (g_strdup_printf ("%s %s",
-                                                    info->manufacturer ? info->manufacturer : "",
-                                                    info->model ? info->model : ""));
-      t->software = info->software;
-      t->pin_locked = info->pin_locked;
-      t->pin_count_low = info->pin_count_low;
-      t->pin_final_try = info->pin_final_try;
-      memcpy (t->can_generate, info->can_generate, sizeof t->can_generate);
-      g_ptr_array_add (job->tokens, t);
-    }
-  return TRUE;
+  job->tokens = kpr_agent_list_tokens (agent, error);
+  return job->tokens != NULL;
 }
 
 static void
 describe (const KprIdentity *id, gboolean *ret_exportable, char **ret_subject, char **ret_not_after)
 {
   *ret_exportable = id->protection == KPR_PROTECTION_EXPORTABLE;
-  *ret_subject = id->cert ? kpr_cert_name_text (X509_get_subject_name (id->cert)) : g_strdup ("");
+  *ret_subject = id->cert ? kpr_ossl_name_text (X509_get_subject_name (id->cert)) : g_strdup ("");
   *ret_not_after = id->cert ? kpr_cert_time_text (X509_get0_notAfter (id->cert)) : g_strdup ("");
 }
 

@@ -9,22 +9,7 @@
 
 G_BEGIN_DECLS
 
-/* What the assistant shows of a token (copied out of the token context,
- * which belongs to the worker thread's agent). */
-typedef struct {
-  char *uri;
-  char *label;
-  char *description; /* manufacturer and model */
-  gboolean software;
-  gboolean pin_locked;
-  gboolean pin_count_low;
-  gboolean pin_final_try;
-  gboolean can_generate[KPR_KEY_RSA_3072 + 1];
-} KprAddToken;
-
-void kpr_add_token_free (KprAddToken *token);
-
-/* kpr_add_list_tokens: fills @tokens (KprAddToken) with the tokens a
+/* kpr_add_list_tokens: fills @tokens (KprAgentToken) with the tokens a
  * person can pick, spare slots left out. */
 typedef struct {
   GPtrArray *tokens;

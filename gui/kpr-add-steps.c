@@ -335,7 +335,7 @@ on_enroll_done (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 kpr_add_run_enroll (KprAddDialog *self)
 {
-  const KprAddToken *t = kpr_add_selected_token (self);
+  const KprAgentToken *t = kpr_add_selected_token (self);
   guint type = adw_combo_row_get_selected (self->key_type_row);
   g_autofree char *unused = NULL;
   g_autofree char *label = kpr_add_row_text (self->label_row);

@@ -1,12 +1,11 @@
 /* kpr-agent-link.c — certkeeper-gtk's view of a running certkeeper-agent
  * (see kpr-agent-link.h).  Plain GDBus: the agent's introspection is
- * agent/org.certkeeper.Agent1.xml. */
+ * agent/resident/org.certkeeper.Agent1.xml. */
 #include "config.h"
 
+#include "kpr-agent-bus.h"
 #include "kpr-agent-link.h"
 
-#define AGENT_NAME "org.certkeeper.Agent1"
-#define AGENT_PATH "/org/certkeeper/Agent1"
 
 struct _KprAgentLink {
   GDBusConnection *bus;
@@ -44,7 +43,7 @@ static void
 ask_waiting (KprAgentLink *link)
 {
   /* NO_AUTO_START: looking must not start an agent the person stopped. */
-  g_dbus_connection_call (link->bus, AGENT_NAME, AGENT_PATH, AGENT_NAME, "Waiting", NULL,
+  g_dbus_connection_call (link->bus, KPR_AGENT_BUS_NAME, KPR_AGENT_BUS_PATH, KPR_AGENT_BUS_INTERFACE, "Waiting", NULL,
                           G_VARIANT_TYPE ("(a(sss))"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 10000,
                           link->cancellable, on_waiting, link);
 }
@@ -87,10 +86,10 @@ kpr_agent_link_new (GDBusConnection *bus, void (*changed) (gpointer data), gpoin
   link->data = data;
   link->needs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   link->cancellable = g_cancellable_new ();
-  link->signal_id = g_dbus_connection_signal_subscribe (bus, NULL, AGENT_NAME, NULL, AGENT_PATH,
+  link->signal_id = g_dbus_connection_signal_subscribe (bus, NULL, KPR_AGENT_BUS_INTERFACE, NULL, KPR_AGENT_BUS_PATH,
                                                         NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                         on_agent_signal, link, NULL);
-  link->watch_id = g_bus_watch_name_on_connection (bus, AGENT_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+  link->watch_id = g_bus_watch_name_on_connection (bus, KPR_AGENT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                    on_appeared, on_vanished, link, NULL);
   return link;
 }

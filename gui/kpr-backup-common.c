@@ -4,6 +4,7 @@
 #include "kpr-backup-common.h"
 
 #include "kpr-application.h"
+#include "kpr-worker.h"
 
 void
 kpr_backup_refresh_application (void)
@@ -55,4 +56,14 @@ kpr_backup_removable_mounts (void)
     }
   g_list_free_full (mounts, g_object_unref);
   return g_list_reverse (removable);
+}
+
+gboolean
+kpr_backup_job_orphaned (gpointer worker, GObject *source, GAsyncResult *result)
+{
+  if (worker)
+    return FALSE;
+  if (kpr_worker_run_finish (KPR_WORKER (source), result, NULL))
+    kpr_backup_refresh_application ();
+  return TRUE;
 }

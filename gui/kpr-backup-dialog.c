@@ -272,11 +272,8 @@ load_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *why = NULL;
 
   self->running = FALSE;
-  /* Closed while the job ran: the agent's work stands, no widget to show it. */
-  if (!self->worker)
+  if (kpr_backup_job_orphaned (self->worker, source, result))
     {
-      if (kpr_worker_run_finish (KPR_WORKER (source), result, NULL))
-        kpr_backup_refresh_application ();
       backup_job_free (job);
       return;
     }
@@ -321,11 +318,8 @@ export_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *where = NULL;
 
   self->running = FALSE;
-  /* Closed while the job ran: the agent's work stands, no widget to show it. */
-  if (!self->worker)
+  if (kpr_backup_job_orphaned (self->worker, source, result))
     {
-      if (kpr_worker_run_finish (KPR_WORKER (source), result, NULL))
-        kpr_backup_refresh_application ();
       backup_job_free (job);
       return;
     }
@@ -391,11 +385,8 @@ lock_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   self->running = FALSE;
-  /* Closed while the job ran: the agent's work stands, no widget to show it. */
-  if (!self->worker)
+  if (kpr_backup_job_orphaned (self->worker, source, result))
     {
-      if (kpr_worker_run_finish (KPR_WORKER (source), result, NULL))
-        kpr_backup_refresh_application ();
       backup_job_free (job);
       return;
     }

@@ -30,22 +30,15 @@ delete_job_free (DeleteJob *job)
   g_free (job);
 }
 
-/* "this computer" for the software token, else the token's label from
- * the RFC 7512 URI (gui/ reads no token itself). */
+/* "this computer" for the software token, else the token's label (gui/
+ * reads no token itself: the agent reads the URI). */
 static char *
-where_text (const char *token_uri)
+where_text (const KprIdentity *identity)
 {
-  g_auto (GStrv) attrs = NULL;
-  g_autofree char *label = NULL;
+  gboolean software;
+  g_autofree char *label = kpr_identity_token_label (identity, &software);
 
-  if (token_uri && g_str_has_prefix (token_uri, "pkcs11:"))
-    {
-      attrs = g_strsplit (token_uri + strlen ("pkcs11:"), ";", -1);
-      for (char **a = attrs; *a && !label; a++)
-        if (g_str_has_prefix (*a, "token="))
-          label = g_uri_unescape_string (*a + strlen ("token="), NULL);
-    }
-  if (!label || g_str_equal (label, "certkeeper"))
+  if (!label || software)
     return g_strdup ("this computer");
   return g_strdup_printf ("the token “%s”", label);
 }
@@ -53,22 +46,14 @@ where_text (const char *token_uri)
 static char *
 certificate_text (X509 *cert)
 {
-  g_autoptr (BIGNUM) bn = NULL;
-  g_autoptr (GDateTime) until = NULL;
   g_autofree char *serial = NULL, *date = NULL;
-  struct tm tm;
-  char *hex;
 
   if (!cert)
     return g_strdup ("its certificate request");
-  bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
-  hex = bn ? BN_bn2hex (bn) : NULL;
-  serial = g_strdup (hex ? hex : "?");
-  OPENSSL_free (hex);
-  if (ASN1_TIME_to_tm (X509_get0_notAfter (cert), &tm) == 1)
-    until = g_date_time_new_utc (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                 tm.tm_min, tm.tm_sec);
-  date = until ? g_date_time_format (until, "%-d %B %Y") : g_strdup ("an unknown date");
+  serial = kpr_ossl_serial_hex (cert);
+  date = kpr_ossl_time_text (X509_get0_notAfter (cert), "%-d %B %Y");
+  if (!date)
+    date = g_strdup ("an unknown date");
   return g_strdup_printf ("its certificate (serial %s, valid until %s)", serial, date);
 }
 
@@ -129,7 +114,7 @@ kpr_delete_dialog_run (GtkWindow *parent, const KprIdentity *identity,
 {
   DeleteJob *job = g_new0 (DeleteJob, 1);
   g_autofree char *heading = g_strdup_printf ("Delete “%s”?", identity->name);
-  g_autofree char *where = where_text (identity->token_uri);
+  g_autofree char *where = where_text (identity);
   g_autofree char *certificate = certificate_text (identity->cert);
   g_autofree char *body = g_strdup_printf ("The key of “%s” on %s and %s will be deleted.",
                                            identity->name, where, certificate);

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "kpr-agent-bus.h"
 #include "kpr-identity-row.h"
 #include "kpr-identity-text.h"
 
@@ -13,12 +14,17 @@
 static const char *
 needs_badge (const char *needs)
 {
-  if (g_strcmp0 (needs, "pin") == 0)
-    return "Needs your PIN";
-  if (g_strcmp0 (needs, "secret-word") == 0)
-    return "Needs a secret word";
-  if (g_strcmp0 (needs, "passphrase") == 0)
-    return "Needs a passphrase";
+  switch (kpr_agent_needs_from_string (needs))
+    {
+    case KPR_AGENT_NEEDS_PIN:
+      return "Needs your PIN";
+    case KPR_AGENT_NEEDS_SECRET_WORD:
+      return "Needs a secret word";
+    case KPR_AGENT_NEEDS_PASSPHRASE:
+      return "Needs a passphrase";
+    case KPR_AGENT_NEEDS_NOTHING:
+      break;
+    }
   return NULL;
 }
 
@@ -32,7 +38,7 @@ row_badge (const KprIdentity *id, gint64 now, gint64 lead, const char *needs, co
    * within the reminder lead time of its end (a long renew-at, a server
    * that backdates) is worth a look all the same. */
   if (g_str_equal (badge_label, "Active") && id->cert
-      && kpr_cert_time_unix (X509_get0_notAfter (id->cert)) - now <= lead)
+      && kpr_ossl_time_unix (X509_get0_notAfter (id->cert)) - now <= lead)
     {
       badge_label = "Expires soon";
       *ret_css = "warning";

@@ -10,15 +10,10 @@
 
 G_BEGIN_DECLS
 
-gint64 kpr_cert_time_unix (const ASN1_TIME *t);
-/* Local time, "2026-11-23 14:05". */
+/* The certificate text helpers are common/kpr-ossl.h's (kpr_ossl_name_text,
+ * kpr_ossl_serial_hex, kpr_ossl_fingerprint, kpr_ossl_time_unix), shared
+ * with the command line so both say the same.  Local time, "2026-11-23 14:05". */
 char *kpr_cert_time_text (const ASN1_TIME *t);
-/* RFC 2253, as `certkeeper show --json`. */
-char *kpr_cert_name_text (const X509_NAME *name);
-/* Upper-case hex, as `certkeeper show --json` prints it. */
-char *kpr_cert_serial_text (X509 *cert);
-/* "AB:CD:…" */
-char *kpr_cert_fingerprint_text (X509 *cert, const EVP_MD *md);
 
 /* "This computer" for the software token, else the token's label. */
 char *kpr_identity_where_text (const KprIdentity *id);

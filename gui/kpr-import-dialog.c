@@ -163,19 +163,17 @@ static gboolean
 tokens_job (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **error)
 {
   ImportJob *job = data;
-  KprTokenCtx *ctx = kpr_agent_get_tokens (agent, error);
-  GPtrArray *tokens;
+  g_autoptr (GPtrArray) tokens = kpr_agent_list_tokens (agent, error);
 
-  if (!ctx)
+  if (!tokens)
     return FALSE;
-  tokens = kpr_token_ctx_list (ctx);
   job->uris = g_ptr_array_new_with_free_func (g_free);
   job->labels = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < tokens->len; i++)
     {
-      const KprTokenInfo *info = kpr_token_get_info (g_ptr_array_index (tokens, i));
+      const KprAgentToken *info = g_ptr_array_index (tokens, i);
 
-      if (info->spare || info->software || !info->initialized)
+      if (info->software || !info->initialized)
         continue;
       g_ptr_array_add (job->uris, g_strdup (info->uri));
       g_ptr_array_add (job->labels, g_strdup_printf ("The token “%s”", info->label));
@@ -190,11 +188,8 @@ tokens_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   KprImportDialog *self = job->self;
 
   self->running = FALSE;
-  /* Closed while the job ran: the agent's work stands, no widget to show it. */
-  if (!self->worker)
+  if (kpr_backup_job_orphaned (self->worker, source, result))
     {
-      if (kpr_worker_run_finish (KPR_WORKER (source), result, NULL))
-        kpr_backup_refresh_application ();
       import_job_free (job);
       return;
     }
@@ -228,11 +223,8 @@ import_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *text = NULL;
 
   self->running = FALSE;
-  /* Closed while the job ran: the agent's work stands, no widget to show it. */
-  if (!self->worker)
+  if (kpr_backup_job_orphaned (self->worker, source, result))
     {
-      if (kpr_worker_run_finish (KPR_WORKER (source), result, NULL))
-        kpr_backup_refresh_application ();
       import_job_free (job);
       return;
     }

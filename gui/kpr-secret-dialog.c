@@ -133,7 +133,7 @@ kpr_secret_dialog_init (KprSecretDialog *self)
 
 /* The token's own warning, before a wrong PIN costs more than a retry. */
 static const char *
-pin_warning (const KprTokenInfo *token)
+pin_warning (const KprAgentToken *token)
 {
   if (!token)
     return NULL;
@@ -149,7 +149,7 @@ describe (KprSecretDialog *self)
 {
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
   const char *detail = kpr_worker_request_get_detail (self->request);
-  const KprTokenInfo *token = kpr_worker_request_get_token (self->request);
+  const KprAgentToken *token = kpr_worker_request_get_token (self->request);
   const char *warning = NULL;
 
   switch (kpr_worker_request_get_what (self->request))

@@ -161,14 +161,14 @@ kpr_window_update_detail (KprWindow *self)
   set_row (self->detail_state, state);
   if (id->cert)
     {
-      g_autofree char *subject = kpr_cert_name_text (X509_get_subject_name (id->cert));
-      g_autofree char *issuer = kpr_cert_name_text (X509_get_issuer_name (id->cert));
-      g_autofree char *serial = kpr_cert_serial_text (id->cert);
+      g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
+      g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
+      g_autofree char *serial = kpr_ossl_serial_hex (id->cert);
       g_autofree char *from = kpr_cert_time_text (X509_get0_notBefore (id->cert));
       g_autofree char *until = kpr_cert_time_text (X509_get0_notAfter (id->cert));
       g_autofree char *validity = g_strdup_printf ("%s to %s", from, until);
-      g_autofree char *sha256 = kpr_cert_fingerprint_text (id->cert, EVP_sha256 ());
-      g_autofree char *sha1 = kpr_cert_fingerprint_text (id->cert, EVP_sha1 ());
+      g_autofree char *sha256 = kpr_ossl_fingerprint (id->cert, EVP_sha256 ());
+      g_autofree char *sha1 = kpr_ossl_fingerprint (id->cert, EVP_sha1 ());
 
       set_row (self->detail_subject, subject);
       set_row (self->detail_issuer, issuer);

@@ -45,7 +45,7 @@ struct _KprWorkerRequest {
   KprWorker *worker;
   KprWorkerAsk what;
   char *detail;
-  KprTokenInfo *token; /* a copy: the agent's may be gone when the dialog answers */
+  KprAgentToken *token; /* a copy: the agent's may be gone when the dialog answers */
   GMutex lock;
   GCond cond;
   gboolean answered;
@@ -65,7 +65,7 @@ typedef struct {
 
 static KprWorkerRequest *
 request_new (KprWorker *worker, KprWorkerAsk what, const char *detail,
-             const KprTokenInfo *token)
+             const KprAgentToken *token)
 {
   KprWorkerRequest *request = g_new0 (KprWorkerRequest, 1);
 
@@ -73,7 +73,7 @@ request_new (KprWorker *worker, KprWorkerAsk what, const char *detail,
   request->worker = g_object_ref (worker);
   request->what = what;
   request->detail = g_strdup (detail);
-  request->token = kpr_token_info_copy (token);
+  request->token = kpr_agent_token_copy (token);
   g_mutex_init (&request->lock);
   g_cond_init (&request->cond);
   return request;
@@ -102,7 +102,7 @@ request_unref (KprWorkerRequest *request)
   if (!g_atomic_int_dec_and_test (&request->refs))
     return;
   kpr_secret_free (request->answer);
-  kpr_token_info_free (request->token);
+  kpr_agent_token_free (request->token);
   g_free (request->detail);
   g_mutex_clear (&request->lock);
   g_cond_clear (&request->cond);
@@ -124,7 +124,7 @@ kpr_worker_request_get_detail (KprWorkerRequest *request)
   return request->detail;
 }
 
-const KprTokenInfo *
+const KprAgentToken *
 kpr_worker_request_get_token (KprWorkerRequest *request)
 {
   return request->token;
@@ -261,7 +261,7 @@ on_cancelled (GCancellable *cancellable, gpointer data)
 /* Asks on the main context and waits; FALSE when cancelled.  On TRUE,
  * *ret_secret (if not NULL) receives the secret or NULL for "no". */
 static gboolean
-ask_and_wait (Job *job, KprWorkerAsk what, const char *detail, const KprTokenInfo *token,
+ask_and_wait (Job *job, KprWorkerAsk what, const char *detail, const KprAgentToken *token,
               KprSecret **ret_secret, gboolean *ret_yes)
 {
   KprWorkerRequest *request = request_new (job->worker, what, detail, token);
@@ -299,7 +299,7 @@ ask_and_wait (Job *job, KprWorkerAsk what, const char *detail, const KprTokenInf
 }
 
 static KprSecret *
-ask_secret (Job *job, KprWorkerAsk what, const char *detail, const KprTokenInfo *token,
+ask_secret (Job *job, KprWorkerAsk what, const char *detail, const KprAgentToken *token,
             GError **error)
 {
   KprSecret *secret = NULL;
@@ -313,7 +313,7 @@ ask_secret (Job *job, KprWorkerAsk what, const char *detail, const KprTokenInfo 
 }
 
 static KprSecret *
-ui_pin (const KprTokenInfo *info, gpointer data, GError **error)
+ui_pin (const KprAgentToken *info, gpointer data, GError **error)
 {
   return ask_secret (data, KPR_WORKER_PIN, info ? info->label : NULL, info, error);
 }

@@ -38,7 +38,7 @@ KprWorkerAsk kpr_worker_request_get_what (KprWorkerRequest *request);
 /* Where the word was sent, the backup file, the token label, the question. */
 const char *kpr_worker_request_get_detail (KprWorkerRequest *request);
 /* KPR_WORKER_PIN only: the token with its PIN flags (count low, final try). */
-const KprTokenInfo *kpr_worker_request_get_token (KprWorkerRequest *request);
+const KprAgentToken *kpr_worker_request_get_token (KprWorkerRequest *request);
 /* Answers and releases @request.  @secret NULL: the person cancelled (the
  * agent call fails with KPR_ERROR_CANCELLED).  Takes ownership of @secret. */
 void kpr_worker_request_reply (KprWorkerRequest *request, KprSecret *secret);

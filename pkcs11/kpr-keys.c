@@ -18,63 +18,41 @@
 static const guint8 oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const guint8 oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 
-static const struct {
-  KprKeyType type;
-  const char *name;
-} key_types[] = {
-  { KPR_KEY_EC_P256, "ec-p256" },
-  { KPR_KEY_EC_P384, "ec-p384" },
-  { KPR_KEY_RSA_2048, "rsa-2048" },
-  { KPR_KEY_RSA_3072, "rsa-3072" },
-};
-
-const char *
-kpr_key_type_to_string (KprKeyType type)
+void
+kpr_key_template_init (KprKeyTemplate *t, KprProtection protection, gboolean decrypt, GBytes *id,
+                       const char *label)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS (key_types); i++)
-    if (key_types[i].type == type)
-      return key_types[i].name;
-  return "unknown";
-}
+  gsize id_len, label_len = label ? strlen (label) : 0;
+  const void *id_data = g_bytes_get_data (id, &id_len);
 
-gboolean
-kpr_key_type_from_string (const char *text, KprKeyType *ret_type)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (key_types); i++)
-    if (g_strcmp0 (key_types[i].name, text) == 0)
-      {
-        *ret_type = key_types[i].type;
-        return TRUE;
-      }
-  return FALSE;
-}
+  memset (t, 0, sizeof *t);
+  t->yes = CK_TRUE;
+  t->no = CK_FALSE;
+  t->decrypt = decrypt ? CK_TRUE : CK_FALSE;
+  t->is_private = protection == KPR_PROTECTION_STRONG ? CK_TRUE : CK_FALSE;
+  t->extractable = protection == KPR_PROTECTION_EXPORTABLE ? CK_TRUE : CK_FALSE;
+  t->sensitive = t->extractable ? CK_FALSE : CK_TRUE;
 
-const char *
-kpr_protection_to_string (KprProtection protection)
-{
-  switch (protection)
-    {
-    case KPR_PROTECTION_STANDARD:
-      return "standard";
-    case KPR_PROTECTION_STRONG:
-      return "strong";
-    case KPR_PROTECTION_EXPORTABLE:
-      return "exportable";
-    default:
-      return "unknown";
-    }
-}
+  kpr_key_template_add_pub (t, CKA_TOKEN, &t->yes, sizeof t->yes);
+  kpr_key_template_add_pub (t, CKA_PRIVATE, &t->no, sizeof t->no);
+  /* Signing keys, unless SCEP needs decryption: a client key (or a CA
+   * key) never needs to unwrap or derive, and tokens' defaults differ. */
+  kpr_key_template_add_pub (t, CKA_VERIFY, &t->yes, sizeof t->yes);
+  kpr_key_template_add_pub (t, CKA_ENCRYPT, &t->decrypt, sizeof t->decrypt);
+  kpr_key_template_add_pub (t, CKA_WRAP, &t->no, sizeof t->no);
+  kpr_key_template_add_pub (t, CKA_ID, id_data, id_len);
+  kpr_key_template_add_pub (t, CKA_LABEL, label, label_len);
 
-gboolean
-kpr_protection_from_string (const char *text, KprProtection *ret_protection)
-{
-  for (KprProtection p = KPR_PROTECTION_STANDARD; p <= KPR_PROTECTION_EXPORTABLE; p++)
-    if (g_strcmp0 (kpr_protection_to_string (p), text) == 0)
-      {
-        *ret_protection = p;
-        return TRUE;
-      }
-  return FALSE;
+  kpr_key_template_add_priv (t, CKA_TOKEN, &t->yes, sizeof t->yes);
+  kpr_key_template_add_priv (t, CKA_PRIVATE, &t->is_private, sizeof t->is_private);
+  kpr_key_template_add_priv (t, CKA_SIGN, &t->yes, sizeof t->yes);
+  kpr_key_template_add_priv (t, CKA_DECRYPT, &t->decrypt, sizeof t->decrypt);
+  kpr_key_template_add_priv (t, CKA_UNWRAP, &t->no, sizeof t->no);
+  kpr_key_template_add_priv (t, CKA_DERIVE, &t->no, sizeof t->no);
+  kpr_key_template_add_priv (t, CKA_SENSITIVE, &t->sensitive, sizeof t->sensitive);
+  kpr_key_template_add_priv (t, CKA_EXTRACTABLE, &t->extractable, sizeof t->extractable);
+  kpr_key_template_add_priv (t, CKA_ID, id_data, id_len);
+  kpr_key_template_add_priv (t, CKA_LABEL, label, label_len);
 }
 
 gboolean
@@ -105,26 +83,17 @@ gboolean
 kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection protection,
                             KprKeyUsage usage, const char *label, GBytes *id, GError **error)
 {
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  CK_BBOOL decrypt = usage == KPR_KEY_USAGE_SIGN_DECRYPT ? CK_TRUE : CK_FALSE;
-  CK_BBOOL is_private = protection == KPR_PROTECTION_STRONG ? CK_TRUE : CK_FALSE;
-  CK_BBOOL exportable = protection == KPR_PROTECTION_EXPORTABLE ? CK_TRUE : CK_FALSE;
-  CK_BBOOL sensitive = exportable ? CK_FALSE : CK_TRUE;
+  gboolean decrypt = usage == KPR_KEY_USAGE_SIGN_DECRYPT;
   CK_BBOOL is_rsa = !kpr_key_type_is_ec (type);
   CK_ULONG bits = type == KPR_KEY_RSA_3072 ? 3072 : 2048;
   guint8 exponent[] = { 0x01, 0x00, 0x01 };
   CK_MECHANISM mech = { is_rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0 };
   const guint8 *curve = type == KPR_KEY_EC_P384 ? oid_p384 : oid_p256;
   gsize curve_len = type == KPR_KEY_EC_P384 ? sizeof oid_p384 : sizeof oid_p256;
-  gsize id_len, label_len = label ? strlen (label) : 0;
-  const void *id_data = g_bytes_get_data (id, &id_len);
   CK_OBJECT_HANDLE pub, priv;
   CK_SESSION_HANDLE session;
-  CK_ULONG n_pub = 0, n_priv = 0;
-  CK_ATTRIBUTE pub_tmpl[12], priv_tmpl[14];
+  KprKeyTemplate t;
   CK_RV rv;
-
-#define ADD(tmpl, n, t, v, l) (tmpl[(n)++] = (CK_ATTRIBUTE) { (t), (void *) (v), (l) })
 
   if (type < KPR_KEY_EC_P256 || type > KPR_KEY_RSA_3072)
     {
@@ -154,37 +123,17 @@ kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection prot
   if (!(session = kpr_token_session (token, error)))
     return FALSE;
 
-  ADD (pub_tmpl, n_pub, CKA_TOKEN, &yes, sizeof yes);
-  ADD (pub_tmpl, n_pub, CKA_PRIVATE, &no, sizeof no);
-  /* Signing keys, unless SCEP needs decryption: a client key (or a CA
-   * key) never needs to unwrap or derive, and tokens' defaults differ. */
-  ADD (pub_tmpl, n_pub, CKA_VERIFY, &yes, sizeof yes);
-  ADD (pub_tmpl, n_pub, CKA_ENCRYPT, &decrypt, sizeof decrypt);
-  ADD (pub_tmpl, n_pub, CKA_WRAP, &no, sizeof no);
-  ADD (pub_tmpl, n_pub, CKA_ID, id_data, id_len);
-  ADD (pub_tmpl, n_pub, CKA_LABEL, label, label_len);
+  kpr_key_template_init (&t, protection, decrypt, id, label);
   if (is_rsa)
     {
-      ADD (pub_tmpl, n_pub, CKA_MODULUS_BITS, &bits, sizeof bits);
-      ADD (pub_tmpl, n_pub, CKA_PUBLIC_EXPONENT, exponent, sizeof exponent);
+      kpr_key_template_add_pub (&t, CKA_MODULUS_BITS, &bits, sizeof bits);
+      kpr_key_template_add_pub (&t, CKA_PUBLIC_EXPONENT, exponent, sizeof exponent);
     }
   else
-    ADD (pub_tmpl, n_pub, CKA_EC_PARAMS, curve, curve_len);
+    kpr_key_template_add_pub (&t, CKA_EC_PARAMS, curve, curve_len);
 
-  ADD (priv_tmpl, n_priv, CKA_TOKEN, &yes, sizeof yes);
-  ADD (priv_tmpl, n_priv, CKA_PRIVATE, &is_private, sizeof is_private);
-  ADD (priv_tmpl, n_priv, CKA_SIGN, &yes, sizeof yes);
-  ADD (priv_tmpl, n_priv, CKA_DECRYPT, &decrypt, sizeof decrypt);
-  ADD (priv_tmpl, n_priv, CKA_UNWRAP, &no, sizeof no);
-  ADD (priv_tmpl, n_priv, CKA_DERIVE, &no, sizeof no);
-  ADD (priv_tmpl, n_priv, CKA_SENSITIVE, &sensitive, sizeof sensitive);
-  ADD (priv_tmpl, n_priv, CKA_EXTRACTABLE, &exportable, sizeof exportable);
-  ADD (priv_tmpl, n_priv, CKA_ID, id_data, id_len);
-  ADD (priv_tmpl, n_priv, CKA_LABEL, label, label_len);
-#undef ADD
-
-  rv = token->module->fn->C_GenerateKeyPair (session, &mech, pub_tmpl, n_pub, priv_tmpl,
-                                             n_priv, &pub, &priv);
+  rv = token->module->fn->C_GenerateKeyPair (session, &mech, t.pub, t.n_pub, t.priv, t.n_priv,
+                                             &pub, &priv);
   if (rv != CKR_OK)
     {
       kpr_set_ckr_error (error, rv, "Token “%s” could not generate a %s key",
@@ -197,34 +146,44 @@ kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection prot
 EVP_PKEY *
 kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error)
 {
-  PKCS11_KEY *keys = NULL;
-  unsigned int n_keys = 0;
   gsize id_len;
   const guint8 *id_data = g_bytes_get_data (id, &id_len);
 
-  /* libp11 re-reads the objects, so keys made by raw calls are seen. */
-  if (PKCS11_enumerate_keys (token->slot->token, &keys, &n_keys) < 0)
+  /* Two passes at most: the list libp11 read last, then a fresh one when
+   * the key is not in it (libp11 re-reads the objects, so keys made by
+   * raw calls are seen). */
+  for (int pass = 0; pass < 2; pass++)
     {
-      g_autofree char *detail = kpr_ossl_error_string ();
-      g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Cannot list the keys of token “%s”: %s",
-                   token->info.label, detail);
-      return NULL;
-    }
-  for (unsigned int i = 0; i < n_keys; i++)
-    {
-      EVP_PKEY *pkey;
+      gboolean fresh = !token->keys_valid;
 
-      if (keys[i].id_len != id_len || memcmp (keys[i].id, id_data, id_len) != 0)
-        continue;
-      pkey = PKCS11_get_private_key (&keys[i]);
-      if (!pkey)
+      if (fresh && PKCS11_enumerate_keys (token->slot->token, &token->keys, &token->n_keys) < 0)
         {
           g_autofree char *detail = kpr_ossl_error_string ();
-          g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN,
-                       "Cannot use the private key on token “%s”: %s", token->info.label,
-                       detail);
+          g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Cannot list the keys of token “%s”: %s",
+                       token->info.label, detail);
+          return NULL;
         }
-      return pkey;
+      token->keys_valid = TRUE;
+      for (unsigned int i = 0; i < token->n_keys; i++)
+        {
+          PKCS11_KEY *key = &token->keys[i];
+          EVP_PKEY *pkey;
+
+          if (key->id_len != id_len || memcmp (key->id, id_data, id_len) != 0)
+            continue;
+          pkey = PKCS11_get_private_key (key);
+          if (!pkey)
+            {
+              g_autofree char *detail = kpr_ossl_error_string ();
+              g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN,
+                           "Cannot use the private key on token “%s”: %s", token->info.label,
+                           detail);
+            }
+          return pkey;
+        }
+      if (fresh)
+        break;
+      token->keys_valid = FALSE;
     }
   g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
                "No private key with this id on token “%s”%s", token->info.label,

@@ -73,21 +73,35 @@ kpr_token_get_attr (KprToken *token, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE typ
   return g_bytes_new_with_free_func (buf->data, attr.ulValueLen, erasing_buffer_free, buf);
 }
 
-gboolean
-kpr_token_get_bool (KprToken *token, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
-                    gboolean *ret_value, GError **error)
+/* A fixed-size attribute (CK_BBOOL, CK_ULONG): a module that answers
+ * with another size is broken or hostile. */
+static gboolean
+get_fixed (KprToken *token, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, void *ret_value,
+           gsize size, const char *kind, GError **error)
 {
   g_autoptr (GBytes) value = kpr_token_get_attr (token, obj, type, error);
 
   if (!value)
     return FALSE;
-  if (g_bytes_get_size (value) != sizeof (CK_BBOOL))
+  if (g_bytes_get_size (value) != size)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Malformed boolean attribute 0x%lx",
+      g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Malformed %s attribute 0x%lx", kind,
                    (unsigned long) type);
       return FALSE;
     }
-  *ret_value = *(const CK_BBOOL *) g_bytes_get_data (value, NULL) != CK_FALSE;
+  memcpy (ret_value, g_bytes_get_data (value, NULL), size);
+  return TRUE;
+}
+
+gboolean
+kpr_token_get_bool (KprToken *token, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                    gboolean *ret_value, GError **error)
+{
+  CK_BBOOL value;
+
+  if (!get_fixed (token, obj, type, &value, sizeof value, "boolean", error))
+    return FALSE;
+  *ret_value = value != CK_FALSE;
   return TRUE;
 }
 
@@ -95,18 +109,7 @@ gboolean
 kpr_token_get_ulong (KprToken *token, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                      CK_ULONG *ret_value, GError **error)
 {
-  g_autoptr (GBytes) value = kpr_token_get_attr (token, obj, type, error);
-
-  if (!value)
-    return FALSE;
-  if (g_bytes_get_size (value) != sizeof (CK_ULONG))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Malformed numeric attribute 0x%lx",
-                   (unsigned long) type);
-      return FALSE;
-    }
-  memcpy (ret_value, g_bytes_get_data (value, NULL), sizeof (CK_ULONG));
-  return TRUE;
+  return get_fixed (token, obj, type, ret_value, sizeof *ret_value, "numeric", error);
 }
 
 GArray *
@@ -149,9 +152,10 @@ kpr_token_find_objects (KprToken *token, CK_ATTRIBUTE *tmpl, CK_ULONG n, GError 
   return g_steal_pointer (&found);
 }
 
-gboolean
-kpr_token_find_one (KprToken *token, CK_OBJECT_CLASS klass, GBytes *id,
-                    CK_OBJECT_HANDLE *ret_obj, GError **error)
+/* The objects of class @klass with CKA_ID @id: one C_FindObjects template,
+ * however many objects the token holds. */
+static GArray *
+find_by_id (KprToken *token, CK_OBJECT_CLASS klass, GBytes *id, GError **error)
 {
   gsize id_len;
   const void *id_data = g_bytes_get_data (id, &id_len);
@@ -159,7 +163,24 @@ kpr_token_find_one (KprToken *token, CK_OBJECT_CLASS klass, GBytes *id,
     { CKA_CLASS, &klass, sizeof klass },
     { CKA_ID, (void *) id_data, id_len },
   };
-  g_autoptr (GArray) found = kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error);
+
+  return kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error);
+}
+
+static gboolean
+destroy_all (KprToken *token, GArray *found, GError **error)
+{
+  for (guint i = 0; i < found->len; i++)
+    if (!kpr_token_destroy (token, g_array_index (found, CK_OBJECT_HANDLE, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+kpr_token_find_one (KprToken *token, CK_OBJECT_CLASS klass, GBytes *id,
+                    CK_OBJECT_HANDLE *ret_obj, GError **error)
+{
+  g_autoptr (GArray) found = find_by_id (token, klass, id, error);
 
   if (!found)
     return FALSE;
@@ -181,6 +202,7 @@ kpr_token_destroy (KprToken *token, CK_OBJECT_HANDLE obj, GError **error)
 {
   CK_RV rv = token->module->fn->C_DestroyObject (token->session, obj);
 
+  token->keys_valid = FALSE;
   if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID)
     {
       kpr_set_ckr_error (error, rv, "Cannot remove an object from token “%s”", token->info.label);
@@ -362,21 +384,9 @@ kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count, GError *
 gboolean
 kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error)
 {
-  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
-  gsize id_len;
-  const void *id_data = g_bytes_get_data (id, &id_len);
-  CK_ATTRIBUTE tmpl[] = {
-    { CKA_CLASS, &klass, sizeof klass },
-    { CKA_ID, (void *) id_data, id_len },
-  };
-  g_autoptr (GArray) found = kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error);
+  g_autoptr (GArray) found = find_by_id (token, CKO_CERTIFICATE, id, error);
 
-  if (!found)
-    return FALSE;
-  for (guint i = 0; i < found->len; i++)
-    if (!kpr_token_destroy (token, g_array_index (found, CK_OBJECT_HANDLE, i), error))
-      return FALSE;
-  return TRUE;
+  return found && destroy_all (token, found, error);
 }
 
 gboolean
@@ -384,11 +394,8 @@ kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count, GError 
 {
   g_autoptr (GArray) found = objects_with_id (token, id, error);
 
-  if (!found)
+  if (!found || !destroy_all (token, found, error))
     return FALSE;
-  for (guint i = 0; i < found->len; i++)
-    if (!kpr_token_destroy (token, g_array_index (found, CK_OBJECT_HANDLE, i), error))
-      return FALSE;
   if (ret_count)
     *ret_count = found->len;
   return TRUE;

@@ -83,6 +83,21 @@ key_is_supported (EVP_PKEY *key, GError **error)
   return FALSE;
 }
 
+/* A key we can keep, and @cert is its certificate (@mismatch otherwise). */
+static gboolean
+key_fits_cert (EVP_PKEY *key, X509 *cert, const char *mismatch, GError **error)
+{
+  if (!key_is_supported (key, error))
+    return FALSE;
+  if (X509_check_private_key (cert, key) != 1)
+    {
+      ERR_clear_error ();
+      g_set_error_literal (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH, mismatch);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X509 **ret_cert,
                KprX509Stack **ret_chain, char **ret_note, GError **error)
@@ -143,15 +158,9 @@ kpr_p12_parse (GBytes *data, const KprSecret *passphrase, EVP_PKEY **ret_key, X5
                    "The backup does not hold both a private key and its certificate");
       return FALSE;
     }
-  if (!key_is_supported (key, error))
+  if (!key_fits_cert (key, cert, "The certificate in the backup does not belong to its private key",
+                      error))
     return FALSE;
-  if (X509_check_private_key (cert, key) != 1)
-    {
-      ERR_clear_error ();
-      g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
-                   "The certificate in the backup does not belong to its private key");
-      return FALSE;
-    }
   if (ret_note)
     *ret_note = read_note (p12, passphrase);
   *ret_key = g_steal_pointer (&key);
@@ -210,14 +219,8 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
             KprProtection protection, GError **error)
 {
   CK_OBJECT_CLASS priv_class = CKO_PRIVATE_KEY, pub_class = CKO_PUBLIC_KEY;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  CK_BBOOL is_private = protection == KPR_PROTECTION_STRONG;
-  CK_BBOOL extractable = protection == KPR_PROTECTION_EXPORTABLE;
-  CK_BBOOL sensitive = !extractable;
   gboolean is_rsa = EVP_PKEY_is_a (key, "RSA");
   CK_KEY_TYPE key_type = is_rsa ? CKK_RSA : CKK_EC;
-  gsize id_len, label_len = label ? strlen (label) : 0;
-  const void *id_data = g_bytes_get_data (id, &id_len);
   static const char *rsa_names[] = {
     OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
     OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
@@ -229,30 +232,14 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
   };
   Blob blobs[G_N_ELEMENTS (rsa_names)] = { { 0 } };
   g_autofree unsigned char *params = NULL, *point_der = NULL;
-  CK_ATTRIBUTE priv[24], pub[12];
-  CK_ULONG np = 0, nu = 0;
+  KprKeyTemplate t;
   gboolean ok = FALSE;
 
-#define ADD(tmpl, n, t, v, l) (tmpl[(n)++] = (CK_ATTRIBUTE) { (t), (void *) (v), (l) })
-  ADD (priv, np, CKA_CLASS, &priv_class, sizeof priv_class);
-  ADD (priv, np, CKA_KEY_TYPE, &key_type, sizeof key_type);
-  ADD (priv, np, CKA_TOKEN, &yes, sizeof yes);
-  ADD (priv, np, CKA_PRIVATE, &is_private, sizeof is_private);
-  ADD (priv, np, CKA_SENSITIVE, &sensitive, sizeof sensitive);
-  ADD (priv, np, CKA_EXTRACTABLE, &extractable, sizeof extractable);
-  ADD (priv, np, CKA_SIGN, &yes, sizeof yes);
-  ADD (priv, np, CKA_DECRYPT, &no, sizeof no);
-  ADD (priv, np, CKA_UNWRAP, &no, sizeof no);
-  ADD (priv, np, CKA_DERIVE, &no, sizeof no);
-  ADD (priv, np, CKA_ID, id_data, id_len);
-  ADD (priv, np, CKA_LABEL, label, label_len);
-  ADD (pub, nu, CKA_CLASS, &pub_class, sizeof pub_class);
-  ADD (pub, nu, CKA_KEY_TYPE, &key_type, sizeof key_type);
-  ADD (pub, nu, CKA_TOKEN, &yes, sizeof yes);
-  ADD (pub, nu, CKA_PRIVATE, &no, sizeof no);
-  ADD (pub, nu, CKA_VERIFY, &yes, sizeof yes);
-  ADD (pub, nu, CKA_ID, id_data, id_len);
-  ADD (pub, nu, CKA_LABEL, label, label_len);
+  kpr_key_template_init (&t, protection, FALSE, id, label);
+  kpr_key_template_add_priv (&t, CKA_CLASS, &priv_class, sizeof priv_class);
+  kpr_key_template_add_priv (&t, CKA_KEY_TYPE, &key_type, sizeof key_type);
+  kpr_key_template_add_pub (&t, CKA_CLASS, &pub_class, sizeof pub_class);
+  kpr_key_template_add_pub (&t, CKA_KEY_TYPE, &key_type, sizeof key_type);
 
   if (is_rsa)
     {
@@ -260,9 +247,9 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
         {
           if (!blob_from_param (key, rsa_names[i], 0, &blobs[i]))
             goto out;
-          ADD (priv, np, rsa_attrs[i], blobs[i].data, blobs[i].len);
+          kpr_key_template_add_priv (&t, rsa_attrs[i], blobs[i].data, blobs[i].len);
           if (i < 2)
-            ADD (pub, nu, rsa_attrs[i], blobs[i].data, blobs[i].len);
+            kpr_key_template_add_pub (&t, rsa_attrs[i], blobs[i].data, blobs[i].len);
         }
     }
   else
@@ -287,15 +274,14 @@ import_key (KprToken *token, EVP_PKEY *key, const char *label, GBytes *id,
           goto out;
         }
       ASN1_OCTET_STRING_free (os);
-      ADD (priv, np, CKA_EC_PARAMS, params, params_len);
-      ADD (priv, np, CKA_VALUE, blobs[0].data, blobs[0].len);
-      ADD (pub, nu, CKA_EC_PARAMS, params, params_len);
-      ADD (pub, nu, CKA_EC_POINT, point_der, point_len);
+      kpr_key_template_add_priv (&t, CKA_EC_PARAMS, params, params_len);
+      kpr_key_template_add_priv (&t, CKA_VALUE, blobs[0].data, blobs[0].len);
+      kpr_key_template_add_pub (&t, CKA_EC_PARAMS, params, params_len);
+      kpr_key_template_add_pub (&t, CKA_EC_POINT, point_der, point_len);
     }
-#undef ADD
 
-  ok = create_object (token, priv, np, "private key", error)
-       && create_object (token, pub, nu, "public key", error);
+  ok = create_object (token, t.priv, t.n_priv, "private key", error)
+       && create_object (token, t.pub, t.n_pub, "public key", error);
 
 out:
   if (!ok && error && !*error)
@@ -321,15 +307,8 @@ kpr_token_import_key (KprToken *token, EVP_PKEY *key, X509 *cert, KprX509Stack *
                    "Only the software token can hold an exportable key");
       return FALSE;
     }
-  if (!key_is_supported (key, error))
+  if (!key_fits_cert (key, cert, "The certificate does not belong to the key", error))
     return FALSE;
-  if (X509_check_private_key (cert, key) != 1)
-    {
-      ERR_clear_error ();
-      g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
-                   "The certificate does not belong to the key");
-      return FALSE;
-    }
   if (!kpr_token_session (token, error) || !kpr_token_count_objects (token, id, &existing, error))
     return FALSE;
   if (existing > 0)

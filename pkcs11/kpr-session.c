@@ -94,7 +94,11 @@ kpr_token_login (KprToken *token, KprPinFunc pin_func, gpointer user_data, GErro
       return FALSE;
     rv = token->module->fn->C_Login (session, CKU_USER, (CK_UTF8CHAR_PTR) pin->data, pin->len);
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
-      return TRUE;
+      {
+        /* Private keys read before the login were hidden. */
+        token->keys_valid = FALSE;
+        return TRUE;
+      }
     /* Re-read the flags so the message can say how many tries are left. */
     (void) kpr_token_update_info (token, NULL);
     if (token->info.pin_locked)

@@ -24,6 +24,13 @@ struct _KprToken {
   CK_SLOT_ID slot_id;
   KprTokenInfo info;
   CK_SESSION_HANDLE session; /* our raw R/W session, 0 until needed */
+  /* libp11's key list as last enumerated (owned by libp11): enumerating
+   * reads every key's attributes, so it is done again only when a key is
+   * not found there (made since by a raw call) or the list went stale
+   * (an object destroyed, a login that shows private keys). */
+  PKCS11_KEY *keys;
+  unsigned int n_keys;
+  gboolean keys_valid;
 };
 
 struct _KprTokenCtx {
@@ -61,6 +68,32 @@ gboolean kpr_token_destroy (KprToken *token, CK_OBJECT_HANDLE obj, GError **erro
 
 /* kpr-keys.c */
 gboolean kpr_key_type_is_ec (KprKeyType type);
+
+/* The one attribute template of an identity's key pair, for keys made on
+ * the token (kpr-keys.c, C_GenerateKeyPair) and keys imported into it
+ * (kpr-p12.c, C_CreateObject): on the token, signing only unless
+ * @decrypt (SCEP), never unwrapping or deriving, the protection's
+ * CKA_PRIVATE / CKA_SENSITIVE / CKA_EXTRACTABLE, the identity's CKA_ID and
+ * CKA_LABEL.  The callers add what is particular to them (the key's
+ * parameters or values, CKA_CLASS for an import).  The template points
+ * into itself, @id's data and @label: keep them alive while it is used. */
+typedef struct {
+  CK_BBOOL yes, no, is_private, sensitive, extractable, decrypt;
+  CK_ATTRIBUTE priv[24], pub[16];
+  CK_ULONG n_priv, n_pub;
+} KprKeyTemplate;
+
+void kpr_key_template_init (KprKeyTemplate *t, KprProtection protection, gboolean decrypt,
+                            GBytes *id, const char *label);
+#define KPR_KEY_TEMPLATE_ADD(array, n, t, v, l)                                                   \
+  do                                                                                             \
+    {                                                                                            \
+      g_assert ((n) < G_N_ELEMENTS (array));                                                     \
+      (array)[(n)++] = (CK_ATTRIBUTE) { (t), (void *) (v), (l) };                                \
+    }                                                                                            \
+  while (0)
+#define kpr_key_template_add_priv(tp, type, v, l) KPR_KEY_TEMPLATE_ADD ((tp)->priv, (tp)->n_priv, type, v, l)
+#define kpr_key_template_add_pub(tp, type, v, l) KPR_KEY_TEMPLATE_ADD ((tp)->pub, (tp)->n_pub, type, v, l)
 /* OpenSSL 3.0 lacks OSSL_PARAM_clear_free; params may hold key material. */
 void kpr_params_free_erased (OSSL_PARAM *params);
 

@@ -37,28 +37,6 @@ G_BEGIN_DECLS
 typedef struct _KprTokenCtx KprTokenCtx;
 typedef struct _KprToken KprToken;
 
-typedef enum {
-  KPR_KEY_EC_P256 = 1,
-  KPR_KEY_EC_P384,
-  KPR_KEY_RSA_2048,
-  KPR_KEY_RSA_3072,
-} KprKeyType;
-
-typedef enum {
-  /* Usable without a PIN by the user's programs; never leaves the token. */
-  KPR_PROTECTION_STANDARD = 1,
-  /* A PIN is needed to use the key; never leaves the token. */
-  KPR_PROTECTION_STRONG,
-  /* Software token only: the "exporting mode" right after enrollment, so
-   * the person can write a backup; kpr_token_lock_key() ends it. */
-  KPR_PROTECTION_EXPORTABLE,
-} KprProtection;
-
-typedef enum {
-  KPR_P12_MODERN = 1, /* AES-256-CBC, PBKDF2, SHA-256 MAC */
-  KPR_P12_LEGACY,     /* 3DES, SHA-1 MAC, for old importers */
-} KprP12Preset;
-
 typedef struct {
   char *uri;          /* RFC 7512, "pkcs11:model=...;serial=...;token=..." */
   char *label;
@@ -173,11 +151,6 @@ gboolean kpr_token_is_logged_in (KprToken *token);
 
 /* A fresh random CKA_ID (20 bytes). */
 GBytes *kpr_token_new_id (void);
-
-const char *kpr_key_type_to_string (KprKeyType type);
-gboolean kpr_key_type_from_string (const char *text, KprKeyType *ret_type);
-const char *kpr_protection_to_string (KprProtection protection);
-gboolean kpr_protection_from_string (const char *text, KprProtection *ret_protection);
 
 /* Generates a key pair on the token with CKA_ID @id and CKA_LABEL @label.
  * The token must be logged in when it requires login. */

@@ -384,16 +384,7 @@ kpr_est_csr_to_der (X509_REQ *req, GError **error)
 char *
 kpr_est_cert_fingerprint (X509 *cert)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0, i;
-  GString *s;
-
   g_return_val_if_fail (cert != NULL, NULL);
 
-  if (!X509_digest (cert, EVP_sha256 (), md, &n))
-    return NULL;
-  s = g_string_sized_new (n * 3);
-  for (i = 0; i < n; i++)
-    g_string_append_printf (s, i ? ":%02X" : "%02X", md[i]);
-  return g_string_free (s, FALSE);
+  return kpr_ossl_fingerprint (cert, EVP_sha256 ());
 }

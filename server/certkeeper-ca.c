@@ -368,7 +368,7 @@ cmd_serve (int argc, char **argv)
   g_autoptr (KprCa) ca = NULL;
   g_autoptr (KprServer) server = NULL;
   KprServerOptions options = { 0 };
-  int crl_interval = 1, max_connections = 0;
+  int crl_interval = 1, max_connections = 0, challenges_per_address = 0;
   gboolean proxy = FALSE;
   int ret = 0;
   const GOptionEntry entries[] = {
@@ -389,6 +389,9 @@ cmd_serve (int argc, char **argv)
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
       "Open connections at most (default: what the file-descriptor limit allows, up to "
       "1024); beyond it the longest-idle one is closed", "N" },
+    { "challenges-per-address", 0, 0, G_OPTION_ARG_INT, &challenges_per_address,
+      "/challenge calls one client address may make before it is backed off (default 20; "
+      "raise it for tests and for many clients behind one NAT)", "N" },
     { "proxy-protocol", 0, 0, G_OPTION_ARG_NONE, &proxy,
       "Every connection starts with a PROXY header (haproxy send-proxy/send-proxy-v2): the "
       "client's address is taken from it", NULL },
@@ -407,6 +410,8 @@ cmd_serve (int argc, char **argv)
     return kpr_cli_usage_error ("serve", "--crl-interval must be 1 to 86400 seconds");
   if (max_connections < 0 || max_connections > 1000000)
     return kpr_cli_usage_error ("serve", "--max-connections must be 1 to 1000000");
+  if (challenges_per_address < 0 || challenges_per_address > 1000000)
+    return kpr_cli_usage_error ("serve", "--challenges-per-address must be 1 to 1000000");
   if (db && !kpr_ca_db_is_postgresql (db))
     return kpr_cli_usage_error ("serve", DB_USAGE);
   /* The writer thread's arena would give its memory back to the system
@@ -427,6 +432,7 @@ cmd_serve (int argc, char **argv)
   options.crl_interval = crl_interval;
   options.max_connections = (guint) max_connections;
   options.proxy_protocol = proxy;
+  options.challenges_per_address = (guint) challenges_per_address;
   options.log_func = log_line;
   if (!(server = kpr_server_new (ca, &options, &error))
       || !kpr_server_bind (server, &address, &error))

@@ -43,14 +43,6 @@ kpr_now (void)
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
-gint64
-kpr_asn1_time_seconds (const ASN1_TIME *t)
-{
-  struct tm tm;
-
-  return t && ASN1_TIME_to_tm (t, &tm) ? (gint64) timegm (&tm) : 0;
-}
-
 EVP_PKEY *
 kpr_key_generate (const char *type, int bits, GError **error)
 {
@@ -241,7 +233,7 @@ kpr_ca_make_user_cert (KprCa *ca, const char *username, const KprPubkey *pub,
   unsigned char ski_hash[EVP_MAX_MD_SIZE];
   unsigned int ski_len = 0;
   gint64 not_after = now + ca->lifetime;
-  gint64 ca_end = kpr_asn1_time_seconds (X509_get0_notAfter (ca->cert));
+  gint64 ca_end = kpr_ossl_time_unix (X509_get0_notAfter (ca->cert));
 
   /* Never outlive the CA: clients would reject the chain anyway. */
   if (ca_end > 0 && not_after > ca_end)

@@ -24,6 +24,7 @@ struct _KprServer {
   KprCrlPublisher *crl;
   KprSourceTable *fails;      /* wrong credentials per address */
   KprSourceTable *challenges; /* /challenge calls per address */
+  KprBackoff challenge_backoff; /* kpr_backoff_challenge, or --challenges-per-address free */
   char *host;
   guint16 port;
   KprServerLogFunc log_func;

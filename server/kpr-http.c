@@ -436,7 +436,10 @@ kpr_server_new (KprCa *ca, const KprServerOptions *options, GError **error)
   server->log_func = options->log_func;
   server->log_data = options->log_data;
   server->fails = kpr_source_table_new (&kpr_backoff_source);
-  server->challenges = kpr_source_table_new (&kpr_backoff_challenge);
+  server->challenge_backoff = kpr_backoff_challenge;
+  if (options->challenges_per_address)
+    server->challenge_backoff.free = options->challenges_per_address;
+  server->challenges = kpr_source_table_new (&server->challenge_backoff);
   g_queue_init (&server->conns);
   if (!colon || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL)
       || colon == listen)

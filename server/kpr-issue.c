@@ -228,7 +228,7 @@ record_cert (KprCaDb *db, const KprUser *user, KprIssueKind kind, X509 *cert,
   kpr_ca_db_bind_text (st, 3, kpr_issue_kind_name (kind));
   kpr_ca_db_bind_text (st, 4, subject);
   kpr_ca_db_bind_int64 (st, 5, now - 60);
-  kpr_ca_db_bind_int64 (st, 6, kpr_asn1_time_seconds (X509_get0_notAfter (cert)));
+  kpr_ca_db_bind_int64 (st, 6, kpr_ossl_time_unix (X509_get0_notAfter (cert)));
   kpr_ca_db_bind_blob (st, 7, der, (gsize) len);
   kpr_ca_db_bind_int64 (st, 8, now);
   kpr_ca_db_bind_text (st, 9, pub->fingerprint);
@@ -360,15 +360,11 @@ kpr_cert_by_serial (KprCaDb *db, const char *serial, GError **error)
 char *
 kpr_cert_serial_hex (X509 *cert)
 {
-  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
-  char *hex;
-  char *ret;
+  char *hex = kpr_ossl_serial_hex (cert);
 
-  if (!bn || !(hex = BN_bn2hex (bn)))
-    return NULL;
-  ret = g_strdup (hex);
-  OPENSSL_free (hex);
-  return ret;
+  if (!*hex)
+    g_clear_pointer (&hex, g_free);
+  return hex;
 }
 
 KprUser *

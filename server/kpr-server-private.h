@@ -57,7 +57,6 @@ struct _KprCa {
 
 /* ---- kpr-ca.c, kpr-ca-init.c: keys, certificates ------------------------- */
 gint64 kpr_now (void);
-gint64 kpr_asn1_time_seconds (const ASN1_TIME *t);
 KprCa *kpr_ca_new_empty (const char *dir, const char *db);
 gboolean kpr_ca_prepare_profile (KprCa *ca, GError **error);
 /* The only places that use the CA key; a PKCS#11 key plugs in here. */

@@ -123,6 +123,7 @@ typedef struct {
   guint max_connections;     /* 0 = from RLIMIT_NOFILE */
   gint64 request_timeout;    /* seconds for a whole request to arrive; 0 = 10 */
   gboolean proxy_protocol;   /* connections start with a PROXY header (haproxy) */
+  guint challenges_per_address; /* /challenge calls of one address before it waits; 0 = 20 */
   KprServerLogFunc log_func; /* request log; NULL = silent */
   gpointer log_data;
 } KprServerOptions;

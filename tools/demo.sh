@@ -18,7 +18,7 @@ if [ ! -f build/meson-private/coredata.dat ]; then
   meson setup build >/dev/null
 fi
 ninja -C build >/dev/null
-certkeeper="$PWD/build/agent/certkeeper"
+certkeeper="$PWD/build/agent/cli/certkeeper"
 ca="$PWD/build/server/certkeeper-ca"
 module=/usr/lib/softhsm/libsofthsm2.so
 

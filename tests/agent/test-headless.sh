@@ -15,11 +15,11 @@
 #     builds) and a restart converge: active again, one key on the token.
 #
 # Usage: test-headless.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca [PATH-TO-certkeeper-agent]
-# (default: $KPR_BUILD_DIR/agent/certkeeper-agent, as meson test sets it)
+# (default: $KPR_BUILD_DIR/agent/resident/certkeeper-agent, as meson test sets it)
 . "$(dirname "$0")/lib.sh"
 
 # The agent: the third argument, else the one in the meson build dir.
-AGENT=${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/certkeeper-agent}}
+AGENT=${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}}
 [ -n "$AGENT" ] || { echo "FAIL: usage: $0 certkeeper certkeeper-ca certkeeper-agent" >&2; exit 1; }
 case "$AGENT" in /*) ;; *) AGENT=$OLDPWD/$AGENT ;; esac
 [ -x "$AGENT" ] || { echo "FAIL: $AGENT is not an executable" >&2; exit 1; }

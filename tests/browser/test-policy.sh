@@ -19,7 +19,7 @@
 # Usage: test-policy.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca PATH-TO-certkeeper-agent
 . "$(dirname "$0")/lib-browser.sh"
 
-AGENT=${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/certkeeper-agent}}
+AGENT=${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}}
 case "$AGENT" in /*) ;; *) AGENT=$OLDPWD/$AGENT ;; esac
 [ -x "$AGENT" ] || { echo "FAIL: $AGENT is not an executable" >&2; exit 1; }
 

@@ -11,7 +11,7 @@
 # Usage: test-agent-link.sh certkeeper certkeeper-ca test-agent-link
 DRIVER=${3:?usage: $0 certkeeper certkeeper-ca test-agent-link}
 case "$DRIVER" in /*) ;; *) DRIVER=$(pwd)/$DRIVER ;; esac
-AGENT=${KPR_BUILD_DIR:?}/agent/certkeeper-agent
+AGENT=${KPR_BUILD_DIR:?}/agent/resident/certkeeper-agent
 . "$(dirname "$0")/../agent/lib.sh"
 . "$(dirname "$0")/lib-gui.sh"
 

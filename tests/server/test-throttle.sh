@@ -108,4 +108,28 @@ st=$(post_est simpleenroll "$TMP/fred.netrc" f1 "$TMP/f1.p7")
 ok "a /challenge flood sent $sent more word(s), was stopped (429 at call $first429) and retired no word"
 
 stop_server
+
+# serve --challenges-per-address N moves the per-address allowance (the
+# crash tests, which make hundreds of enrollments from 127.0.0.1, and many
+# people behind one NAT address): 3 calls pass, the 4th waits.
+start_server --otp-outbox "$OUTBOX" --challenges-per-address 3
+for i in 1 2 3; do
+  st=$(xcurl -o /dev/null -w '%{http_code}' --interface 127.0.0.10 -d '{"username":"erin"}' "$EST/challenge")
+  [ "$st" = 202 ] || fail "challenge $i of 3 allowed: $st"
+done
+st=$(xcurl -o /dev/null -w '%{http_code}' --interface 127.0.0.10 -d '{"username":"erin"}' "$EST/challenge")
+[ "$st" = 429 ] || fail "4th challenge with --challenges-per-address 3: $st"
+ok "--challenges-per-address 3: three /challenge calls pass, the 4th is backed off (429)"
+stop_server
+start_server --otp-outbox "$OUTBOX" --challenges-per-address 40
+for i in $(seq 30); do
+  st=$(xcurl -o /dev/null -w '%{http_code}' --interface 127.0.0.11 -d '{"username":"erin"}' "$EST/challenge")
+  [ "$st" = 202 ] || fail "challenge $i of 40 allowed: $st"
+done
+ok "--challenges-per-address 40: thirty /challenge calls from one address all pass"
+stop_server
+"$CA_BIN" serve "$CA" --listen 127.0.0.1:0 --challenges-per-address -1 >/dev/null 2>"$TMP/bad.err" \
+  && fail "a negative --challenges-per-address was accepted"
+grep -q 'challenges-per-address' "$TMP/bad.err" || fail "bad --challenges-per-address: $(cat "$TMP/bad.err")"
+ok "a negative --challenges-per-address is refused with a usage error"
 done_testing

@@ -302,6 +302,52 @@ test_exit_codes (void)
   g_assert_cmpint (KPR_ERROR_LAST, <, 77);
 }
 
+/* kpr_error_is_permanent() says what the "Retry:" line of each code in
+ * docs/errors.md says ("no": permanent, "yes": retried), for every code;
+ * the two lists it replaced (desktop and headless agent) had drifted. */
+static void
+test_retry_policy (void)
+{
+  g_autofree char *doc = read_source ("docs/errors.md");
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GRegex) heading_re = g_regex_new ("^## ([0-9]+) ", 0, 0, NULL);
+  int current = -1;
+  guint checked = 0;
+  g_autoptr (GError) other = g_error_new_literal (G_FILE_ERROR, G_FILE_ERROR_NOENT, "x");
+
+  g_assert_false (kpr_error_is_permanent (NULL));
+  g_assert_false (kpr_error_is_permanent (other));
+  if (!doc)
+    return;
+  lines = g_strsplit (doc, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_autoptr (GMatchInfo) match = NULL;
+
+      if (g_regex_match (heading_re, *l, 0, &match))
+        {
+          g_autofree char *number = g_match_info_fetch (match, 1);
+          current = (int) g_ascii_strtoll (number, NULL, 10);
+        }
+      else if (current > 0 && g_str_has_prefix (*l, "Retry: "))
+        {
+          g_autoptr (GError) e = g_error_new (KPR_ERROR, current, "code %d", current);
+          gboolean no = g_str_has_prefix (*l, "Retry: no");
+
+          if (!no && !g_str_has_prefix (*l, "Retry: yes"))
+            g_error ("docs/errors.md, code %d: the Retry: line must start with yes or no", current);
+          if (kpr_error_is_permanent (e) != no)
+            g_error ("code %d %s: docs/errors.md says '%s' but kpr_error_is_permanent() says %s",
+                     current, kpr_error_name (current), *l,
+                     kpr_error_is_permanent (e) ? "permanent" : "retry");
+          checked++;
+          current = -1;
+        }
+    }
+  /* Every code but OK has its line. */
+  g_assert_cmpuint (checked, ==, KPR_ERROR_LAST);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -309,5 +355,6 @@ main (int argc, char **argv)
   g_test_add_func ("/errors/header-matches-doc", test_header_matches_doc);
   g_test_add_func ("/errors/names-and-hints", test_names_and_hints);
   g_test_add_func ("/errors/exit-codes", test_exit_codes);
+  g_test_add_func ("/errors/retry-policy", test_retry_policy);
   return g_test_run ();
 }

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include "kpr-log.h"
 #include "kpr-tray-private.h"
 
 #define ITEM_PATH "/StatusNotifierItem"

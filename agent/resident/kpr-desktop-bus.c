@@ -14,11 +14,10 @@
  */
 #include "config.h"
 
+#include "kpr-agent-bus.h"
 #include "kpr-desktop.h"
+#include "kpr-log.h"
 
-#define AGENT_NAME "org.certkeeper.Agent1"
-#define AGENT_PATH "/org/certkeeper/Agent1"
-#define AGENT_ERROR "org.certkeeper.Agent1.Error."
 #define NOTIFY_NAME "org.freedesktop.Notifications"
 #define NOTIFY_PATH "/org/freedesktop/Notifications"
 
@@ -29,7 +28,7 @@ kpr_desktop_emit (KprDesktop *desktop, const char *signal, GVariant *args)
 
   g_variant_ref_sink (args);
   if (desktop->bus
-      && !g_dbus_connection_emit_signal (desktop->bus, NULL, AGENT_PATH, AGENT_NAME, signal, args,
+      && !g_dbus_connection_emit_signal (desktop->bus, NULL, KPR_AGENT_BUS_PATH, KPR_AGENT_BUS_INTERFACE, signal, args,
                                          &error))
     kpr_log (KPR_LOG_WARNING, "cannot emit %s: %s", signal, error->message);
   g_variant_unref (args);
@@ -100,7 +99,7 @@ kpr_desktop_open_gui (KprDesktop *desktop, const char *action, const char *name)
 /* --- org.certkeeper.Agent1 ------------------------------------------------ */
 
 static void
-return_error (GDBusMethodInvocation *invocation, const GError *error, const char *needs)
+return_error (GDBusMethodInvocation *invocation, const GError *error, KprAgentNeeds needs)
 {
   const char *name = "Failed";
 
@@ -108,8 +107,9 @@ return_error (GDBusMethodInvocation *invocation, const GError *error, const char
     {
       /* "pin: The token … needs its PIN": a front end reads the kind
        * before the colon and asks for it. */
-      g_autofree char *message = g_strdup_printf ("%s: %s", needs, error->message);
-      g_dbus_method_invocation_return_dbus_error (invocation, AGENT_ERROR "NeedsSecret", message);
+      g_autofree char *message = g_strdup_printf ("%s: %s", kpr_agent_needs_to_string (needs),
+                                                  error->message);
+      g_dbus_method_invocation_return_dbus_error (invocation, KPR_AGENT_BUS_ERROR "NeedsSecret", message);
       return;
     }
   if (g_error_matches (error, KPR_ERROR, KPR_ERROR_NOT_FOUND))
@@ -117,7 +117,7 @@ return_error (GDBusMethodInvocation *invocation, const GError *error, const char
   else if (g_error_matches (error, KPR_ERROR, KPR_ERROR_BUSY))
     name = "Busy";
   {
-    g_autofree char *full = g_strconcat (AGENT_ERROR, name, NULL);
+    g_autofree char *full = g_strconcat (KPR_AGENT_BUS_ERROR, name, NULL);
     g_dbus_method_invocation_return_dbus_error (invocation, full, error->message);
   }
 }
@@ -136,7 +136,7 @@ on_method (GDBusConnection *bus, const char *sender, const char *path, const cha
       g_autoptr (GVariant) list = kpr_desktop_list (desktop, &attention, &error);
 
       if (!list)
-        return_error (invocation, error, NULL);
+        return_error (invocation, error, KPR_AGENT_NEEDS_NOTHING);
       else if (g_str_equal (method, "List"))
         g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a(sssx))", list));
       else
@@ -150,7 +150,8 @@ on_method (GDBusConnection *bus, const char *sender, const char *path, const cha
                                            g_variant_new ("(@a(sss))", kpr_desktop_waiting (desktop)));
   else if (g_str_equal (method, "Renew"))
     {
-      const char *name, *needs = NULL;
+      const char *name;
+      KprAgentNeeds needs = KPR_AGENT_NEEDS_NOTHING;
 
       g_variant_get (params, "(&s)", &name);
       kpr_log (KPR_LOG_INFO, "%s: renewal asked for by %s", name, sender);
@@ -262,7 +263,7 @@ on_action (GDBusConnection *bus, const char *sender, const char *path, const cha
     {
       g_autoptr (GError) error = NULL;
       g_autofree char *name = g_strdup (id->name);
-      const char *needs = NULL;
+      KprAgentNeeds needs = KPR_AGENT_NEEDS_NOTHING;
 
       kpr_log (KPR_LOG_INFO, "%s: “Renew now” chosen in the notification", name);
       if (!kpr_desktop_renew_now (desktop, name, FALSE, &needs, &error))
@@ -332,12 +333,12 @@ kpr_desktop_bus_start (KprDesktop *desktop, GError **error)
                    local->message);
       return FALSE;
     }
-  desktop->object_id = g_dbus_connection_register_object (desktop->bus, AGENT_PATH,
+  desktop->object_id = g_dbus_connection_register_object (desktop->bus, KPR_AGENT_BUS_PATH,
                                                           node->interfaces[0], &vtable, desktop,
                                                           NULL, &local);
   if (!desktop->object_id)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot export %s: %s", AGENT_PATH,
+      g_set_error (error, KPR_ERROR, KPR_ERROR_INTERNAL, "Cannot export %s: %s", KPR_AGENT_BUS_PATH,
                    local->message);
       return FALSE;
     }
@@ -347,7 +348,7 @@ kpr_desktop_bus_start (KprDesktop *desktop, GError **error)
   desktop->closed_sub = g_dbus_connection_signal_subscribe (
     desktop->bus, NOTIFY_NAME, NOTIFY_NAME, "NotificationClosed", NOTIFY_PATH, NULL,
     G_DBUS_SIGNAL_FLAGS_NONE, on_action, desktop, NULL);
-  desktop->owner_id = g_bus_own_name_on_connection (desktop->bus, AGENT_NAME,
+  desktop->owner_id = g_bus_own_name_on_connection (desktop->bus, KPR_AGENT_BUS_NAME,
                                                     G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
                                                     on_name_acquired, on_name_lost, desktop,
                                                     NULL);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 
+#include "kpr-daemon.h"
 #include "kpr-desktop.h"
+#include "kpr-log.h"
 
 #define DEFAULT_CONFIG "/etc/certkeeper/agent.conf"
 

@@ -19,10 +19,9 @@
 
 #include <gio/gio.h>
 
+#include "kpr-agent-bus.h"
 #include "kpr-cli.h"
 
-#define AGENT_NAME "org.certkeeper.Agent1"
-#define AGENT_PATH "/org/certkeeper/Agent1"
 /* How long a command waits for the agent's round (a renewal takes
  * seconds; a server that does not answer, up to its timeout). */
 #define BUSY_WAIT_S 30
@@ -58,7 +57,7 @@ agent_has_owner (GDBusConnection *bus)
     return FALSE;
   reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                        "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", AGENT_NAME), G_VARIANT_TYPE ("(b)"),
+                                       g_variant_new ("(s)", KPR_AGENT_BUS_NAME), G_VARIANT_TYPE ("(b)"),
                                        G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
   if (reply)
     g_variant_get (reply, "(b)", &has);
@@ -121,13 +120,13 @@ kpr_cli_agent_query (KprCliAgentInfo *info)
     return;
   /* NO_AUTO_START: a name that went away meanwhile is "not running",
    * not a reason to start an agent. */
-  status = g_dbus_connection_call_sync (bus, AGENT_NAME, AGENT_PATH, AGENT_NAME, "Status", NULL,
+  status = g_dbus_connection_call_sync (bus, KPR_AGENT_BUS_NAME, KPR_AGENT_BUS_PATH, KPR_AGENT_BUS_INTERFACE, "Status", NULL,
                                         G_VARIANT_TYPE ("(ux)"),
                                         G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MS, NULL,
                                         NULL);
   if (status)
     g_variant_get (status, "(ux)", NULL, &info->next_check);
-  waiting = g_dbus_connection_call_sync (bus, AGENT_NAME, AGENT_PATH, AGENT_NAME, "Waiting",
+  waiting = g_dbus_connection_call_sync (bus, KPR_AGENT_BUS_NAME, KPR_AGENT_BUS_PATH, KPR_AGENT_BUS_INTERFACE, "Waiting",
                                          NULL, G_VARIANT_TYPE ("(a(sss))"),
                                          G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MS, NULL,
                                          NULL);

@@ -9,7 +9,9 @@
 
 #include <gio/gio.h>
 
-#include "kpr-daemon.h"
+#include "kpr-agent-bus.h"
+#include "kpr-agent.h"
+#include "kpr-loop.h"
 
 G_BEGIN_DECLS
 
@@ -25,7 +27,7 @@ typedef struct {
   gint64 last_renewal;
   gboolean blocked;  /* waits for a person (a secret, a broken record) */
   char *last_error;
-  const char *needs; /* "pin", "secret-word", "password" or NULL */
+  KprAgentNeeds needs; /* what a person must type, or KPR_AGENT_NEEDS_NOTHING */
   char *seen;        /* status + serial last announced with Changed */
   guint32 notification;
 } KprDesktopIdentity;
@@ -62,7 +64,7 @@ KprDesktopIdentity *kpr_desktop_identity (KprDesktop *desktop, const char *name)
  * *ret_needs set when a secret a person must type was missing.  @asker:
  * a front end asked and shows the outcome (no notification bubble). */
 gboolean kpr_desktop_renew_now (KprDesktop *desktop, const char *name, gboolean asker,
-                                const char **ret_needs, GError **error);
+                                KprAgentNeeds *ret_needs, GError **error);
 /* Wakes the scheduler at @when (0: now), e.g. after "Renew now" or
  * "Later", or once the bus name is ours. */
 void kpr_desktop_rearm (KprDesktop *desktop, gint64 when, const char *why);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "kpr-log.h"
 #include "kpr-tray-private.h"
 
 static void
@@ -80,7 +81,7 @@ renew_due (gpointer data)
   for (int i = 0; names[i]; i++)
     {
       g_autoptr (GError) error = NULL;
-      const char *needs = NULL;
+      KprAgentNeeds needs = KPR_AGENT_NEEDS_NOTHING;
 
       kpr_log (KPR_LOG_INFO, "%s: “Renew now” chosen in the tray", names[i]);
       /* Not an asker: nobody shows the outcome, so a failure notifies. */

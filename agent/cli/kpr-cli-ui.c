@@ -10,7 +10,7 @@
 #include "kpr-prompt.h"
 
 static KprSecret *
-cli_pin (const KprTokenInfo *info, gpointer data, GError **error)
+cli_pin (const KprAgentToken *info, gpointer data, GError **error)
 {
   KprCliUi *ui = data;
   return kpr_prompt_token_pin (ui->pin_file, info->label, info->pin_count_low, info->pin_final_try,

@@ -8,29 +8,8 @@
 
 #include <openssl/pem.h>
 
-#include "kpr-daemon.h"
-
-char *
-kpr_daemon_serial_hex (X509 *cert)
-{
-  g_autoptr (BIGNUM) bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (cert), NULL);
-  char *hex = bn ? BN_bn2hex (bn) : NULL;
-  char *copy = g_strdup (hex ? hex : "");
-
-  OPENSSL_free (hex);
-  return copy;
-}
-
-char *
-kpr_daemon_time_text (const ASN1_TIME *t)
-{
-  struct tm tm;
-  char text[64];
-
-  if (!ASN1_TIME_to_tm (t, &tm) || !strftime (text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm))
-    return g_strdup ("");
-  return g_strdup (text);
-}
+#include "kpr-daemon-hook.h"
+#include "kpr-log.h"
 
 /* The certificate as PEM next to the records, for hooks that hand it to a
  * browser or a VPN client.  It is public: no secret ever goes there. */
@@ -93,9 +72,9 @@ kpr_daemon_run_hook (const char *name, char **argv, KprStore *store, const KprId
       kpr_log (KPR_LOG_WARNING, "%s: the hook is not run: %s", name, error->message);
       return;
     }
-  serial = kpr_daemon_serial_hex (identity->cert);
-  not_before = kpr_daemon_time_text (X509_get0_notBefore (identity->cert));
-  not_after = kpr_daemon_time_text (X509_get0_notAfter (identity->cert));
+  serial = kpr_ossl_serial_hex (identity->cert);
+  not_before = kpr_ossl_time_text (X509_get0_notBefore (identity->cert), KPR_OSSL_TIME_ISO);
+  not_after = kpr_ossl_time_text (X509_get0_notAfter (identity->cert), KPR_OSSL_TIME_ISO);
   if (identity->key_id)
     {
       gsize len;
@@ -109,8 +88,8 @@ kpr_daemon_run_hook (const char *name, char **argv, KprStore *store, const KprId
   env = g_environ_setenv (env, "CERTKEEPER_EVENT", event, TRUE);
   env = g_environ_setenv (env, "CERTKEEPER_IDENTITY", identity->name, TRUE);
   env = g_environ_setenv (env, "CERTKEEPER_SERIAL", serial, TRUE);
-  env = g_environ_setenv (env, "CERTKEEPER_NOT_BEFORE", not_before, TRUE);
-  env = g_environ_setenv (env, "CERTKEEPER_NOT_AFTER", not_after, TRUE);
+  env = g_environ_setenv (env, "CERTKEEPER_NOT_BEFORE", not_before ? not_before : "", TRUE);
+  env = g_environ_setenv (env, "CERTKEEPER_NOT_AFTER", not_after ? not_after : "", TRUE);
   env = g_environ_setenv (env, "CERTKEEPER_CERT_PEM_FILE", pem, TRUE);
   env = g_environ_setenv (env, "CERTKEEPER_SERVER", identity->server ? identity->server : "", TRUE);
   env = g_environ_setenv (env, "CERTKEEPER_USERNAME", identity->username ? identity->username : "", TRUE);

@@ -21,7 +21,8 @@
 
 #include <gio/gio.h>
 
-#include "kpr-daemon.h"
+#include "kpr-log.h"
+#include "kpr-wake.h"
 
 #define WAKE_SETTLE 2
 

@@ -11,7 +11,10 @@
 
 #include <glib-unix.h>
 
-#include "kpr-daemon.h"
+#include "kpr-error.h"
+#include "kpr-log.h"
+#include "kpr-loop.h"
+#include "kpr-wake.h"
 
 /* Sleeping longer than this is not trusted: the monotonic clock of the
  * main loop stops during suspend while certificates age in real time

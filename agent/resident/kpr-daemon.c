@@ -22,7 +22,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kpr-agent.h"
+#include "kpr-daemon-hook.h"
 #include "kpr-daemon.h"
+#include "kpr-log.h"
+#include "kpr-loop.h"
 
 typedef struct {
   /* from the config */
@@ -52,24 +56,6 @@ struct _KprDaemon {
   gboolean resumed;
   int status;
 };
-
-void
-kpr_log (KprLogPriority priority, const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  g_auto (GStrv) lines = NULL;
-  va_list ap;
-
-  va_start (ap, format);
-  message = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  /* journald reads one priority per line. */
-  lines = g_strsplit (message, "\n", -1);
-  for (int i = 0; lines[i]; i++)
-    if (lines[i][0] || i == 0)
-      fprintf (stderr, "<%d>%s\n", priority, lines[i]);
-  fflush (stderr);
-}
 
 static void
 identity_free (gpointer data)
@@ -235,7 +221,7 @@ kpr_daemon_new (const char *config_path, GError **error)
 /* --- answering the agent from files ----------------------------------------- */
 
 static KprSecret *
-daemon_pin (const KprTokenInfo *info, gpointer data, GError **error)
+daemon_pin (const KprAgentToken *info, gpointer data, GError **error)
 {
   KprDaemon *daemon = data;
   DaemonIdentity *id = daemon->current;
@@ -284,24 +270,6 @@ daemon_progress (const char *message, gpointer data)
 
 /* --- one round of work ----------------------------------------------------------- */
 
-/* Failures that a retry cannot fix: waiting for a person (SIGHUP). */
-static gboolean
-error_is_final (const GError *error)
-{
-  static const KprError final[] = {
-    KPR_ERROR_USAGE, KPR_ERROR_BAD_INPUT, KPR_ERROR_INSECURE_FILE, KPR_ERROR_PIN_INCORRECT,
-    KPR_ERROR_PIN_LOCKED, KPR_ERROR_CANCELLED, KPR_ERROR_EXISTS, KPR_ERROR_AUTH,
-    KPR_ERROR_UNTRUSTED, KPR_ERROR_UNSUPPORTED,
-  };
-
-  if (error->domain != KPR_ERROR)
-    return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (final); i++)
-    if (error->code == (int) final[i])
-      return TRUE;
-  return FALSE;
-}
-
 /* The scheduler's view of @cfg; the record, when there is one, in
  * *ret_identity. */
 static gboolean
@@ -340,7 +308,7 @@ failed (DaemonIdentity *cfg, const char *what, const GError *error, gint64 now)
 {
   g_free (cfg->last_error);
   cfg->last_error = g_strdup (error->message);
-  if (error_is_final (error))
+  if (kpr_error_is_permanent (error))
     {
       cfg->blocked = TRUE;
       kpr_log (KPR_LOG_ERR, "%s: %s failed: %s (%s) — not retried: fix it, then send SIGHUP "
@@ -397,7 +365,7 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
     {
       g_autoptr (KprIdentity) old = kpr_store_load (store, cfg->name, NULL);
       if (old && old->cert)
-        before = kpr_daemon_serial_hex (old->cert);
+        before = kpr_ossl_serial_hex (old->cert);
       kpr_log (KPR_LOG_INFO, "%s: %s", cfg->name, what);
       identity = kpr_agent_renew (agent, cfg->name, action == KPR_SCHED_RENEW, &renewed, &error);
     }
@@ -421,8 +389,9 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
   g_clear_pointer (&cfg->last_error, g_free);
   if (identity->state == KPR_STATE_ACTIVE && identity->cert)
     {
-      g_autofree char *serial = kpr_daemon_serial_hex (identity->cert);
-      g_autofree char *until = kpr_daemon_time_text (X509_get0_notAfter (identity->cert));
+      g_autofree char *serial = kpr_ossl_serial_hex (identity->cert);
+      g_autofree char *until =
+        kpr_ossl_time_text (X509_get0_notAfter (identity->cert), KPR_OSSL_TIME_ISO);
 
       if (before && g_str_equal (before, serial))
         return; /* nothing new (an interrupted step was tidied up) */
@@ -451,7 +420,7 @@ apply_browser_policies (KprDaemon *daemon, KprAgent *agent)
 
       if (cfg->browser_url && kpr_store_exists (kpr_agent_get_store (agent), cfg->name)
           && (identity = kpr_store_load (kpr_agent_get_store (agent), cfg->name, NULL))
-          && identity->state >= KPR_STATE_ACTIVE && identity->state < KPR_STATE_REVOKED)
+          && kpr_state_is_in_use (identity->state))
         g_array_append_val (wanted, policy);
     }
   if (!kpr_agent_browser_policies (agent, (KprBrowserPolicy *) wanted->data, wanted->len,

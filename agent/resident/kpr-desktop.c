@@ -20,7 +20,9 @@
 
 #include <string.h>
 
+#include "kpr-daemon-hook.h"
 #include "kpr-desktop.h"
+#include "kpr-log.h"
 #include "kpr-tray.h"
 
 #define STORE_SETTLE 2
@@ -112,14 +114,14 @@ kpr_desktop_new (GError **error)
 /* --- secrets: what the agent may read, and what it must ask for ------------ */
 
 static KprSecret *
-desktop_pin (const KprTokenInfo *info, gpointer data, GError **error)
+desktop_pin (const KprAgentToken *info, gpointer data, GError **error)
 {
   KprDesktop *desktop = data;
 
   if (desktop->pin_file)
     return kpr_secret_read_file (desktop->pin_file, error);
   if (desktop->current)
-    desktop->current->needs = "pin";
+    desktop->current->needs = KPR_AGENT_NEEDS_PIN;
   g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
                "The token “%s” needs its PIN: renew from certkeeper (or set pin-file= in "
                "certkeeper.conf for unattended renewal)", info->label);
@@ -133,7 +135,7 @@ desktop_ask (KprAsk what, const char *detail, gpointer data, GError **error)
 
   if (desktop->current)
     desktop->current->needs = what == KPR_ASK_SECRET_WORD || what == KPR_ASK_PASSWORD
-                                ? "secret-word" : "passphrase";
+                                ? KPR_AGENT_NEEDS_SECRET_WORD : KPR_AGENT_NEEDS_PASSPHRASE;
   g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
                "The server wants a secret word %s: renew from certkeeper, which asks for it",
                detail ? detail : "");
@@ -162,24 +164,6 @@ desktop_agent (KprDesktop *desktop, GError **error)
 
 /* --- one renewal ---------------------------------------------------------- */
 
-/* As in the headless mode: failures no retry can fix wait for a person. */
-static gboolean
-error_is_final (const GError *error)
-{
-  static const KprError final[] = {
-    KPR_ERROR_USAGE, KPR_ERROR_BAD_INPUT, KPR_ERROR_INSECURE_FILE, KPR_ERROR_PIN_INCORRECT,
-    KPR_ERROR_PIN_LOCKED, KPR_ERROR_CANCELLED, KPR_ERROR_EXISTS, KPR_ERROR_AUTH,
-    KPR_ERROR_UNTRUSTED, KPR_ERROR_UNSUPPORTED, KPR_ERROR_NOT_FOUND,
-  };
-
-  if (error->domain != KPR_ERROR)
-    return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (final); i++)
-    if (error->code == (int) final[i])
-      return TRUE;
-  return FALSE;
-}
-
 /* @asker: a front end asked (Renew) and shows the outcome itself; no
  * bubble on top of its dialog. */
 static gboolean
@@ -189,10 +173,10 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
   g_autoptr (GError) local = NULL;
   g_autoptr (KprIdentity) identity = NULL;
   g_autoptr (KprIdentity) old = kpr_store_load (kpr_agent_get_store (agent), id->name, NULL);
-  g_autofree char *before = old && old->cert ? kpr_daemon_serial_hex (old->cert) : NULL;
+  g_autofree char *before = old && old->cert ? kpr_ossl_serial_hex (old->cert) : NULL;
   gboolean renewed = FALSE;
 
-  id->needs = NULL;
+  id->needs = KPR_AGENT_NEEDS_NOTHING;
   desktop->current = id;
   kpr_log (KPR_LOG_INFO, "%s: renewal%s", id->name, force ? " (now)" : "");
   identity = kpr_agent_renew (agent, id->name, force, &renewed, &local);
@@ -209,13 +193,13 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
       g_free (id->last_error);
       id->last_error = g_strdup (local->message);
       kpr_desktop_emit (desktop, "Failed", g_variant_new ("(ss)", id->name, local->message));
-      if (id->needs || error_is_final (local))
+      if (id->needs || kpr_error_is_permanent (local))
         {
           g_autofree char *body = NULL;
 
           id->blocked = TRUE;
           kpr_log (KPR_LOG_ERR, "%s: renewal needs %s: %s", id->name,
-                   id->needs ? id->needs : "a person", local->message);
+                   id->needs ? kpr_agent_needs_to_string (id->needs) : "a person", local->message);
           body = g_strdup_printf ("%s", local->message);
           if (!asker)
             kpr_desktop_notify (desktop, id, "Your certificate cannot be renewed unattended",
@@ -240,7 +224,7 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
   g_clear_pointer (&id->last_error, g_free);
   if (identity->state == KPR_STATE_ACTIVE && identity->cert)
     {
-      g_autofree char *serial = kpr_daemon_serial_hex (identity->cert);
+      g_autofree char *serial = kpr_ossl_serial_hex (identity->cert);
 
       if (before && g_str_equal (before, serial))
         return TRUE; /* not due, or an interrupted step was tidied up */
@@ -253,7 +237,7 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
 
 gboolean
 kpr_desktop_renew_now (KprDesktop *desktop, const char *name, gboolean asker,
-                       const char **ret_needs, GError **error)
+                       KprAgentNeeds *ret_needs, GError **error)
 {
   g_autoptr (KprAgent) agent = NULL;
   KprDesktopIdentity *id;
@@ -331,9 +315,9 @@ list_store (KprDesktop *desktop, KprStore *store, guint *ret_attention, GError *
         attention++;
       g_variant_builder_add (&b, "(sssx)", names[i], kpr_status_to_string (status),
                              kpr_state_to_string (identity->state), in.not_after);
-      serial = identity->cert ? kpr_daemon_serial_hex (identity->cert) : g_strdup ("");
+      serial = identity->cert ? kpr_ossl_serial_hex (identity->cert) : g_strdup ("");
       seen = g_strdup_printf ("%d/%d/%s/%s", status, identity->state, serial,
-                              id->needs ? id->needs : "");
+                              kpr_agent_needs_to_string (id->needs));
       if (g_strcmp0 (seen, id->seen) != 0)
         {
           gboolean first = id->seen == NULL;
@@ -394,7 +378,7 @@ kpr_desktop_waiting (KprDesktop *desktop)
           KprDesktopIdentity *id = g_hash_table_lookup (desktop->identities, name);
 
           if (id && id->blocked)
-            g_variant_builder_add (&b, "(sss)", name, id->needs ? id->needs : "",
+            g_variant_builder_add (&b, "(sss)", name, kpr_agent_needs_to_string (id->needs),
                                    id->last_error ? id->last_error : "");
         }
     }
@@ -453,7 +437,7 @@ sched_input (KprDesktopIdentity *id, const KprIdentity *identity, KprSchedInput 
   /* Enrollment needs a person (a secret word, a trust decision): an
    * identity whose enrollment is unfinished is left to the front end. */
   in->blocked = id->blocked || !identity
-                || (identity->state < KPR_STATE_ACTIVE && identity->state != KPR_STATE_PENDING);
+                || (kpr_state_is_enrolling (identity->state) && identity->state != KPR_STATE_PENDING);
 }
 
 static void

@@ -8,31 +8,24 @@
 #include <json-glib/json-glib.h>
 #include <openssl/pem.h>
 
+#include "kpr-agent-bus.h"
 #include "kpr-cli.h"
+
+/* As time_text writes it, from unix seconds (what the record keeps). */
+static char *
+unix_text (gint64 t)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+
+  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("-");
+}
 
 static char *
 time_text (const ASN1_TIME *t)
 {
-  struct tm tm;
-  char buf[64];
+  char *text = kpr_ossl_time_text (t, KPR_OSSL_TIME_ISO);
 
-  if (!t || !ASN1_TIME_to_tm (t, &tm))
-    return g_strdup ("-");
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return g_strdup (buf);
-}
-
-static char *
-fingerprint_text (X509 *cert)
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  GString *s = g_string_new (NULL);
-
-  X509_digest (cert, EVP_sha256 (), md, &len);
-  for (unsigned int i = 0; i < len; i++)
-    g_string_append_printf (s, i ? ":%02X" : "%02X", md[i]);
-  return g_string_free (s, FALSE);
+  return text ? text : g_strdup ("-");
 }
 
 /* "agent": what a running certkeeper-agent says about @name (status
@@ -103,19 +96,17 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   json_builder_add_boolean_value (b, kpr_identity_backup_missing (id));
   json_builder_set_member_name (b, "imported");
   json_builder_add_boolean_value (b, id->imported);
-  if (id->cert)
+  if (id->shown.serial)
     {
-      g_autofree char *serial = kpr_ossl_serial_hex (id->cert), *fp = fingerprint_text (id->cert);
-      g_autofree char *from = time_text (X509_get0_notBefore (id->cert));
-      g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
-      g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
-      g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
-      STR ("serial", serial);
-      STR ("subject", subject);
-      STR ("issuer", issuer);
+      /* From the record: a listing decodes no certificate. */
+      g_autofree char *from = unix_text (id->shown.not_before);
+      g_autofree char *until = unix_text (id->shown.not_after);
+      STR ("serial", id->shown.serial);
+      STR ("subject", id->shown.subject);
+      STR ("issuer", id->shown.issuer);
       STR ("not_before", from);
       STR ("not_after", until);
-      STR ("sha256_fingerprint", fp);
+      STR ("sha256_fingerprint", id->shown.sha256);
       json_builder_set_member_name (b, "renew_at");
       json_builder_add_int_value (b, kpr_identity_renew_at (id));
     }
@@ -172,10 +163,22 @@ print_agent (const KprCliAgentInfo *agent, gint64 now)
   g_variant_iter_init (&iter, agent->waiting);
   while (g_variant_iter_next (&iter, "(&s&s&s)", &name, &needs, &message))
     {
-      const char *what = g_str_equal (needs, "pin")           ? "the token's PIN"
-                         : g_str_equal (needs, "secret-word") ? "a secret word from the server"
-                         : g_str_equal (needs, "passphrase")  ? "a passphrase"
-                                                              : NULL;
+      const char *what = NULL;
+
+      switch (kpr_agent_needs_from_string (needs))
+        {
+        case KPR_AGENT_NEEDS_PIN:
+          what = "the token's PIN";
+          break;
+        case KPR_AGENT_NEEDS_SECRET_WORD:
+          what = "a secret word from the server";
+          break;
+        case KPR_AGENT_NEEDS_PASSPHRASE:
+          what = "a passphrase";
+          break;
+        case KPR_AGENT_NEEDS_NOTHING:
+          break;
+        }
       if (what)
         printf ("  %s waits for you: renewing it needs %s; run 'certkeeper renew %s'\n", name,
                 what, name);
@@ -211,7 +214,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
   for (char **n = names; *n; n++)
     {
       g_autoptr (GError) local = NULL;
-      g_autoptr (KprIdentity) id = kpr_store_load (kpr_agent_get_store (agent), *n, &local);
+      g_autoptr (KprIdentity) id = kpr_store_load_brief (kpr_agent_get_store (agent), *n, &local);
       KprStatus status;
 
       if (!id)
@@ -232,7 +235,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
         add_identity_json (b, id, now, a->strict ? &resident : NULL);
       else
         {
-          g_autofree char *until = id->cert ? time_text (X509_get0_notAfter (id->cert)) : g_strdup ("-");
+          g_autofree char *until = id->shown.serial ? unix_text (id->shown.not_after) : g_strdup ("-");
           printf ("%-20s %-12s %-22s %s%s%s\n", id->name, kpr_status_to_string (status), until,
                   kpr_key_type_to_string (id->key_type),
                   id->protection == KPR_PROTECTION_EXPORTABLE ? ", exportable" : "",
@@ -305,7 +308,7 @@ print_identity (const KprIdentity *id, gint64 now)
     {
       g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
       g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
-      g_autofree char *serial = kpr_ossl_serial_hex (id->cert), *fp = fingerprint_text (id->cert);
+      g_autofree char *serial = kpr_ossl_serial_hex (id->cert), *fp = kpr_ossl_fingerprint (id->cert, EVP_sha256 ());
       g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
       printf ("  subject:    %s\n  issuer:     %s\n  serial:     %s\n  sha256:     %s\n"
               "  valid until %s; renewal %s\n",

@@ -1,0 +1,72 @@
+#!/bin/sh
+# store-scale.sh — does the core's cost grow with what is stored?  For a
+# software token and state directory holding 1, 100 and 1 000 identities:
+# `certkeeper renew alice --force` (a whole renewal against a local
+# certkeeper-ca) and `certkeeper list --json`, timed with hyperfine next to
+# the floor `certkeeper --version` (process start, measured in the same
+# run) (bench/README.md, issue 11 item 6).
+#
+#   bench/store-scale.sh BUILD-DIR [RUNS]      (a release build: -Dbuildtype=release)
+#
+# The identities besides alice are imports of alice's backup under other
+# names (each with its own key objects on the token), which is what the
+# lookups and the listing walk through.  Results in OUT (default
+# ./store-scale-out): one hyperfine markdown table per N.
+set -eu
+BUILD=${1:?usage: $0 BUILD-DIR [RUNS]}
+RUNS=${2:-10}
+CK=$BUILD/agent/cli/certkeeper
+CA_BIN=$BUILD/server/certkeeper-ca
+OUT=${OUT:-$(pwd)/store-scale-out}
+W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-scale.XXXXXX")
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+umask 077
+unset SOFTHSM2_CONF
+mkdir -p "$OUT"
+
+"$CA_BIN" init "$W/ca" --lifetime 14d > /dev/null
+"$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox" --challenges-per-address 100000 \
+    > "$W/server.out" 2> "$W/server.err" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    grep -q '^listening on ' "$W/server.out" 2>/dev/null && break
+    sleep 0.1
+done
+PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/server.out")
+[ -n "$PORT" ]
+printf 'Pin-Bench-2468\n' > "$W/pin"; printf 'So-Pin-Bench-1357\n' > "$W/so-pin"
+printf 'Bench-Passphrase-Scale-9182!\n' > "$W/pass"
+
+for n in 1 100 1000; do
+    H=$W/h$n
+    mkdir -p "$H"
+    env="HOME=$H XDG_DATA_HOME=$H/data XDG_CONFIG_HOME=$H/config XDG_STATE_HOME=$H/state"
+    export HOME=$H XDG_DATA_HOME=$H/data XDG_CONFIG_HOME=$H/config XDG_STATE_HOME=$H/state
+    "$CK" token init-software --pin-file "$W/pin" --so-pin-file "$W/so-pin" < /dev/null > /dev/null
+    "$CA_BIN" user add "$W/ca" "u$n" --phone +15550100 > /dev/null
+    "$CA_BIN" code "$W/ca" "u$n" > "$W/code$n"
+    "$CK" enroll alice --server "https://127.0.0.1:$PORT" --user "u$n" --ca-file "$W/ca/ca.pem" \
+        --pin-file "$W/pin" --secret-file "$W/code$n" --no-browser < /dev/null > /dev/null
+    if [ "$n" -gt 1 ]; then
+        "$CK" export alice --to "$W/alice$n.p12" --passphrase-file "$W/pass" --pin-file "$W/pin" > /dev/null
+        i=1
+        while [ "$i" -lt "$n" ]; do
+            "$CK" import "$W/alice$n.p12" "id$i" --passphrase-file "$W/pass" --pin-file "$W/pin" \
+                --no-browser < /dev/null > /dev/null
+            i=$((i + 1))
+        done
+    fi
+    echo "N=$n: $("$CK" list | tail -n +2 | wc -l) identities"
+    hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$OUT/n$n.md" \
+        -n "floor: certkeeper --version (N=$n)" "env $env $CK --version" \
+        -n "certkeeper list --json (N=$n)" "env $env $CK list --json" \
+        -n "certkeeper renew alice --force (N=$n)" \
+        "env $env $CK renew alice --force --pin-file $W/pin --no-browser"
+done
+cat "$OUT"/n1.md "$OUT"/n100.md "$OUT"/n1000.md
