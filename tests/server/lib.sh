@@ -48,6 +48,9 @@ done_testing () {
 # start_server [OTP OPTIONS]: default --otp-outbox "$OUTBOX".
 start_server () {
   if [ $# -eq 0 ]; then set -- --otp-outbox "$OUTBOX"; fi
+  # Emptied here, not by the redirection below: that one happens in the
+  # background child, and the loop could read the previous server's port.
+  : >"$TMP/server.out"
   "$CA_BIN" serve "$CA" --listen 127.0.0.1:0 "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
   SERVER_PID=$!
   for _ in $(seq 100); do

@@ -23,6 +23,7 @@ for i in 1 2 3; do "$CA_BIN" user add "$CA" "k$i" --phone +15550100 >/dev/null; 
 # Serves under a descriptor limit; extra options follow.
 serve_limited () {
   limit=$1; shift
+  : >"$TMP/server.out"   # not left to the background child (lib.sh)
   prlimit --nofile="$limit" -- "$CA_BIN" serve "$CA" --listen 127.0.0.1:0 --otp-outbox "$OUTBOX" "$@" \
     >"$TMP/server.out" 2>"$TMP/server.err" &
   SERVER_PID=$!
