@@ -256,9 +256,16 @@ kpr_gui_screenshot (GtkWidget *widget, const char *name)
       return FALSE;
     }
   paintable = gtk_widget_paintable_new (top);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  /* A page just shown may not have been drawn yet on a loaded machine
+   * (ASan, two cores): wait for a frame, up to 3 s, before giving up. */
+  for (int tries = 0; !node && tries < 20; tries++)
+    {
+      if (tries > 0)
+        kpr_gui_settle (150);
+      snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+      node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+    }
   if (!node)
     {
       g_printerr ("screenshot %s: nothing was drawn\n", name);
