@@ -7,6 +7,10 @@
 # run) (bench/README.md, issue 11 item 6).
 #
 #   bench/store-scale.sh BUILD-DIR [RUNS]      (a release build: -Dbuildtype=release)
+#   BEFORE=OTHER/certkeeper bench/store-scale.sh BUILD-DIR   (another certkeeper,
+#       e.g. main's release build, timed on the same identities in the same
+#       hyperfine run: a before/after in one sitting)
+#   NS="1 1000" …                                   (the sizes, default 1 100 1000)
 #
 # The identities besides alice are imports of alice's backup under other
 # names (each with its own key objects on the token), which is what the
@@ -16,6 +20,8 @@ set -eu
 BUILD=${1:?usage: $0 BUILD-DIR [RUNS]}
 RUNS=${2:-10}
 CK=$BUILD/agent/cli/certkeeper
+BEFORE=${BEFORE:-}
+NS=${NS:-1 100 1000}
 CA_BIN=$BUILD/server/certkeeper-ca
 OUT=${OUT:-$(pwd)/store-scale-out}
 W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-scale.XXXXXX")
@@ -43,7 +49,7 @@ PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/server.out")
 printf 'Pin-Bench-2468\n' > "$W/pin"; printf 'So-Pin-Bench-1357\n' > "$W/so-pin"
 printf 'Bench-Passphrase-Scale-9182!\n' > "$W/pass"
 
-for n in 1 100 1000; do
+for n in $NS; do
     H=$W/h$n
     mkdir -p "$H"
     env="HOME=$H XDG_DATA_HOME=$H/data XDG_CONFIG_HOME=$H/config XDG_STATE_HOME=$H/state"
@@ -63,10 +69,15 @@ for n in 1 100 1000; do
         done
     fi
     echo "N=$n: $("$CK" list | tail -n +2 | wc -l) identities"
-    hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$OUT/n$n.md" \
-        -n "floor: certkeeper --version (N=$n)" "env $env $CK --version" \
+    set -- -n "floor: certkeeper --version (N=$n)" "env $env $CK --version" \
         -n "certkeeper list --json (N=$n)" "env $env $CK list --json" \
         -n "certkeeper renew alice --force (N=$n)" \
         "env $env $CK renew alice --force --pin-file $W/pin --no-browser"
+    if [ -n "$BEFORE" ]; then
+        set -- "$@" -n "before: certkeeper list --json (N=$n)" "env $env $BEFORE list --json" \
+            -n "before: certkeeper renew alice --force (N=$n)" \
+            "env $env $BEFORE renew alice --force --pin-file $W/pin --no-browser"
+    fi
+    hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$OUT/n$n.md" "$@"
 done
-cat "$OUT"/n1.md "$OUT"/n100.md "$OUT"/n1000.md
+for n in $NS; do cat "$OUT/n$n.md"; done
