@@ -17,27 +17,11 @@ BUILD=${1:?usage: $0 BUILD-DIR [RUNS]}
 RUNS=${2:-15}
 CK=$BUILD/agent/cli/certkeeper
 CA_BIN=$BUILD/server/certkeeper-ca
-W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-cli.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-umask 077
-unset SOFTHSM2_CONF
+. "$(dirname "$0")/lib-bench.sh" cli
 
 "$CA_BIN" init "$W/ca" > /dev/null
-LD_PRELOAD=${SERVER_PRELOAD:-} taskset -c 0 "$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox" \
-    > "$W/server.out" 2> "$W/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$W/server.out" 2>/dev/null && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/server.out")
-[ -n "$PORT" ]
+bench_serve env LD_PRELOAD="${SERVER_PRELOAD:-}" taskset -c 0 "$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 \
+    --otp-outbox "$W/outbox"
 printf 'Pin-Bench-2468\n' > "$W/pin"; printf 'So-Pin-Bench-1357\n' > "$W/so-pin"
 chmod 600 "$W/pin" "$W/so-pin"
 

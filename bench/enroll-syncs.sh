@@ -10,25 +10,11 @@ set -eu
 BUILD=${1:?usage: $0 BUILD-DIR}
 CK=${CK:-$BUILD/agent/cli/certkeeper}
 CA_BIN=$BUILD/server/certkeeper-ca
-W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-syncs.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-    rm -rf "$W"
-}
-trap cleanup EXIT
-umask 077
-unset SOFTHSM2_CONF
 command -v strace > /dev/null || { echo "strace is needed (apt-get install strace)"; exit 1; }
+. "$(dirname "$0")/lib-bench.sh" syncs
 
 "$CA_BIN" init "$W/ca" > /dev/null
-"$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox" > "$W/server.out" 2> "$W/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$W/server.out" 2>/dev/null && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/server.out")
+bench_serve "$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox"
 printf 'Pin-Bench-2468\n' > "$W/pin"; printf 'So-Pin-Bench-1357\n' > "$W/so-pin"
 export HOME=$W/home XDG_DATA_HOME=$W/home/data XDG_CONFIG_HOME=$W/home/config XDG_STATE_HOME=$W/home/state
 mkdir -p "$HOME"

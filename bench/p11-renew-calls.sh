@@ -33,28 +33,13 @@ OUT=${OUT:-$(pwd)/p11-spy-out}
 CK=$SPY_BUILD/agent/cli/certkeeper
 CA_BIN=$CA_BUILD/server/certkeeper-ca
 export PKCS11SPY=${PKCS11SPY:-/usr/lib/softhsm/libsofthsm2.so}
-W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-spy.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-umask 077
-unset SOFTHSM2_CONF
+. "$(dirname "$0")/lib-bench.sh" spy
 mkdir -p "$OUT"
 
 "$CA_BIN" init "$W/ca" > /dev/null
 "$CA_BIN" user add "$W/ca" alice --phone +15550100 > /dev/null
 "$CA_BIN" code "$W/ca" alice > "$W/secret"
-"$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox" > "$W/server.out" 2> "$W/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$W/server.out" 2>/dev/null && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/server.out")
+bench_serve "$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox"
 printf 'Pin-Bench-2468\n' > "$W/pin"; printf 'So-Pin-Bench-1357\n' > "$W/so-pin"
 chmod 600 "$W/pin" "$W/so-pin" "$W/secret"
 export HOME=$W/home XDG_DATA_HOME=$W/home/.local/share XDG_CONFIG_HOME=$W/home/.config XDG_STATE_HOME=$W/home/.local/state

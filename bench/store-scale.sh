@@ -24,28 +24,12 @@ BEFORE=${BEFORE:-}
 NS=${NS:-1 100 1000}
 CA_BIN=$BUILD/server/certkeeper-ca
 OUT=${OUT:-$(pwd)/store-scale-out}
-W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-scale.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-umask 077
-unset SOFTHSM2_CONF
+. "$(dirname "$0")/lib-bench.sh" scale
 mkdir -p "$OUT"
 
 "$CA_BIN" init "$W/ca" --lifetime 14d > /dev/null
-"$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox" --challenges-per-address 100000 \
-    > "$W/server.out" 2> "$W/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$W/server.out" 2>/dev/null && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/server.out")
-[ -n "$PORT" ]
+bench_serve "$CA_BIN" serve "$W/ca" --listen 127.0.0.1:0 --otp-outbox "$W/outbox" \
+    --challenges-per-address 100000
 printf 'Pin-Bench-2468\n' > "$W/pin"; printf 'So-Pin-Bench-1357\n' > "$W/so-pin"
 printf 'Bench-Passphrase-Scale-9182!\n' > "$W/pass"
 
