@@ -20,7 +20,10 @@ ca.pem and ca.key (the issuing CA) and config.json, read at every request:
      "csrattrs": "BASE64 DER" | null, # what /csrattrs answers (204 if null)
      "enforce": {"curve": "secp384r1", "hash": "sha384",
                  "extensions": ["2.5.29.15"]} | null,
-     "binding": true}                 # challengePassword == tls-unique
+     "binding": true,                 # challengePassword == tls-unique
+     "reenroll_refuse": true,         # simplereenroll: 403, the certificate refused
+     "pending_once": true,            # the first authenticated simpleenroll: 202
+     "lifetime": 3600}                # seconds the certificates it issues are valid
 
 Every request is logged to DIR/log: "METHOD OP auth=SCHEME|- cn=CN|- tls=V
 status=CODE reason", SCHEME being that of the Authorization header received
@@ -171,6 +174,11 @@ def main():
                         return 400, "CSR Attributes missing: extension " + oid
             if cfg.get("binding"):
                 try:
+                    # cryptography ≥ 36 (Debian 12 has 38); older ones had
+                    # it on the request itself.
+                    cp = csr.attributes.get_attribute_for_oid(
+                        AttributeOID.CHALLENGE_PASSWORD).value
+                except AttributeError:
                     cp = csr.get_attribute_for_oid(AttributeOID.CHALLENGE_PASSWORD)
                 except x509.AttributeNotFound:
                     cp = None
@@ -181,7 +189,7 @@ def main():
                     return 401, "Proof of Possession Mismatch"
             return None
 
-        def issue(self, csr):
+        def issue(self, csr, lifetime):
             now = datetime.datetime.utcnow()
             cert = (x509.CertificateBuilder()
                     .subject_name(csr.subject)
@@ -189,7 +197,7 @@ def main():
                     .public_key(csr.public_key())
                     .serial_number(x509.random_serial_number())
                     .not_valid_before(now - datetime.timedelta(seconds=60))
-                    .not_valid_after(now + datetime.timedelta(hours=1))
+                    .not_valid_after(now + datetime.timedelta(seconds=lifetime))
                     .sign(ca_key, hashes.SHA256()))
             der = pkcs7.serialize_certificates([cert], serialization.Encoding.DER)
             return base64.b64encode(der) + b"\n"
@@ -211,6 +219,18 @@ def main():
                 self.reply(404, "no such operation")
 
         def do_POST(self):
+            try:
+                self.post()
+            except Exception:
+                # A bug of the stand-in, not a behaviour: into the log.
+                import traceback
+                with lock:
+                    with open(os.path.join(args.dir, "log"), "a") as f:
+                        f.write("RESPONDER ERROR " + traceback.format_exc().replace("\n", " | ")
+                                + "\n")
+                raise
+
+        def post(self):
             self.op = self.path.rstrip("/").rsplit("/", 1)[-1]
             self.scheme = (self.headers.get("Authorization") or "").partition(" ")[0].lower() \
                 or None
@@ -221,8 +241,8 @@ def main():
                 self.reply(404, "no such operation")
                 return
             reenroll = self.op == "simplereenroll"
-            if reenroll and not self.peer_cn():
-                self.reply(403, "simplereenroll needs the current certificate in TLS")
+            if reenroll and (not self.peer_cn() or cfg.get("reenroll_refuse")):
+                self.reply(403, "simplereenroll refused: the certificate is revoked")
                 return
             need_auth = cfg.get("reenroll_auth") if reenroll else cfg.get("auth") != "none"
             if need_auth:
@@ -240,8 +260,13 @@ def main():
             if refusal:
                 self.reply(refusal[0], refusal[1])
                 return
+            marker = os.path.join(args.dir, "pending-seen")
+            if cfg.get("pending_once") and not reenroll and not os.path.exists(marker):
+                open(marker, "w").close()
+                self.reply(202, "pending", extra=[("Retry-After", "1")])
+                return
             self.reply(200, "issued", "application/pkcs7-mime; smime-type=certs-only",
-                       self.issue(csr))
+                       self.issue(csr, cfg.get("lifetime", 3600)))
 
     est_tls_server.serve(ctx, Handler)
 
