@@ -53,6 +53,10 @@ KprEstClient *kpr_agent_client_for (KprAgent *agent, const KprIdentity *identity
 gboolean kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id,
                                    const char *why, GError **error);
 
+/* kpr-renew.c: the CKA_LABEL of @key_id's objects: the identity's name,
+ * or a temporary one for the renewal's pair until it takes over. */
+char *kpr_agent_object_label (const KprIdentity *id, GBytes *key_id);
+
 /* kpr-enroll.c */
 gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id,
                                  GBytes *key_id, X509 *cert, GError **error);

@@ -174,11 +174,12 @@ kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id, GByte
 {
   g_autoptr (X509) present = kpr_token_find_certificate (token, key_id, NULL);
   g_autoptr (KprX509Stack) anchors = kpr_store_load_trust (agent->store, id->name, NULL);
+  g_autofree char *label = kpr_agent_object_label (id, key_id);
 
   if (!present || X509_cmp (present, cert) != 0)
     {
       if (!kpr_token_delete_certificate (token, key_id, error)
-          || !kpr_token_store_certificate (token, cert, id->name, key_id, error))
+          || !kpr_token_store_certificate (token, cert, label, key_id, error))
         return FALSE;
     }
   /* The CA next to it, so that browsers and backups find the chain. */

@@ -371,6 +371,43 @@ objects_with_id (KprToken *token, GBytes *id, GError **error)
 }
 
 gboolean
+kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **error)
+{
+  /* Keys first, the certificate last: programs that look the identity up
+   * by label find the certificate first and then the key of that name. */
+  static const CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_CERTIFICATE };
+  gsize label_len = strlen (label);
+
+  for (gsize c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      g_autoptr (GArray) found = find_by_id (token, classes[c], id, error);
+
+      if (!found)
+        return FALSE;
+      for (guint i = 0; i < found->len; i++)
+        {
+          CK_OBJECT_HANDLE obj = g_array_index (found, CK_OBJECT_HANDLE, i);
+          g_autoptr (GBytes) now = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
+          CK_ATTRIBUTE attr = { CKA_LABEL, (void *) label, label_len };
+          CK_RV rv;
+
+          if (now && g_bytes_get_size (now) == label_len
+              && memcmp (g_bytes_get_data (now, NULL), label, label_len) == 0)
+            continue;
+          rv = token->module->fn->C_SetAttributeValue (token->session, obj, &attr, 1);
+          if (rv != CKR_OK)
+            {
+              kpr_set_ckr_error (error, rv, "Token “%s” refused to rename an object to “%s”",
+                                 token->info.label, label);
+              return FALSE;
+            }
+          token->keys_valid = FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
 kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count, GError **error)
 {
   g_autoptr (GArray) found = objects_with_id (token, id, error);

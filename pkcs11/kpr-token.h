@@ -208,6 +208,10 @@ KprX509Stack *kpr_token_list_certificates (KprToken *token, GError **error);
 gboolean kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count,
                                    GError **error);
 
+/* Sets CKA_LABEL of the keys and the certificate with CKA_ID @id (those
+ * that already carry it are left alone: a re-run converges). */
+gboolean kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **error);
+
 /* Removes only the certificate with CKA_ID @id (none is not an error). */
 gboolean kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error);
 
