@@ -31,6 +31,7 @@ struct _KprAgent {
   KprStore *store;
   KprTokenCtx *tokens;
   guint retry_after; /* the server's Retry-After with the last failure */
+  gboolean request_sent; /* an enrollment request with credentials left */
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
   char *browser_note; /* what the last flow's browser step did, or NULL */
 };
