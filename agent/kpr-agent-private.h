@@ -31,6 +31,7 @@ struct _KprAgent {
   KprStore *store;
   KprTokenCtx *tokens;
   guint retry_after; /* the server's Retry-After with the last failure */
+  gboolean request_sent; /* an enrollment request with credentials left */
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
   char *browser_note; /* what the last flow's browser step did, or NULL */
   char *renewal_note; /* a renewal that became a new enrollment: why, or NULL */
@@ -53,6 +54,10 @@ KprEstClient *kpr_agent_client_for (KprAgent *agent, const KprIdentity *identity
 /* Removes every object with @id (orphans included); idempotent. */
 gboolean kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id,
                                    const char *why, GError **error);
+
+/* kpr-renew.c: the CKA_LABEL of @key_id's objects: the identity's name,
+ * or a temporary one for the renewal's pair until it takes over. */
+char *kpr_agent_object_label (const KprIdentity *id, GBytes *key_id);
 
 /* kpr-enroll.c */
 gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id,

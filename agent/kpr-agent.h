@@ -146,6 +146,9 @@ gboolean kpr_store_save (KprStore *store, const KprIdentity *identity, GError **
 gboolean kpr_store_save_full (KprStore *store, const KprIdentity *identity, gboolean durable,
                               GError **error);
 gboolean kpr_store_exists (KprStore *store, const char *name);
+/* Removes the record, audit log and trust anchors of @name without a
+ * trace (an enrollment rolled back before anything was issued). */
+gboolean kpr_store_forget (KprStore *store, const char *name, GError **error);
 /* Moves the record (and its log and trust anchors) under archive/. */
 gboolean kpr_store_archive (KprStore *store, const char *name, GError **error);
 /* One line in NAME.log; never holds a secret. */

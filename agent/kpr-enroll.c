@@ -179,11 +179,12 @@ kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id, GByte
 {
   g_autoptr (X509) present = kpr_token_find_certificate (token, key_id, NULL);
   g_autoptr (KprX509Stack) anchors = kpr_store_load_trust (agent->store, id->name, NULL);
+  g_autofree char *label = kpr_agent_object_label (id, key_id);
 
   if (!present || X509_cmp (present, cert) != 0)
     {
       if (!kpr_token_delete_certificate (token, key_id, error)
-          || !kpr_token_store_certificate (token, cert, id->name, key_id, error))
+          || !kpr_token_store_certificate (token, cert, label, key_id, error))
         return FALSE;
     }
   /* The CA next to it, so that browsers and backups find the chain. */
@@ -245,6 +246,7 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
       kpr_agent_note_auth (agent, id, auth_name (what));
     }
   kpr_agent_progress (agent, "Sending the certificate request to %s", id->server);
+  agent->request_sent = agent->request_sent || creds.secret;
   cert = kpr_agent_send_request (agent, client, id, key, subject, NULL, FALSE,
                                  creds.secret ? &creds : NULL, &local);
   if (!cert && again && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH) && agent->ui.ask)
@@ -265,6 +267,7 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
         return FALSE;
       creds.secret = secret;
       kpr_agent_note_auth (agent, id, auth_name (what));
+      agent->request_sent = TRUE;
       cert = kpr_agent_send_request (agent, client, id, key, subject, NULL, FALSE, &creds, &local);
     }
   if (!cert && again && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH) && !agent->ui.ask)
@@ -427,6 +430,7 @@ server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **
     return FALSE;
   creds.secret = secret;
   kpr_agent_progress (agent, "Asking %s to generate the key", id->server);
+  agent->request_sent = TRUE;
   if (!kpr_est_client_serverkeygen (client, req, &creds, &key, &cert, error))
     return FALSE;
   if (!kpr_agent_remove_objects (agent, token, id->key_id, "unfinished", error)
@@ -436,6 +440,34 @@ server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **
   return kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error);
 }
 
+/* A new enrollment that failed before its secret word was spent (the
+ * person cancelled a prompt, the server refused the word or throttled
+ * us, or nothing was sent) leaves nothing behind: its key goes, then its
+ * record.  Once a request with the word may have been answered, the
+ * record stays so that the next run resumes without another word. */
+static void
+roll_back_unspent (KprAgent *agent, KprIdentity *id, GError **error)
+{
+  gboolean refused = error && *error
+                     && ((*error)->domain == KPR_ERROR
+                         && ((*error)->code == KPR_ERROR_CANCELLED || (*error)->code == KPR_ERROR_AUTH
+                             || (*error)->code == KPR_ERROR_REJECTED));
+  KprToken *token;
+
+  if (!kpr_lifecycle_info (id->state)->enrolling || id->state == KPR_STATE_PENDING
+      || (agent->request_sent && !refused))
+    return;
+  if (id->state != KPR_STATE_NEW
+      && (!(token = kpr_agent_token_for (agent, id, FALSE, NULL))
+          || !kpr_token_delete_objects (token, id->key_id, NULL, NULL)))
+    return;
+  if (!kpr_store_forget (agent->store, id->name, NULL))
+    return;
+  if (error && *error)
+    g_prefix_error (error, "Nothing was changed (no identity “%s” recorded, no key left): ",
+                    id->name);
+}
+
 KprIdentity *
 kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
 {
@@ -443,6 +475,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
   g_autoptr (KprEstClient) client = NULL;
 
   agent->retry_after = 0;
+  agent->request_sent = FALSE;
   if (!kpr_identity_name_is_valid (o->name))
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
@@ -512,10 +545,12 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     kpr_store_audit (agent->store, id->name, "enrollment started with %s as %s", id->server,
                      id->username);
   }
-  if (o->server_keygen && !server_keygen (agent, id, client, error))
-    return NULL;
-  if (!drive (agent, id, client, error))
-    return NULL;
+  if ((o->server_keygen && !server_keygen (agent, id, client, error))
+      || !drive (agent, id, client, error))
+    {
+      roll_back_unspent (agent, id, error);
+      return NULL;
+    }
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }

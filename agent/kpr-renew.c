@@ -6,13 +6,29 @@
 #include "kpr-agent-private.h"
 #include "kpr-lifecycle.h"
 
-/* ACTIVE + stale-key-id: remove what the record no longer points at. */
+char *
+kpr_agent_object_label (const KprIdentity *id, GBytes *key_id)
+{
+  /* Programs that use the identity by its label (pkcs11:object=NAME) look
+   * the certificate and the key up one after the other: the renewal's
+   * pair carries another label until it replaces the current one. */
+  if (key_id && id->next_key_id && g_bytes_equal (key_id, id->next_key_id))
+    return g_strconcat (id->name, " (renewal)", NULL);
+  return g_strdup (id->name);
+}
+
+/* ACTIVE + stale-key-id: the new pair takes the identity's label, then
+ * what the record no longer points at goes.  Both happen back to back,
+ * after the record was written, so that programs that look the identity
+ * up by label see the old pair or the new one for as short a time as the
+ * token allows, never a key without its certificate for longer. */
 static gboolean
 drop_stale (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
 {
   if (!id->stale_key_id)
     return TRUE;
-  if (!kpr_agent_remove_objects (agent, token, id->stale_key_id, "previous", error))
+  if (!kpr_token_set_label (token, id->key_id, id->name, error)
+      || !kpr_agent_remove_objects (agent, token, id->stale_key_id, "previous", error))
     return FALSE;
   g_clear_pointer (&id->stale_key_id, g_bytes_unref);
   return kpr_lifecycle_save (agent->store, id, "stale-removed", FALSE, error);
@@ -219,7 +235,8 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
             kpr_agent_progress (agent, "Generating a new %s key on “%s”…",
                                 kpr_key_type_to_string (id->key_type),
                                 kpr_token_get_info (token)->label);
-            if (!kpr_token_generate_key (token, id->key_type, id->protection, id->name,
+            g_autofree char *label = kpr_agent_object_label (id, id->next_key_id);
+            if (!kpr_token_generate_key (token, id->key_type, id->protection, label,
                                          id->next_key_id, error))
               return FALSE;
             kpr_fault_point ("after:next-keygen");

@@ -376,6 +376,29 @@ kpr_load_pem_certs (const char *path, GError **error)
 }
 
 gboolean
+kpr_store_forget (KprStore *store, const char *name, GError **error)
+{
+  static const struct {
+    const char *sub, *ext;
+  } files[] = { { "identities", ".ini" }, { "identities", ".log" }, { "trust", ".pem" } };
+
+  /* The record goes first: without it nothing refers to the others, and
+   * a new enrollment under the name writes them again. */
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = path_of (store, files[i].sub, name, files[i].ext);
+      if (g_unlink (path) < 0 && errno != ENOENT)
+        {
+          int saved = errno;
+          g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot remove %s: %s", path,
+                       g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
 kpr_store_archive (KprStore *store, const char *name, GError **error)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();

@@ -371,6 +371,43 @@ objects_with_id (KprToken *token, GBytes *id, GError **error)
 }
 
 gboolean
+kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **error)
+{
+  /* Keys first, the certificate last: programs that look the identity up
+   * by label find the certificate first and then the key of that name. */
+  static const CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_CERTIFICATE };
+  gsize label_len = strlen (label);
+
+  for (gsize c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      g_autoptr (GArray) found = find_by_id (token, classes[c], id, error);
+
+      if (!found)
+        return FALSE;
+      for (guint i = 0; i < found->len; i++)
+        {
+          CK_OBJECT_HANDLE obj = g_array_index (found, CK_OBJECT_HANDLE, i);
+          g_autoptr (GBytes) now = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
+          CK_ATTRIBUTE attr = { CKA_LABEL, (void *) label, label_len };
+          CK_RV rv;
+
+          if (now && g_bytes_get_size (now) == label_len
+              && memcmp (g_bytes_get_data (now, NULL), label, label_len) == 0)
+            continue;
+          rv = token->module->fn->C_SetAttributeValue (token->session, obj, &attr, 1);
+          if (rv != CKR_OK)
+            {
+              kpr_set_ckr_error (error, rv, "Token “%s” refused to rename an object to “%s”",
+                                 token->info.label, label);
+              return FALSE;
+            }
+          token->keys_valid = FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
 kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count, GError **error)
 {
   g_autoptr (GArray) found = objects_with_id (token, id, error);
@@ -389,14 +426,58 @@ kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error)
   return found && destroy_all (token, found, error);
 }
 
+/* Half-made objects: SoftHSM writes an object's class (and its defaults:
+ * an empty CKA_ID and CKA_LABEL) before the caller's template, so a
+ * process killed inside C_GenerateKeyPair or C_CreateObject can leave a
+ * key or certificate that names nobody.  certkeeper always passes the
+ * identity's id and label in that same call (kpr_key_template_init,
+ * kpr_token_store_certificate), so on its own software token an object
+ * with neither is such a leftover.  Other tokens are left alone: their
+ * objects may belong to other programs. */
+static gboolean
+delete_orphans (KprToken *token, guint *ret_count, GError **error)
+{
+  static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE };
+  guint count = 0;
+
+  if (!token->info.software)
+    return TRUE;
+  for (gsize c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      CK_OBJECT_CLASS klass = classes[c];
+      CK_ATTRIBUTE tmpl[] = {
+        { CKA_CLASS, &klass, sizeof klass },
+        { CKA_ID, NULL, 0 },
+      };
+      g_autoptr (GArray) found = kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error);
+
+      if (!found)
+        return FALSE;
+      for (guint i = 0; i < found->len; i++)
+        {
+          CK_OBJECT_HANDLE obj = g_array_index (found, CK_OBJECT_HANDLE, i);
+          g_autoptr (GBytes) label = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
+
+          if (!label || g_bytes_get_size (label) != 0)
+            continue;
+          if (!kpr_token_destroy (token, obj, error))
+            return FALSE;
+          count++;
+        }
+    }
+  *ret_count = count;
+  return TRUE;
+}
+
 gboolean
 kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count, GError **error)
 {
   g_autoptr (GArray) found = objects_with_id (token, id, error);
+  guint orphans = 0;
 
-  if (!found || !destroy_all (token, found, error))
+  if (!found || !destroy_all (token, found, error) || !delete_orphans (token, &orphans, error))
     return FALSE;
   if (ret_count)
-    *ret_count = found->len;
+    *ret_count = found->len + orphans;
   return TRUE;
 }

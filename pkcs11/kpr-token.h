@@ -200,10 +200,17 @@ X509 *kpr_token_find_certificate (KprToken *token, GBytes *id, GError **error);
 /* Every certificate on the token (identity and CA certificates). */
 KprX509Stack *kpr_token_list_certificates (KprToken *token, GError **error);
 
-/* Removes the private key, public key and certificate with CKA_ID @id.
+/* Removes the private key, public key and certificate with CKA_ID @id,
+ * and on the software token the keys and certificates with neither a
+ * CKA_ID nor a CKA_LABEL (what a process killed inside the module's
+ * object creation leaves; certkeeper never makes such objects).
  * Removing nothing is not an error (a re-run after a crash converges). */
 gboolean kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count,
                                    GError **error);
+
+/* Sets CKA_LABEL of the keys and the certificate with CKA_ID @id (those
+ * that already carry it are left alone: a re-run converges). */
+gboolean kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **error);
 
 /* Removes only the certificate with CKA_ID @id (none is not an error). */
 gboolean kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -16,10 +17,32 @@ kpr_prompt_is_interactive (void)
   return isatty (STDERR_FILENO);
 }
 
+/* Ctrl-C or SIGTERM at a no-echo prompt: the terminal gets its echo
+ * back at once (tcsetattr and dup2 are async-signal-safe), the read ends
+ * (the terminal's descriptor now reads /dev/null) and the caller learns
+ * it was cancelled, so that what it started can be rolled back. */
+static volatile sig_atomic_t prompt_interrupted;
+static int prompt_fd = -1;
+static int prompt_null = -1;
+static struct termios prompt_saved;
+static volatile sig_atomic_t prompt_restore;
+
+static void
+on_prompt_signal (int sig)
+{
+  (void) sig;
+  prompt_interrupted = 1;
+  if (prompt_restore)
+    tcsetattr (prompt_fd, TCSAFLUSH, &prompt_saved);
+  if (prompt_null >= 0)
+    dup2 (prompt_null, prompt_fd);
+}
+
 static KprSecret *
 read_tty (const char *question, GError **error)
 {
   struct termios saved, quiet;
+  struct sigaction act = { 0 }, old_int, old_term;
   KprSecret *secret;
   int fd = open ("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   gboolean restore;
@@ -34,6 +57,15 @@ read_tty (const char *question, GError **error)
   if (write (fd, question, strlen (question)) < 0)
     { /* the question is a courtesy; reading still works */ }
   restore = tcgetattr (fd, &saved) == 0;
+  prompt_fd = fd;
+  prompt_saved = saved;
+  prompt_restore = restore;
+  prompt_interrupted = 0;
+  prompt_null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  act.sa_handler = on_prompt_signal;
+  sigemptyset (&act.sa_mask);
+  sigaction (SIGINT, &act, &old_int);
+  sigaction (SIGTERM, &act, &old_term);
   if (restore)
     {
       quiet = saved;
@@ -41,10 +73,24 @@ read_tty (const char *question, GError **error)
       quiet.c_lflag |= ECHONL;
       tcsetattr (fd, TCSAFLUSH, &quiet);
     }
-  secret = kpr_secret_read_fd (fd, error);
-  if (restore)
+  secret = prompt_interrupted ? NULL : kpr_secret_read_fd (fd, error);
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  if (restore && !prompt_interrupted)
     tcsetattr (fd, TCSAFLUSH, &saved);
+  if (prompt_interrupted)
+    {
+      if (write (fd, "\n", 1) < 0)
+        { /* cosmetic */ }
+      kpr_secret_free (secret);
+      secret = NULL;
+      g_clear_error (error);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED, "Interrupted at the prompt");
+    }
   close (fd);
+  if (prompt_null >= 0)
+    close (prompt_null);
+  prompt_null = prompt_fd = -1;
   return secret;
 }
 

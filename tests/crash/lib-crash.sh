@@ -94,6 +94,16 @@ p11() {
         --token-label certkeeper --login --pin 1234 "$@" 2>/dev/null
 }
 
+# Objects of the token with neither an ID nor a label: nobody can find
+# or remove them (issue 13, item 9).
+unnamed() {
+    p11 -O | awk '
+        /Object;/ { if (seen && !id && !label) n++; seen = 1; id = 0; label = 0; next }
+        /^ *ID:/ { id = 1 }
+        /^ *label: *[^ ]/ { label = 1 }
+        END { if (seen && !id && !label) n++; print n + 0 }'
+}
+
 # The identity converged: ACTIVE, exactly one key pair and one identity
 # certificate on the token, the same certificate as the record's.
 converged() {
@@ -110,6 +120,9 @@ converged() {
     else
         fail "$what: expected 1/1/1 objects, found $priv private, $pub public, $certs certificates"
     fi
+    local unnamed_left
+    unnamed_left=$(unnamed)
+    [ "$unnamed_left" -eq 0 ] || fail "$what: $unnamed_left objects with no id and no label on the token"
     "$CK" show alice --pem >"$T/cert.pem"
     openssl verify -CAfile "$CA_DIR/ca.pem" "$T/cert.pem" >/dev/null 2>&1 ||
         fail "$what: the recorded certificate does not verify"
