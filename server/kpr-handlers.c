@@ -201,7 +201,6 @@ source_allowed (KprRequest *rq)
   return FALSE;
 }
 
-
 static void
 reply_pending (KprRequest *rq, gint64 id)
 {
