@@ -33,6 +33,7 @@ struct _KprAgent {
   guint retry_after; /* the server's Retry-After with the last failure */
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
   char *browser_note; /* what the last flow's browser step did, or NULL */
+  char *renewal_note; /* a renewal that became a new enrollment: why, or NULL */
 };
 
 /* The process's one token context (loaded on first use). */
@@ -58,6 +59,33 @@ gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *
                                  GBytes *key_id, X509 *cert, GError **error);
 gboolean kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_server,
                                         GError **error);
+
+/* kpr-request.c: what is sent to the EST server. */
+/* Before a key is made: GET /csrattrs; a key type the server asks for
+ * that certkeeper makes replaces @id->key_type (said and audited); one it
+ * cannot make is KPR_ERROR_UNSUPPORTED before anything is generated. */
+gboolean kpr_agent_adopt_key_type (KprAgent *agent, KprEstClient *client, KprIdentity *id,
+                                   GError **error);
+/* Makes @id->pending_csr for @key from the server's CSR attributes
+ * (OIDs it cannot fill in are audited), unless there is one; when they ask
+ * for the request bound to the TLS connection (challengePassword), none is
+ * made here: kpr_agent_send_request makes it on that connection. */
+gboolean kpr_agent_make_request (KprAgent *agent, KprEstClient *client, KprIdentity *id,
+                                 EVP_PKEY *key, const X509_NAME *subject,
+                                 const GENERAL_NAMES *san, GError **error);
+/* simpleenroll / simplereenroll of @id->pending_csr, or of the bound
+ * request made now (then kept in @id->pending_csr, and saved). */
+X509 *kpr_agent_send_request (KprAgent *agent, KprEstClient *client, KprIdentity *id,
+                              EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *san,
+                              gboolean reenroll, const KprEstCredentials *creds, GError **error);
+/* Records how @id's request authenticated ("secret-word", "password",
+ * "certificate", "certificate+password"): a poll does the same. */
+void kpr_agent_note_auth (KprAgent *agent, KprIdentity *id, const char *how);
+/* The server's password for @id (not a one-time word), @why it is
+ * needed, through ui->ask; KPR_ERROR_AUTH saying what to do when nothing
+ * can ask. */
+KprSecret *kpr_agent_ask_password (KprAgent *agent, const KprIdentity *id, const char *why,
+                                   GError **error);
 
 /* kpr-browser.c: after enroll, import, install and renew (never fails). */
 void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);

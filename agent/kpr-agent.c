@@ -27,6 +27,7 @@ kpr_agent_free (KprAgent *agent)
   kpr_token_ctx_free (agent->tokens);
   kpr_store_free (agent->store);
   g_free (agent->browser_note);
+  g_free (agent->renewal_note);
   g_free (agent);
 }
 
@@ -82,6 +83,12 @@ guint
 kpr_agent_get_retry_after (KprAgent *agent)
 {
   return agent->retry_after;
+}
+
+const char *
+kpr_agent_get_renewal_note (KprAgent *agent)
+{
+  return agent->renewal_note;
 }
 
 KprEstClient *

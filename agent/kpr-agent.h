@@ -79,6 +79,10 @@ typedef struct {
   /* a request waiting for the server */
   X509_REQ *pending_csr;
   gint64 retry_at;    /* unix time; 0 = now */
+  /* how that request authenticated, so that a poll authenticates the
+   * same way: "secret-word" (one-time), "password", "certificate",
+   * "certificate+password"; NULL: unknown (an older record) */
+  char *submitted_auth;
   /* the last verified backup */
   char *backup_when;  /* ISO 8601 */
   char *backup_where;
@@ -251,6 +255,11 @@ KprIdentity *kpr_agent_renew (KprAgent *agent, const char *name, gboolean force,
  * (HTTP 503 or 429 with Retry-After), for the scheduler; 0 when it said
  * nothing. */
 guint kpr_agent_get_retry_after (KprAgent *agent);
+/* After kpr_agent_renew: when the server refused the renewal with the
+ * certificate and the identity was enrolled again with username and
+ * secret word instead (a different operation), the sentence saying so and
+ * why, for the person; NULL otherwise. */
+const char *kpr_agent_get_renewal_note (KprAgent *agent);
 
 /* Completes a pending identity with the certificate the server mailed;
  * refused (KPR_ERROR_KEY_MISMATCH) unless it carries the waiting key. */

@@ -113,7 +113,8 @@ establish_trust (KprAgent *agent, KprEstClient *client, const KprEnrollOptions *
 /* The secret word (requested from the server first) or, for servers
  * without that extension, a password.  Never stored anywhere. */
 static KprSecret *
-obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, GError **error)
+obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, KprAsk *ret_what,
+               GError **error)
 {
   const char *username = id->username;
   g_autoptr (GError) local = NULL;
@@ -123,6 +124,8 @@ obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, GEr
 
   /* An enrollment code is already at hand: a secret word requested now
    * would be texted for nothing (see KprAgentUi.secret_known). */
+  if (ret_what)
+    *ret_what = KPR_ASK_PASSWORD;
   if (agent->ui.secret_known && agent->ui.ask)
     return agent->ui.ask (KPR_ASK_PASSWORD, username, agent->ui.data, error);
   challenge = kpr_est_client_challenge (client, username, &local);
@@ -153,6 +156,8 @@ obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, GEr
                    what == KPR_ASK_SECRET_WORD ? "secret word" : "password");
       return NULL;
     }
+  if (ret_what)
+    *ret_what = what;
   return agent->ui.ask (what, detail, agent->ui.data, error);
 }
 
@@ -197,13 +202,22 @@ audit_issued (KprAgent *agent, KprIdentity *id, const char *what)
   kpr_store_audit (agent->store, id->name, "%s certificate serial %s", what, hex);
 }
 
-/* Submits the recorded (or a new) CSR.  SUBMITTED is written before the
- * request leaves; a 202 leaves the identity PENDING. */
+/* How a request authenticated with @what, for the record. */
+static const char *
+auth_name (KprAsk what)
+{
+  return what == KPR_ASK_SECRET_WORD ? "secret-word" : "password";
+}
+
+/* Submits the recorded (or a new) CSR, made from the server's CSR
+ * attributes.  SUBMITTED is written before the request leaves; a 202
+ * leaves the identity PENDING, with how the request authenticated. */
 static gboolean
 submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (KprSecret) secret = NULL;
+  g_autoptr (X509_NAME) subject = subject_for (id->username);
   KprEstCredentials creds = { id->username, NULL };
   /* The request may have reached the server before (a crash, a lost
    * answer, a pending request): send it again without credentials first.
@@ -211,15 +225,11 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
    * one that needs credentials says 401 and only then is a secret word
    * spent. */
   gboolean again = id->state == KPR_STATE_SUBMITTED || id->state == KPR_STATE_PENDING;
+  KprAsk what = KPR_ASK_PASSWORD;
   X509 *cert;
 
-  if (!id->pending_csr)
-    {
-      g_autoptr (X509_NAME) subject = subject_for (id->username);
-      id->pending_csr = kpr_est_csr_new (key, subject, NULL, NULL, error);
-      if (!id->pending_csr)
-        return FALSE;
-    }
+  if (!kpr_agent_make_request (agent, client, id, key, subject, NULL, error))
+    return FALSE;
   /* A poll keeps PENDING: a failed poll must not make a waiting request
    * look like one that was never answered. */
   if (id->state != KPR_STATE_PENDING
@@ -228,22 +238,34 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
 
   if (!again)
     {
-      secret = obtain_secret (agent, client, id, error);
+      secret = obtain_secret (agent, client, id, &what, error);
       if (!secret)
         return FALSE;
       creds.secret = secret;
+      kpr_agent_note_auth (agent, id, auth_name (what));
     }
   kpr_agent_progress (agent, "Sending the certificate request to %s", id->server);
-  cert = kpr_est_client_enroll (client, id->pending_csr, key, FALSE, creds.secret ? &creds : NULL,
-                                &local);
+  cert = kpr_agent_send_request (agent, client, id, key, subject, NULL, FALSE,
+                                 creds.secret ? &creds : NULL, &local);
   if (!cert && again && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH) && agent->ui.ask)
     {
+      /* The server wants credentials again for the request it holds.  As
+       * the request authenticated: a password is asked for (or read from
+       * the configured file) again; a one-time word never works twice, so
+       * a new one. */
+      kpr_agent_progress (agent, "%s wants credentials again for the request of “%s”: %s",
+                          id->server, id->name, local->message);
       g_clear_error (&local);
-      secret = obtain_secret (agent, client, id, error);
+      if (g_strcmp0 (id->submitted_auth, "password") == 0)
+        secret = kpr_agent_ask_password (agent, id, "again, to answer the request it holds",
+                                         error);
+      else
+        secret = obtain_secret (agent, client, id, &what, error);
       if (!secret)
         return FALSE;
       creds.secret = secret;
-      cert = kpr_est_client_enroll (client, id->pending_csr, key, FALSE, &creds, &local);
+      kpr_agent_note_auth (agent, id, auth_name (what));
+      cert = kpr_agent_send_request (agent, client, id, key, subject, NULL, FALSE, &creds, &local);
     }
   if (!cert)
     {
@@ -311,6 +333,9 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
       case KPR_STEP_MAKE_KEY:
         /* A key left by a run that died before KEY_READY is an orphan. */
         if (!kpr_agent_remove_objects (agent, token, id->key_id, "unfinished", error))
+          return FALSE;
+        /* Of the type the server's CSR attributes ask for, when they do. */
+        if (client && !kpr_agent_adopt_key_type (agent, client, id, error))
           return FALSE;
         kpr_agent_progress (agent, "Generating a %s key on “%s”…",
                             kpr_key_type_to_string (id->key_type), kpr_token_get_info (token)->label);
@@ -388,7 +413,7 @@ server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **
   throwaway = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
   if (!throwaway || !(req = kpr_est_csr_new (throwaway, subject, NULL, NULL, error)))
     return FALSE;
-  if (!(secret = obtain_secret (agent, client, id, error)))
+  if (!(secret = obtain_secret (agent, client, id, NULL, error)))
     return FALSE;
   creds.secret = secret;
   kpr_agent_progress (agent, "Asking %s to generate the key", id->server);

@@ -52,9 +52,71 @@ swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
   return drop_stale (agent, token, id, error);
 }
 
+/* Sends the renewal (a new request, or the recorded one when polling)
+ * with the current certificate, and the server's password too when it
+ * asks for both.  NULL with *@cert_refused when the server refused the
+ * certificate itself (expired, revoked, unknown to it). */
+static X509 *
+reenroll (KprAgent *agent, KprEstClient *client, KprIdentity *id, EVP_PKEY *current,
+          EVP_PKEY *next_key, gboolean *cert_refused, GError **error)
+{
+  g_autoptr (GENERAL_NAMES) san = X509_get_ext_d2i (id->cert, NID_subject_alt_name, NULL, NULL);
+  g_autoptr (KprSecret) secret = NULL;
+  g_autoptr (GError) local = NULL;
+  KprEstCredentials creds = { id->username, NULL };
+  X509 *cert = NULL;
+
+  *cert_refused = FALSE;
+  /* A poll of a request that needed both authenticates the same way. */
+  if (id->pending_csr && g_strcmp0 (id->submitted_auth, "certificate+password") == 0)
+    {
+      if (!(secret = kpr_agent_ask_password (agent, id, "with the certificate, to answer the "
+                                             "renewal it is waiting for", error)))
+        return NULL;
+      creds.secret = secret;
+    }
+  else
+    kpr_agent_note_auth (agent, id, "certificate");
+  kpr_est_client_set_client_cert (client, id->cert, current, NULL);
+  kpr_agent_progress (agent, "Renewing “%s” with %s", id->name, id->server);
+  cert = kpr_agent_send_request (agent, client, id, next_key, X509_get_subject_name (id->cert),
+                                 san, TRUE, creds.secret ? &creds : NULL, &local);
+  if (!cert && !creds.secret && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH)
+      && kpr_est_client_get_refusal (client) == KPR_EST_REFUSAL_CERTIFICATE)
+    {
+      /* The server wants its HTTP authentication on top of the
+       * certificate (RFC 7030 §3.2.3): the same simplereenroll again, with
+       * both — a renewal stays a renewal. */
+      g_clear_error (&local);
+      if (!(secret = kpr_agent_ask_password (agent, id, "with the certificate, to renew",
+                                             error)))
+        {
+          kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
+          return NULL;
+        }
+      creds.secret = secret;
+      kpr_agent_note_auth (agent, id, "certificate+password");
+      cert = kpr_agent_send_request (agent, client, id, next_key,
+                                     X509_get_subject_name (id->cert), san, TRUE, &creds, &local);
+    }
+  kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
+  if (cert)
+    return cert;
+  /* Refused for the certificate: no credentials were in play, and the
+   * server did not merely want a password besides. */
+  *cert_refused = !creds.secret
+                  && (g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH)
+                      || g_error_matches (local, KPR_ERROR, KPR_ERROR_REJECTED));
+  g_propagate_error (error, g_steal_pointer (&local));
+  return NULL;
+}
+
 /* The renewal request: simplereenroll over mutual TLS with the current
- * pair; when that is refused (expired, revoked, unknown to the server),
- * the same flow with username + secret word. */
+ * pair (and the server's password when it wants both).  Only when the
+ * certificate itself is refused (expired, revoked, unknown to the server)
+ * does it become a new enrollment with username and secret word — a
+ * different operation, said in the log, the record's history and the
+ * outcome (kpr_agent_get_renewal_note). */
 static X509 *
 ask_server (KprAgent *agent, KprEstClient *client, KprToken *token, KprIdentity *id,
             EVP_PKEY *next_key, GError **error)
@@ -63,19 +125,15 @@ ask_server (KprAgent *agent, KprEstClient *client, KprToken *token, KprIdentity 
   g_autoptr (GError) local = NULL;
   g_autoptr (KprSecret) secret = NULL;
   KprEstCredentials creds = { id->username, NULL };
+  gboolean cert_refused = TRUE;
+  KprAsk what;
   X509 *cert;
 
   current = kpr_token_get_private_key (token, id->key_id, &local);
   if (current)
     {
-      kpr_est_client_set_client_cert (client, id->cert, current, NULL);
-      kpr_agent_progress (agent, "Renewing “%s” with %s", id->name, id->server);
-      cert = kpr_est_client_enroll (client, id->pending_csr, next_key, TRUE, NULL, &local);
-      kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
-      if (cert || g_error_matches (local, KPR_ERROR, KPR_ERROR_PENDING)
-          || g_error_matches (local, KPR_ERROR, KPR_ERROR_UNREACHABLE)
-          || g_error_matches (local, KPR_ERROR, KPR_ERROR_UNTRUSTED)
-          || g_error_matches (local, KPR_ERROR, KPR_ERROR_KEY_MISMATCH))
+      cert = reenroll (agent, client, id, current, next_key, &cert_refused, &local);
+      if (cert || !cert_refused)
         {
           if (!cert)
             g_propagate_error (error, g_steal_pointer (&local));
@@ -87,37 +145,53 @@ ask_server (KprAgent *agent, KprEstClient *client, KprToken *token, KprIdentity 
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
                    "The server refused to renew “%s” with its certificate (%s); run "
-                   "'certkeeper renew %s' where a secret word can be typed",
+                   "'certkeeper renew %s' where a secret word can be typed to enroll it again",
                    id->name, local ? local->message : "no usable key", id->name);
       return NULL;
     }
-  kpr_agent_progress (agent, "The server refused the current certificate (%s); "
-                      "asking for a secret word instead", local ? local->message : "no key");
+  kpr_agent_progress (agent, "The server refused the current certificate (%s); enrolling "
+                      "“%s” again with username and secret word instead of renewing it",
+                      local ? local->message : "no key", id->name);
+  kpr_store_audit (agent->store, id->name, "renewal refused with the certificate (%s): "
+                   "enrolling again (simpleenroll) instead",
+                   local ? local->message : "no key");
   {
     g_autoptr (KprEstChallenge) challenge =
       agent->ui.secret_known ? NULL : kpr_est_client_challenge (client, id->username, NULL);
     g_autofree char *detail = challenge
       ? g_strdup_printf ("sent by %s to %s", challenge->channel, challenge->destination)
       : g_strdup_printf ("for %s", id->username);
-    secret = agent->ui.ask (challenge ? KPR_ASK_SECRET_WORD : KPR_ASK_PASSWORD, detail,
-                            agent->ui.data, error);
+    what = challenge ? KPR_ASK_SECRET_WORD : KPR_ASK_PASSWORD;
+    secret = agent->ui.ask (what, detail, agent->ui.data, error);
   }
   if (!secret)
     return NULL;
   creds.secret = secret;
-  return kpr_est_client_enroll (client, id->pending_csr, next_key, FALSE, &creds, error);
+  kpr_agent_note_auth (agent, id, what == KPR_ASK_SECRET_WORD ? "secret-word" : "password");
+  {
+    g_autoptr (GENERAL_NAMES) san = X509_get_ext_d2i (id->cert, NID_subject_alt_name, NULL,
+                                                      NULL);
+    cert = kpr_agent_send_request (agent, client, id, next_key, X509_get_subject_name (id->cert),
+                                   san, FALSE, &creds, error);
+  }
+  if (cert)
+    {
+      g_free (agent->renewal_note);
+      agent->renewal_note = g_strdup_printf (
+        "“%s” was not renewed but enrolled again (username and %s): the server refused to "
+        "renew with the current certificate (%s)", id->name,
+        what == KPR_ASK_SECRET_WORD ? "secret word" : "password",
+        local ? local->message : "no usable key");
+    }
+  return cert;
 }
 
 static X509 *
-request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *next_key,
-                 GError **error)
+request_renewal (KprAgent *agent, KprEstClient *client, KprToken *token, KprIdentity *id,
+                 EVP_PKEY *next_key, GError **error)
 {
-  g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
-  X509 *cert;
+  X509 *cert = ask_server (agent, client, token, id, next_key, error);
 
-  if (!client)
-    return NULL;
-  cert = ask_server (agent, client, token, id, next_key, error);
   if (!cert)
     agent->retry_after = kpr_est_client_get_retry_after (client);
   return cert;
@@ -134,7 +208,12 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
       case KPR_STEP_RENEW_KEY:
         if (id->next_key_id)
           {
-            /* The id is recorded; the key is made now. */
+            /* The id is recorded; the key is made now, of the type the
+             * server's CSR attributes ask for when they do. */
+            g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
+
+            if (!client || !kpr_agent_adopt_key_type (agent, client, id, error))
+              return FALSE;
             if (!kpr_agent_remove_objects (agent, token, id->next_key_id, "unfinished", error))
               return FALSE;
             kpr_agent_progress (agent, "Generating a new %s key on “%s”…",
@@ -153,15 +232,20 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
       case KPR_STEP_RENEW_REQUEST:
         {
           g_autoptr (EVP_PKEY) next_key = kpr_token_get_private_key (token, id->next_key_id, error);
+          g_autoptr (KprEstClient) client = next_key ? kpr_agent_client_for (agent, id, error)
+                                                     : NULL;
+          g_autoptr (GENERAL_NAMES) san = NULL;
           X509 *cert;
-          if (!next_key)
+          if (!client)
             return FALSE;
-          if (!id->pending_csr
-              && !(id->pending_csr = kpr_est_csr_new_renewal (next_key, id->cert, NULL, error)))
+          /* The same Subject and SubjectAltName (RFC 7030 §4.2.2), and
+           * what the server's CSR attributes ask for. */
+          san = X509_get_ext_d2i (id->cert, NID_subject_alt_name, NULL, NULL);
+          if (!kpr_agent_make_request (agent, client, id, next_key,
+                                       X509_get_subject_name (id->cert), san, error)
+              || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_SUBMITTED, error))
             return FALSE;
-          if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_SUBMITTED, error))
-            return FALSE;
-          cert = request_renewal (agent, token, id, next_key, error);
+          cert = request_renewal (agent, client, token, id, next_key, error);
           if (!cert)
             return FALSE;
           X509_free (id->next_cert);
@@ -193,6 +277,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
   KprToken *token;
 
   agent->retry_after = 0;
+  g_clear_pointer (&agent->renewal_note, g_free);
   if (ret_renewed)
     *ret_renewed = FALSE;
   if (!id)

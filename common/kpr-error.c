@@ -50,7 +50,8 @@ static const ErrorEntry entries[KPR_ERROR_LAST + 1] = {
   [KPR_ERROR_BUSY] = { "KPR_ERROR_BUSY",
     "Another certkeeper is working on the same state; wait for it to finish." },
   [KPR_ERROR_AUTH] = { "KPR_ERROR_AUTH",
-    "Request a new secret word and try again; a used word never works twice." },
+    "Do what the message says: a secret word works once (request a new one), a password can be "
+    "typed again, a refused certificate means enrolling again." },
   [KPR_ERROR_UNREACHABLE] = { "KPR_ERROR_UNREACHABLE",
     "Check the network and the server address, then try again." },
   [KPR_ERROR_REJECTED] = { "KPR_ERROR_REJECTED",

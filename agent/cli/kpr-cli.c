@@ -72,6 +72,9 @@ kpr_cli_run (const KprCliSpec *spec, const GOptionEntry *entries, KprCliUi *ui, 
     kpr_agent_set_browsers (agent, FALSE);
   if (!action (agent, argv + 1, data, &error))
     return kpr_cli_report (error);
+  /* A renewal that became a new enrollment is said, not done silently. */
+  if (kpr_agent_get_renewal_note (agent))
+    printf ("%s\n", kpr_agent_get_renewal_note (agent));
   if (kpr_agent_get_browser_note (agent))
     printf ("%s\n", kpr_agent_get_browser_note (agent));
   return 0;

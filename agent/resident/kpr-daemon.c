@@ -31,7 +31,7 @@
 typedef struct {
   /* from the config */
   char *name, *server, *label, *username, *token_uri;
-  char *pin_file, *code_file, *ca_file;
+  char *pin_file, *code_file, *password_file, *ca_file;
   char *browser_url; /* kiosk browser policies (kpr-browser-policy.c) */
   char **hook_argv;
   KprKeyType key_type;
@@ -63,7 +63,8 @@ identity_free (gpointer data)
   DaemonIdentity *id = data;
 
   g_free (id->name), g_free (id->server), g_free (id->label), g_free (id->username);
-  g_free (id->token_uri), g_free (id->pin_file), g_free (id->code_file), g_free (id->ca_file);
+  g_free (id->token_uri), g_free (id->pin_file), g_free (id->code_file), g_free (id->password_file);
+  g_free (id->ca_file);
   g_free (id->browser_url);
   g_strfreev (id->hook_argv);
   g_free (id->last_error);
@@ -85,8 +86,8 @@ kpr_daemon_free (KprDaemon *daemon)
 /* --- the config ---------------------------------------------------------- */
 
 static const char *const identity_keys[] = {
-  "server", "label", "username", "token", "pin-file", "enrollment-code-file", "ca-file", "key",
-  "protection", "hook", "browser-url", NULL,
+  "server", "label", "username", "token", "pin-file", "enrollment-code-file", "password-file",
+  "ca-file", "key", "protection", "hook", "browser-url", NULL,
 };
 
 /* Relative paths are taken from the config file's directory, so a config
@@ -137,6 +138,7 @@ load_identity (KprDaemon *daemon, GKeyFile *kf, const char *group, const char *b
     id->token_uri = g_steal_pointer (&token);
   id->pin_file = config_path_value (kf, group, "pin-file", base);
   id->code_file = config_path_value (kf, group, "enrollment-code-file", base);
+  id->password_file = config_path_value (kf, group, "password-file", base);
   id->ca_file = config_path_value (kf, group, "ca-file", base);
   key = g_key_file_get_string (kf, group, "key", NULL);
   if (key && !kpr_key_type_from_string (key, &id->key_type))
@@ -248,13 +250,18 @@ daemon_ask (KprAsk what, const char *detail, gpointer data, GError **error)
                    "The headless agent does not make or open backups");
       return NULL;
     }
+  /* A server's own password (one that is not one-time: renewals that
+   * want it with the certificate, polls that want it again) comes from
+   * password-file=; the one-time enrollment code from its file. */
+  if (id && what == KPR_ASK_PASSWORD && id->password_file)
+    return kpr_secret_read_file (id->password_file, error);
   if (!id || !id->code_file)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                   "The server wants a secret for “%s” and [identity %s] has no "
-                   "enrollment-code-file=: mint a code with 'certkeeper-ca code DIR %s' and "
-                   "name its file there", id ? id->username : "?", id ? id->name : "?",
-                   id ? id->username : "USER");
+                   "The server wants a password or code for “%s” (%s) and [identity %s] has "
+                   "neither password-file= (the server's password) nor enrollment-code-file= "
+                   "(a one-time code: 'certkeeper-ca code DIR %s')", id ? id->username : "?",
+                   detail ? detail : "", id ? id->name : "?", id ? id->username : "USER");
       return NULL;
     }
   return kpr_secret_read_file (id->code_file, error);
@@ -398,6 +405,8 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
       cfg->last_renewal = now;
       kpr_log (KPR_LOG_INFO, "%s: %s, serial %s, valid until %s", cfg->name,
                before ? "renewed" : "enrolled", serial, until);
+      if (kpr_agent_get_renewal_note (agent))
+        kpr_log (KPR_LOG_NOTICE, "%s: %s", cfg->name, kpr_agent_get_renewal_note (agent));
       kpr_daemon_run_hook (cfg->name, cfg->hook_argv, store, identity,
                            before ? "renewed" : "enrolled");
     }

@@ -137,8 +137,8 @@ desktop_ask (KprAsk what, const char *detail, gpointer data, GError **error)
     desktop->current->needs = what == KPR_ASK_SECRET_WORD || what == KPR_ASK_PASSWORD
                                 ? KPR_AGENT_NEEDS_SECRET_WORD : KPR_AGENT_NEEDS_PASSPHRASE;
   g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
-               "The server wants a secret word %s: renew from certkeeper, which asks for it",
-               detail ? detail : "");
+               "The server wants %s %s: renew from certkeeper, which asks for it",
+               what == KPR_ASK_PASSWORD ? "its password" : "a secret word", detail ? detail : "");
   return NULL;
 }
 
@@ -230,6 +230,8 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
         return TRUE; /* not due, or an interrupted step was tidied up */
       id->last_renewal = now;
       kpr_log (KPR_LOG_INFO, "%s: renewed, serial %s", id->name, serial);
+      if (kpr_agent_get_renewal_note (agent))
+        kpr_log (KPR_LOG_NOTICE, "%s: %s", id->name, kpr_agent_get_renewal_note (agent));
       kpr_desktop_emit (desktop, "Renewed", g_variant_new ("(ss)", id->name, serial));
     }
   return TRUE;
