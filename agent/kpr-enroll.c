@@ -267,6 +267,16 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
       kpr_agent_note_auth (agent, id, auth_name (what));
       cert = kpr_agent_send_request (agent, client, id, key, subject, NULL, FALSE, &creds, &local);
     }
+  if (!cert && again && g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH) && !agent->ui.ask)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                   "%s wants credentials again to answer the request of “%s” (%s, as it "
+                   "authenticated first): run 'certkeeper renew %s' where they can be typed, "
+                   "or give them in a file (--secret-file; headless: password-file=). %s",
+                   id->server, id->name, id->submitted_auth ? id->submitted_auth : "a password",
+                   id->name, local->message);
+      return FALSE;
+    }
   if (!cert)
     {
       agent->retry_after = kpr_est_client_get_retry_after (client);

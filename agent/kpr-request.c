@@ -110,6 +110,12 @@ kpr_agent_send_request (KprAgent *agent, KprEstClient *client, KprIdentity *id, 
   X509_REQ *req = NULL;
   X509 *cert;
 
+  /* A recorded request bound to the connection it first went on cannot
+   * be bound to this one: the same request (key, subject, attributes) is
+   * made again on this connection; the server knows it by its key. */
+  if (id->pending_csr
+      && X509_REQ_get_attr_by_NID (id->pending_csr, NID_pkcs9_challengePassword, -1) >= 0)
+    g_clear_pointer (&id->pending_csr, X509_REQ_free);
   /* Made already (or recorded: a poll, a retry after a crash or a lost
    * answer, which the server knows by its key): sent as it is. */
   if (id->pending_csr)

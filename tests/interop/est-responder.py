@@ -20,7 +20,9 @@ ca.pem and ca.key (the issuing CA) and config.json, read at every request:
      "csrattrs": "BASE64 DER" | null, # what /csrattrs answers (204 if null)
      "enforce": {"curve": "secp384r1", "hash": "sha384",
                  "extensions": ["2.5.29.15"]} | null,
-     "binding": true}                 # challengePassword == tls-unique
+     "binding": true,                 # challengePassword == tls-unique
+     "reenroll_refuse": true,         # simplereenroll: 403, the certificate refused
+     "pending_once": true}            # the first authenticated simpleenroll: 202
 
 Every request is logged to DIR/log: "METHOD OP auth=SCHEME|- cn=CN|- tls=V
 status=CODE reason", SCHEME being that of the Authorization header received
@@ -171,6 +173,11 @@ def main():
                         return 400, "CSR Attributes missing: extension " + oid
             if cfg.get("binding"):
                 try:
+                    # cryptography ≥ 36 (Debian 12 has 38); older ones had
+                    # it on the request itself.
+                    cp = csr.attributes.get_attribute_for_oid(
+                        AttributeOID.CHALLENGE_PASSWORD).value
+                except AttributeError:
                     cp = csr.get_attribute_for_oid(AttributeOID.CHALLENGE_PASSWORD)
                 except x509.AttributeNotFound:
                     cp = None
@@ -211,6 +218,18 @@ def main():
                 self.reply(404, "no such operation")
 
         def do_POST(self):
+            try:
+                self.post()
+            except Exception:
+                # A bug of the stand-in, not a behaviour: into the log.
+                import traceback
+                with lock:
+                    with open(os.path.join(args.dir, "log"), "a") as f:
+                        f.write("RESPONDER ERROR " + traceback.format_exc().replace("\n", " | ")
+                                + "\n")
+                raise
+
+        def post(self):
             self.op = self.path.rstrip("/").rsplit("/", 1)[-1]
             self.scheme = (self.headers.get("Authorization") or "").partition(" ")[0].lower() \
                 or None
@@ -221,8 +240,8 @@ def main():
                 self.reply(404, "no such operation")
                 return
             reenroll = self.op == "simplereenroll"
-            if reenroll and not self.peer_cn():
-                self.reply(403, "simplereenroll needs the current certificate in TLS")
+            if reenroll and (not self.peer_cn() or cfg.get("reenroll_refuse")):
+                self.reply(403, "simplereenroll refused: the certificate is revoked")
                 return
             need_auth = cfg.get("reenroll_auth") if reenroll else cfg.get("auth") != "none"
             if need_auth:
@@ -239,6 +258,11 @@ def main():
             refusal = self.check_csr(cfg, csr)
             if refusal:
                 self.reply(refusal[0], refusal[1])
+                return
+            marker = os.path.join(args.dir, "pending-seen")
+            if cfg.get("pending_once") and not reenroll and not os.path.exists(marker):
+                open(marker, "w").close()
+                self.reply(202, "pending", extra=[("Retry-After", "1")])
                 return
             self.reply(200, "issued", "application/pkcs7-mime; smime-type=certs-only",
                        self.issue(csr))
