@@ -22,7 +22,8 @@ ca.pem and ca.key (the issuing CA) and config.json, read at every request:
                  "extensions": ["2.5.29.15"]} | null,
      "binding": true,                 # challengePassword == tls-unique
      "reenroll_refuse": true,         # simplereenroll: 403, the certificate refused
-     "pending_once": true}            # the first authenticated simpleenroll: 202
+     "pending_once": true,            # the first authenticated simpleenroll: 202
+     "lifetime": 3600}                # seconds the certificates it issues are valid
 
 Every request is logged to DIR/log: "METHOD OP auth=SCHEME|- cn=CN|- tls=V
 status=CODE reason", SCHEME being that of the Authorization header received
@@ -188,7 +189,7 @@ def main():
                     return 401, "Proof of Possession Mismatch"
             return None
 
-        def issue(self, csr):
+        def issue(self, csr, lifetime):
             now = datetime.datetime.utcnow()
             cert = (x509.CertificateBuilder()
                     .subject_name(csr.subject)
@@ -196,7 +197,7 @@ def main():
                     .public_key(csr.public_key())
                     .serial_number(x509.random_serial_number())
                     .not_valid_before(now - datetime.timedelta(seconds=60))
-                    .not_valid_after(now + datetime.timedelta(hours=1))
+                    .not_valid_after(now + datetime.timedelta(seconds=lifetime))
                     .sign(ca_key, hashes.SHA256()))
             der = pkcs7.serialize_certificates([cert], serialization.Encoding.DER)
             return base64.b64encode(der) + b"\n"
@@ -265,7 +266,7 @@ def main():
                 self.reply(202, "pending", extra=[("Retry-After", "1")])
                 return
             self.reply(200, "issued", "application/pkcs7-mime; smime-type=certs-only",
-                       self.issue(csr))
+                       self.issue(csr, cfg.get("lifetime", 3600)))
 
     est_tls_server.serve(ctx, Handler)
 

@@ -105,5 +105,28 @@ expect_rc 0 "the poll with the password (asked again, as the request authenticat
 show_json later
 check_json "$JSON" "j['state'] == 'ACTIVE'" "the pending identity is now active"
 
+# --- headless: password-file= with the certificate, every renewal ------------------
+AGENT=${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}
+if [ -x "$AGENT" ]; then
+    config ', "reenroll_auth": true, "lifetime": 24'
+    : > "$RDIR/log"
+    printf '[agent]\nrenew-at=0.5\n[identity kiosk]\nserver=%s\nusername=alice\ntoken=software\npin-file=%s\npassword-file=%s\nca-file=%s\n' \
+        "$SERVER" "$PIN_FILE" "$PASSWORD_FILE" "$CA_PEM" > "$TMP/agent.conf"
+    "$AGENT" --headless --config "$TMP/agent.conf" < /dev/null > /dev/null 2> "$TMP/agent.log" &
+    BG_PIDS="$BG_PIDS $!"
+    renewed='POST simplereenroll auth=basic cn=alice .*status=200'
+    for _ in $(seq 90); do
+        grep -q "$renewed" "$RDIR/log" && break
+        sleep 1
+    done
+    grep -q "$renewed" "$RDIR/log" \
+        && ok "headless: renewed with the certificate and password-file=" \
+        || fail "headless: no renewal with certificate and password: $(tail -5 "$RDIR/log"); agent: $(tail -5 "$TMP/agent.log")"
+    [ "$(grep -c 'POST simpleenroll auth=basic .*status=200' "$RDIR/log")" -eq 1 ] \
+        && ok "headless: one enrollment, then renewals" \
+        || fail "headless: not exactly one enrollment: $(cat "$RDIR/log")"
+    grep -qF -- "S3rver-Passw0rd" "$TMP/agent.log" && fail "the password is in the agent's log"
+fi
+
 stop_server
 finish
