@@ -288,6 +288,20 @@ gboolean kpr_agent_revoke (KprAgent *agent, const char *name, GError **error);
  * left out. */
 GPtrArray *kpr_agent_list_tokens (KprAgent *agent, GError **error);
 
+/* This computer's key store (kpr-software-token.c).  Its PIN rules, as
+ * SoftHSM checks them: */
+#define KPR_SOFTWARE_PIN_MIN 4
+#define KPR_SOFTWARE_PIN_MAX 255
+/* NULL when @pin, typed twice (@again), can be the software token's PIN;
+ * else a sentence saying which rule it breaks — for checking as a person
+ * types, so it takes the entry's text and copies nothing. */
+char *kpr_software_pin_problem (const char *pin, const char *again);
+/* Creates the software token with @pin (the SO PIN is random and not
+ * kept: see kpr-software-token.c).  KPR_ERROR_EXISTS when there is one,
+ * KPR_ERROR_WEAK_SECRET when @pin breaks a rule above. */
+KprAgentToken *kpr_agent_create_software_token (KprAgent *agent, const KprSecret *pin,
+                                                GError **error);
+
 /* --- the scheduler (kpr-scheduler.c): when to do what, no I/O --- */
 
 /* What the resident agent does next for one identity. */
