@@ -214,6 +214,12 @@ typedef struct {
    * count against the server's rate limit; it asks KPR_ASK_PASSWORD and
    * sends the answer as the HTTP Basic password. */
   gboolean secret_known;
+  /* May be NULL (then confirm() gets the question as one text): trust the
+   * certificate authority @subject that @server presents, whose SHA-256
+   * is @fingerprint ("AB:CD:…")?  For a window that shows the fingerprint
+   * its own way (grouped, fixed width) without parsing a sentence. */
+  gboolean (*confirm_trust) (const char *server, const char *subject, const char *fingerprint,
+                             gpointer data);
 } KprAgentUi;
 
 typedef struct _KprAgent KprAgent;
@@ -301,6 +307,11 @@ char *kpr_software_pin_problem (const char *pin, const char *again);
  * KPR_ERROR_WEAK_SECRET when @pin breaks a rule above. */
 KprAgentToken *kpr_agent_create_software_token (KprAgent *agent, const KprSecret *pin,
                                                 GError **error);
+/* For a window, a refused or blocked PIN (KPR_ERROR_PIN_INCORRECT,
+ * KPR_ERROR_PIN_LOCKED) said for a person — "Wrong PIN — 1 try left…" —
+ * from @token's flags read after the refusal (may be NULL); NULL for any
+ * other error.  Never names the PKCS#11 constant (kpr-pin-text.c). */
+char *kpr_agent_pin_error_text (const GError *error, const KprAgentToken *token);
 
 /* --- the scheduler (kpr-scheduler.c): when to do what, no I/O --- */
 

@@ -76,7 +76,10 @@ establish_trust (KprAgent *agent, KprEstClient *client, const KprEnrollOptions *
                                           "Check this fingerprint with the server's administrator. "
                                           "Trust this authority?",
                                           o->server, subject, fingerprints[i]);
-              ok = agent->ui.confirm && agent->ui.confirm (question, agent->ui.data);
+              if (agent->ui.confirm_trust)
+                ok = agent->ui.confirm_trust (o->server, subject, fingerprints[i], agent->ui.data);
+              else
+                ok = agent->ui.confirm && agent->ui.confirm (question, agent->ui.data);
             }
           if (ok)
             {

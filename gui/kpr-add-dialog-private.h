@@ -35,6 +35,7 @@ struct _KprAddDialog {
   GtkSwitch *backup_switch;
   GtkLabel *key_error;
   GtkLabel *trust_label;
+  GtkLabel *trust_fingerprint;
   GtkButton *trust_button;
   GtkButton *trust_cancel_button;
   GtkLabel *word_label;

@@ -532,6 +532,7 @@ kpr_add_dialog_class_init (KprAddDialogClass *klass)
   CHILD (backup_switch);
   CHILD (key_error);
   CHILD (trust_label);
+  CHILD (trust_fingerprint);
   CHILD (trust_button);
   CHILD (trust_cancel_button);
   CHILD (word_label);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kpr-add-dialog-private.h"
+#include "kpr-identity-text.h"
 
 static void
 show_progress (KprAddDialog *self, const char *message)
@@ -38,6 +39,8 @@ static void
 on_ask_confirm (KprWorkerRequest *request, gpointer user_data)
 {
   KprAddDialog *self = user_data;
+  g_autofree char *unused = NULL;
+  const char *fingerprint;
 
   /* Taking a cancelled enrollment away asks "delete without a backup?":
    * the person already answered by cancelling. */
@@ -53,12 +56,31 @@ on_ask_confirm (KprWorkerRequest *request, gpointer user_data)
     }
   self->request = request;
   self->request_what = KPR_WORKER_CONFIRM;
-  gtk_label_set_text (self->trust_label, kpr_worker_request_get_detail (request));
+  fingerprint = kpr_worker_request_get_fingerprint (request);
+  if (fingerprint)
+    {
+      g_autofree char *server = kpr_add_check_server (
+        gtk_editable_get_text (GTK_EDITABLE (self->server_row)), &unused);
+      g_autofree char *text = g_strdup_printf (
+        "%s presents the certificate authority “%s”. Its SHA-256 fingerprint is:",
+        server ? server : "The server", kpr_worker_request_get_authority (request));
+      g_autofree char *groups = kpr_fingerprint_groups_text (fingerprint);
+
+      gtk_label_set_text (self->trust_label, text);
+      gtk_label_set_text (self->trust_fingerprint, groups);
+    }
+  else
+    {
+      gtk_label_set_text (self->trust_label, kpr_worker_request_get_detail (request));
+      gtk_label_set_text (self->trust_fingerprint, "");
+    }
   kpr_add_show_page (self, "trust");
-  /* Enter must not trust by accident; focus also keeps the selectable
-   * question from showing up all selected. */
-  gtk_widget_grab_focus (GTK_WIDGET (self->trust_cancel_button));
-  gtk_label_select_region (self->trust_label, 0, 0);
+  /* No default: neither Enter nor a focused button answers by accident.
+   * The focus starts on the fingerprint, what a person (or a screen
+   * reader) must read first; selecting nothing keeps it legible. */
+  gtk_window_set_default_widget (GTK_WINDOW (self), NULL);
+  gtk_widget_grab_focus (GTK_WIDGET (self->trust_fingerprint));
+  gtk_label_select_region (self->trust_fingerprint, 0, 0);
 }
 
 static void

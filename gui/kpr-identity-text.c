@@ -102,3 +102,23 @@ kpr_identity_badge_text (const KprIdentity *id, gint64 now, const char **ret_cla
       return "Failed";
     }
 }
+
+char *
+kpr_fingerprint_groups_text (const char *fingerprint)
+{
+  GString *out = g_string_new (NULL);
+  guint n = 0;
+
+  for (const char *p = fingerprint; p && *p; p++)
+    {
+      if (!g_ascii_isxdigit (*p))
+        continue;
+      if (n > 0 && n % 16 == 0)
+        g_string_append_c (out, '\n');
+      else if (n > 0 && n % 4 == 0)
+        g_string_append_c (out, ' ');
+      g_string_append_c (out, g_ascii_toupper (*p));
+      n++;
+    }
+  return g_string_free (out, FALSE);
+}

@@ -27,4 +27,9 @@ char *kpr_identity_subtitle_text (const KprIdentity *id, gint64 now);
  * style class in *ret_class. */
 const char *kpr_identity_badge_text (const KprIdentity *id, gint64 now, const char **ret_class);
 
+/* A fingerprint ("AB:CD:…" or hex) as a person compares it: groups of 4
+ * characters, 4 groups a line ("ABCD EF01 2345 6789\n…"), for a
+ * fixed-width label. */
+char *kpr_fingerprint_groups_text (const char *fingerprint);
+
 G_END_DECLS

@@ -121,6 +121,18 @@ type_word (GtkWidget *dialog, guint before, const char *override)
   return TRUE;
 }
 
+/* @text's hex digits only (a fingerprint without ':', ' ' or lines). */
+static char *
+hex_only (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text; *p; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (out, g_ascii_toupper (*p));
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 error_shown (gpointer data)
 {
@@ -213,8 +225,35 @@ walk_alice (void)
   before = kpr_gui_outbox_lines (outbox);
   kpr_gui_click (next);
   kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "the CA's fingerprint is asked about");
-  kpr_gui_check (strstr (label_text (dialog, "trust_label"), ca_fp) != NULL,
-                 "the question shows the CA's SHA-256 fingerprint");
+  {
+    /* The fingerprint as openssl prints it, compared group by group on
+     * four fixed-width lines of four groups. */
+    const char *shown_fp = label_text (dialog, "trust_fingerprint");
+    g_auto (GStrv) lines = g_strsplit (shown_fp, "\n", -1);
+    g_autofree char *joined = NULL;
+    g_autofree char *want = NULL;
+    gboolean four = g_strv_length (lines) == 4;
+    GtkWidget *fp = kpr_gui_need (dialog, "trust_fingerprint");
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (dialog));
+
+    for (guint i = 0; lines[i]; i++)
+      four = four && strlen (lines[i]) == 19 && lines[i][4] == ' ' && lines[i][9] == ' '
+             && lines[i][14] == ' ';
+    kpr_gui_check (four, "the fingerprint shows as 4 lines of 4 groups of 4 (“%s”)", shown_fp);
+    joined = hex_only (shown_fp);
+    want = hex_only (ca_fp);
+    kpr_gui_check (g_str_equal (joined, want), "those groups are the CA's SHA-256 fingerprint");
+    kpr_gui_check (fp && gtk_widget_has_css_class (fp, "monospace"), "in a fixed-width font");
+    kpr_gui_check (kpr_gui_find_text (dialog, "group by group") != NULL,
+                   "the page says how to compare it");
+    kpr_gui_check (gtk_window_get_default_widget (GTK_WINDOW (dialog)) == NULL
+                     && !gtk_widget_has_css_class (kpr_gui_need (dialog, "trust_button"),
+                                                   "suggested-action"),
+                   "no default button: Enter trusts nothing");
+    kpr_gui_check (focus && !GTK_IS_BUTTON (focus) && (focus == fp || gtk_widget_is_ancestor (focus, fp)),
+                   "the focus starts on the fingerprint, not on a button (%s)",
+                   focus ? G_OBJECT_TYPE_NAME (focus) : "none");
+  }
   kpr_gui_check (kpr_gui_outbox_lines (outbox) == before, "no secret word was requested before the CA was trusted");
   kpr_gui_screenshot (dialog, "add-5-trust");
   kpr_gui_click (kpr_gui_need (dialog, "trust_button"));

@@ -9,8 +9,10 @@
  *   not the same, nothing said while the second still agrees); Enter in
  *   the second entry creates the key store; the enrollment that follows
  *   asks no PIN again (the one just chosen is used) and ends Active.
+ *   Then a backup through the window's worker with a wrong PIN: the
+ *   error a person reads says "Wrong PIN", never the CKR_ constant.
  *
- * Usage: test-first-run SERVER OUTBOX PIN-FILE
+ * Usage: test-first-run SERVER OUTBOX PIN-FILE TMPDIR
  */
 #include "config.h"
 
@@ -156,6 +158,50 @@ first_run (const char *server, const char *outbox)
   kpr_gui_settle (200);
 }
 
+static gboolean
+export_job (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **error)
+{
+  return kpr_agent_export (agent, "gui-first", data, KPR_P12_MODERN, error);
+}
+
+static void
+on_export_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GError **error = data;
+
+  if (kpr_worker_run_finish (KPR_WORKER (source), result, error))
+    g_set_error (error, KPR_ERROR, 0, "(the export worked)");
+}
+
+static gboolean
+have_error (gpointer data)
+{
+  return *(GError **) data != NULL;
+}
+
+static void
+wrong_pin (const char *dir)
+{
+  g_autoptr (KprWorker) worker = kpr_worker_new (NULL);
+  g_autofree char *path = g_build_filename (dir, "wrong-pin.p12", NULL);
+  const char *passphrase = "Correct-Horse-Battery-Staple-91";
+  GError *error = NULL;
+
+  kpr_worker_preset (worker, KPR_WORKER_PIN, kpr_secret_new ("Not-The-Pin-0", 13));
+  kpr_worker_preset (worker, KPR_WORKER_NEW_PASSPHRASE,
+                     kpr_secret_new (passphrase, strlen (passphrase)));
+  kpr_worker_run (worker, export_job, path, NULL, on_export_done, &error);
+  kpr_gui_wait (have_error, &error, SLOW_MS);
+  kpr_gui_check (g_error_matches (error, KPR_ERROR, KPR_ERROR_PIN_INCORRECT),
+                 "a backup with a wrong PIN fails as a wrong PIN (%s)",
+                 error ? error->message : "no answer");
+  kpr_gui_check (error && g_str_has_prefix (error->message, "Wrong PIN")
+                   && !strstr (error->message, "CKR_"),
+                 "the sentence starts with “Wrong PIN” and names no CKR_ constant (“%s”)",
+                 error ? error->message : "");
+  g_clear_error (&error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -163,9 +209,9 @@ main (int argc, char **argv)
   guint watcher;
 
   kpr_gui_test_init (&argc, &argv);
-  if (argc != 4)
+  if (argc != 5)
     {
-      g_printerr ("usage: test-first-run SERVER OUTBOX PIN-FILE\n");
+      g_printerr ("usage: test-first-run SERVER OUTBOX PIN-FILE TMPDIR\n");
       return 2;
     }
   pin = kpr_secret_read_file (argv[3], &error);
@@ -173,6 +219,7 @@ main (int argc, char **argv)
     return kpr_gui_test_finish ();
   watcher = g_timeout_add (100, answer_pin, NULL);
   first_run (argv[1], argv[2]);
+  wrong_pin (argv[4]);
   g_source_remove (watcher);
   kpr_secret_free (pin);
   return kpr_gui_test_finish ();

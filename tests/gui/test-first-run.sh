@@ -20,7 +20,7 @@ PIN_FILE=$(secret_file pin "$PIN")
 run tokens --json
 check_json "$OUT" 'not any(t.get("software") for t in j)' "before: no software token"
 
-gui_run "$DRIVER" "$SERVER" "$OUTBOX" "$PIN_FILE"
+gui_run "$DRIVER" "$SERVER" "$OUTBOX" "$PIN_FILE" "$TMP"
 [ "$GUI_RC" -eq 0 ] && ok "test-first-run drove the assistant" || fail "test-first-run: exit $GUI_RC"
 
 run tokens --json
@@ -39,6 +39,8 @@ if SOFTHSM2_CONF=$CONF pkcs11-tool --module "$MODULE" --token-label certkeeper -
 else
     ok "another PIN is refused"
 fi
+[ ! -e "$TMP/wrong-pin.p12" ] && ok "no backup file was written with the wrong PIN" \
+    || fail "a backup file was written with the wrong PIN"
 if grep -rqF -- "$PIN" "$STATE" "$XDG_CONFIG_HOME" 2>/dev/null; then
     fail "the PIN is written somewhere under the state or config dir"
 else
