@@ -122,3 +122,58 @@ kpr_fingerprint_groups_text (const char *fingerprint)
     }
   return g_string_free (out, FALSE);
 }
+
+char *
+kpr_identity_where_long_text (const KprIdentity *id)
+{
+  g_autofree char *where = kpr_identity_where_text (id);
+  gboolean software = FALSE;
+  g_autofree char *label = kpr_identity_token_label (id, &software);
+  const char *how;
+
+  switch (id->protection)
+    {
+    case KPR_PROTECTION_EXPORTABLE:
+      how = "can be copied into a backup until you lock it";
+      break;
+    case KPR_PROTECTION_STRONG:
+      how = "locked; the PIN is needed each time it is used";
+      break;
+    default:
+      how = software ? "locked; your programs use it without the PIN"
+                     : "it never leaves the token; your programs use it without the PIN";
+      break;
+    }
+  if (software)
+    return g_strdup_printf ("%s (your home folder) — %s", where, how);
+  return g_strdup_printf ("The token “%s” — %s", where, how);
+}
+
+char *
+kpr_date_text (gint64 unix_time)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (unix_time);
+
+  return dt ? g_date_time_format (dt, "%x") : g_strdup ("?");
+}
+
+char *
+kpr_identity_backup_text (const KprIdentity *id)
+{
+  if (id->backup_when)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (id->backup_when, NULL);
+      g_autofree char *day = dt ? kpr_date_text (g_date_time_to_unix (dt))
+                                : g_strdup (id->backup_when);
+
+      if (id->backup_where && *id->backup_where)
+        return g_strdup_printf ("Backed up on %s to %s", day, id->backup_where);
+      return g_strdup_printf ("Backed up on %s", day);
+    }
+  if (kpr_identity_backup_missing (id))
+    return g_strdup ("Not yet — until there is one, a lost computer means asking for a new "
+                     "certificate");
+  if (id->protection == KPR_PROTECTION_EXPORTABLE)
+    return g_strdup ("None");
+  return g_strdup ("None — the key cannot be copied");
+}

@@ -86,6 +86,9 @@ typedef struct {
   gboolean backup;
   gboolean lock;
   char *serial;
+  char **facts; /* what the facts group must say: username, server, key type, valid until */
+  gboolean primary_backup; /* the header's button is Back Up (a backup is missing) */
+  gboolean software;       /* the key is on this computer: no "Revoke (lost token)" */
 } Expect;
 
 static void
@@ -95,6 +98,7 @@ expect_free (Expect *e)
   g_free (e->badge);
   g_strfreev (e->parts);
   g_free (e->serial);
+  g_strfreev (e->facts);
   g_free (e);
 }
 
@@ -113,7 +117,7 @@ read_expect (const char *path)
       g_auto (GStrv) f = g_strsplit (*l, "|", -1);
       Expect *e;
 
-      if (g_strv_length (f) != 6)
+      if (g_strv_length (f) != 9)
         continue;
       e = g_new0 (Expect, 1);
       e->name = g_strdup (f[0]);
@@ -122,6 +126,9 @@ read_expect (const char *path)
       e->backup = g_str_equal (f[3], "1");
       e->lock = g_str_equal (f[4], "1");
       e->serial = g_strdup (f[5]);
+      e->facts = g_strsplit (f[6], ";", -1);
+      e->primary_backup = g_str_equal (f[7], "1");
+      e->software = g_str_equal (f[8], "1");
       g_ptr_array_add (all, e);
     }
   return all;
@@ -137,6 +144,48 @@ detail_is (gpointer data)
          && g_strcmp0 (adw_window_title_get_title (ADW_WINDOW_TITLE (title)), data) == 0;
 }
 
+static gboolean
+browsers_say (gpointer data)
+{
+  const char *text = subtitle_of ("detail-browsers");
+
+  return text && strstr (text, data) != NULL;
+}
+
+static gboolean
+browsers_checked (gpointer data)
+{
+  const char *text = subtitle_of ("detail-browsers");
+
+  return text && !g_str_equal (text, "Checking…");
+}
+
+/* "fresh" (test-window.sh unregistered every browser module first): the
+ * Browsers row says so and offers the fix; one click registers it, and
+ * the row then names Chromium (the script checks with `certkeeper
+ * browser status --json`). */
+static void
+check_browsers (const char *name)
+{
+  GtkWidget *fix = kpr_gui_find (GTK_WIDGET (window), "browsers-fix-button");
+
+  gboolean ok;
+
+  /* Waited for first: the row's text changes while waiting. */
+  ok = kpr_gui_wait (browsers_checked, NULL, 30000);
+  kpr_gui_check (ok, "%s: the Browsers row is filled in (“%s”)", name,
+                 subtitle_of ("detail-browsers"));
+  kpr_gui_check (g_str_equal (subtitle_of ("detail-browsers"), "Not set up in a browser")
+                   && kpr_gui_can_click (fix),
+                 "%s: not set up in a browser, and “Set up” is offered (“%s”)", name,
+                 subtitle_of ("detail-browsers"));
+  kpr_gui_click (fix);
+  ok = kpr_gui_wait (browsers_say, "Chromium", 30000);
+  kpr_gui_check (ok, "%s: after “Set up” the row names Chromium (“%s”)", name,
+                 subtitle_of ("detail-browsers"));
+  kpr_gui_check (!gtk_widget_get_visible (fix), "%s: nothing is left to set up", name);
+}
+
 static void
 check_identity (Expect *e)
 {
@@ -144,7 +193,7 @@ check_identity (Expect *e)
   GtkWidget *row = kpr_gui_find (GTK_WIDGET (window), row_id);
   GtkWidget *badge = row ? kpr_gui_find (row, "badge") : NULL;
   const char *subtitle = row ? adw_action_row_get_subtitle (ADW_ACTION_ROW (row)) : NULL;
-  GtkWidget *backup, *lock;
+  GtkWidget *backup, *lock, *primary;
 
   if (!kpr_gui_check (row != NULL, "%s: a row", e->name))
     return;
@@ -165,14 +214,50 @@ check_identity (Expect *e)
     return;
   backup = kpr_gui_find (GTK_WIDGET (window), "backup-button");
   lock = kpr_gui_find (GTK_WIDGET (window), "lock-button");
-  kpr_gui_check (kpr_gui_can_click (backup) == e->backup, "%s: Back up is %s", e->name,
-                 e->backup ? "clickable" : "insensitive");
-  kpr_gui_check (kpr_gui_can_click (lock) == e->lock, "%s: Lock key is %s", e->name,
-                 e->lock ? "clickable" : "insensitive");
+  primary = kpr_gui_find (GTK_WIDGET (window), "primary-button");
+  kpr_gui_check ((kpr_gui_can_click (primary)
+                  && g_str_has_prefix (gtk_button_get_label (GTK_BUTTON (primary)), "Back Up"))
+                   == e->primary_backup,
+                 "%s: the header's action is %s", e->name,
+                 e->primary_backup ? "Back Up (no backup yet)" : "not Back Up");
+  kpr_gui_check ((kpr_gui_can_click (backup) || e->primary_backup) == e->backup,
+                 "%s: Back up is %s", e->name, e->backup ? "offered" : "not shown");
+  kpr_gui_check (!(kpr_gui_can_click (backup) && e->primary_backup),
+                 "%s: the header's action is not repeated on the page", e->name);
+  kpr_gui_check (kpr_gui_can_click (lock) == e->lock, "%s: Lock is %s", e->name,
+                 e->lock ? "offered" : "not shown");
   if (!e->backup)
-    kpr_gui_check (strstr (gtk_widget_get_tooltip_text (backup), "cannot") != NULL,
-                   "%s: Back up's tooltip says why (“%s”)", e->name,
-                   gtk_widget_get_tooltip_text (backup));
+    {
+      const char *why = adw_preferences_group_get_description (
+        ADW_PREFERENCES_GROUP (kpr_gui_find (GTK_WIDGET (window), "actions-group")));
+      kpr_gui_check (why && strstr (why, "cannot be copied"),
+                     "%s: a sentence says why there is no Back up or Lock (“%s”)", e->name,
+                     why ? why : "");
+    }
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_find (GTK_WIDGET (window), "revoke-button"))
+                   == (!e->software && *e->serial),
+                 "%s: “Revoke (lost token)” %s", e->name,
+                 e->software ? "is not offered for a key on this computer" : "is offered");
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_find (GTK_WIDGET (window), "delete-button")),
+                 "%s: Delete is offered, in the last group", e->name);
+  {
+    /* The destructive actions come last on the page. */
+    GtkWidget *remove = kpr_gui_find (GTK_WIDGET (window), "remove-group");
+    kpr_gui_check (remove && gtk_widget_get_next_sibling (remove) == NULL,
+                   "%s: the destructive group is the page's last", e->name);
+  }
+  {
+    const char *ids[] = { "detail-account", "detail-account", "detail-key-type", "detail-until" };
+    for (guint i = 0; i < G_N_ELEMENTS (ids) && e->facts[i]; i++)
+      if (*e->facts[i])
+        kpr_gui_check (strstr (subtitle_of (ids[i]), e->facts[i]) != NULL,
+                       "%s: %s says “%s” as `certkeeper show --json` does (“%s”)", e->name,
+                       ids[i], e->facts[i], subtitle_of (ids[i]));
+    kpr_gui_check (strstr (subtitle_of ("detail-where"), e->software ? "This computer" : "token") != NULL
+                     && strstr (subtitle_of ("detail-where"), " — ") != NULL,
+                   "%s: where the key is and how it is protected (“%s”)", e->name,
+                   subtitle_of ("detail-where"));
+  }
   if (*e->serial)
     {
       const char *uri = subtitle_of ("detail-uri");
@@ -205,6 +290,8 @@ check_identity (Expect *e)
       kpr_gui_check (g_str_has_prefix (text, "20") && strlen (text) > 20,
                      "%s: the history shows the audit log (“%s”)", e->name, text);
     }
+  if (g_str_equal (e->name, "fresh"))
+    check_browsers (e->name);
   if (g_str_equal (e->name, "fresh") || g_str_equal (e->name, "locked"))
     {
       g_autofree char *shot = g_strdup_printf ("detail-%s", e->name);
@@ -433,6 +520,22 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
   kpr_gui_check (kpr_gui_wait (detail_is, "locked", 5000),
                  "app.show('locked') over D-Bus opens its detail page");
 
+  {
+    /* Scrolled to the end of "locked", then "strong" opens at its top. */
+    GtkScrolledWindow *scroll = GTK_SCROLLED_WINDOW (kpr_gui_find (GTK_WIDGET (window), "detail-scroll"));
+    GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (scroll);
+
+    gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+    kpr_gui_settle (100);
+    kpr_gui_check (gtk_adjustment_get_value (adj) > 0, "locked: the page scrolls down (%.0f)",
+                   gtk_adjustment_get_value (adj));
+    kpr_window_show_identity (window, "strong");
+    kpr_gui_wait (detail_is, "strong", 5000);
+    kpr_gui_check (gtk_adjustment_get_value (adj) == 0,
+                   "another identity's page opens at its top, not at the last scroll position");
+    kpr_window_show_identity (window, "locked");
+    kpr_gui_wait (detail_is, "locked", 5000);
+  }
   renew_cancelled ("locked");
   renew_fresh (pin_file, outbox, result);
   gtk_window_destroy (GTK_WINDOW (window));
