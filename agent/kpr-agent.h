@@ -156,6 +156,38 @@ KprX509Stack *kpr_store_load_trust (KprStore *store, const char *name, GError **
 /* TRUE for names usable as file names: [A-Za-z0-9._-], 1-64, no leading dot. */
 gboolean kpr_identity_name_is_valid (const char *name);
 
+/* --- history as data (kpr-events.c): what a person may want to read
+ * later, for a window to say in its own words and dates; NAME.log keeps
+ * the technical audit. --- */
+typedef enum {
+  KPR_EVENT_ENROLLED = 1, /* a first certificate: serial, not_after */
+  KPR_EVENT_RENEWED,      /* a new key and certificate: serial, not_after */
+  KPR_EVENT_BACKED_UP,    /* where: the backup file */
+  KPR_EVENT_LOCKED,       /* the key can no longer be copied */
+  KPR_EVENT_IMPORTED,     /* where: the backup file; exportable */
+  KPR_EVENT_REVOKED,      /* serial */
+  KPR_EVENT_BROWSERS,     /* detail: what the browser step did, said for a person */
+} KprEventType;
+
+typedef struct {
+  KprEventType type;
+  gint64 time;       /* unix seconds; 0 when recording: now */
+  char *serial;      /* hex, or NULL */
+  gint64 not_after;  /* the certificate's end, or 0 */
+  char *where;       /* a file, or NULL */
+  gboolean exportable;
+  char *detail;      /* NULL, or a sentence */
+} KprEvent;
+
+void kpr_event_free (KprEvent *event);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprEvent, kpr_event_free)
+/* Appends @event to the identity's history (never fails: the history is
+ * a courtesy, the record the truth). */
+void kpr_store_record_event (KprStore *store, const char *name, const KprEvent *event);
+/* The identity's events, oldest first (KprEvent); empty when there are
+ * none; lines that cannot be read are skipped. */
+GPtrArray *kpr_store_read_events (KprStore *store, const char *name, GError **error);
+
 /* --- tokens as the front ends see them (kpr-tokens.c) --- */
 
 /* A token: a copy that outlives the agent's token context, so a window can

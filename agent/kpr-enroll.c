@@ -198,6 +198,10 @@ audit_issued (KprAgent *agent, KprIdentity *id, const char *what)
   g_autofree char *hex = kpr_ossl_serial_hex (id->cert);
 
   kpr_store_audit (agent->store, id->name, "%s certificate serial %s", what, hex);
+  kpr_store_record_event (agent->store, id->name,
+                          &(KprEvent) { .type = KPR_EVENT_ENROLLED, .serial = hex,
+                                        .not_after = kpr_ossl_time_unix (X509_get0_notAfter (id->cert)),
+                                        .exportable = id->protection == KPR_PROTECTION_EXPORTABLE });
 }
 
 /* Submits the recorded (or a new) CSR.  SUBMITTED is written before the

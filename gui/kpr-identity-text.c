@@ -177,3 +177,47 @@ kpr_identity_backup_text (const KprIdentity *id)
     return g_strdup ("None");
   return g_strdup ("None — the key cannot be copied");
 }
+
+/* "KINGSTON/alice.p12": the file and its folder, which is what names a
+ * USB stick or a folder a person chose. */
+static char *
+short_path (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *folder = g_path_get_basename (dir);
+  g_autofree char *file = g_path_get_basename (path);
+
+  if (g_str_equal (folder, ".") || g_str_equal (folder, G_DIR_SEPARATOR_S))
+    return g_steal_pointer (&file);
+  return g_build_filename (folder, file, NULL);
+}
+
+char *
+kpr_event_sentence (const KprEvent *event)
+{
+  g_autofree char *until = event->not_after ? kpr_date_text (event->not_after) : NULL;
+  g_autofree char *where = event->where ? short_path (event->where) : NULL;
+
+  switch (event->type)
+    {
+    case KPR_EVENT_ENROLLED:
+      return until ? g_strdup_printf ("Certificate installed — valid until %s", until)
+                   : g_strdup ("Certificate installed");
+    case KPR_EVENT_RENEWED:
+      return until ? g_strdup_printf ("Renewed — new certificate valid until %s", until)
+                   : g_strdup ("Renewed");
+    case KPR_EVENT_BACKED_UP:
+      return where ? g_strdup_printf ("Backed up to %s", where) : g_strdup ("Backed up");
+    case KPR_EVENT_LOCKED:
+      return g_strdup ("Key locked — it can no longer be copied");
+    case KPR_EVENT_IMPORTED:
+      return g_strdup_printf ("Imported%s%s as %s", where ? " from " : "", where ? where : "",
+                              event->exportable ? "exportable" : "non-exportable");
+    case KPR_EVENT_REVOKED:
+      return g_strdup ("Revoked — the certificate can no longer be used");
+    case KPR_EVENT_BROWSERS:
+      return g_strdup_printf ("Browsers: %s", event->detail ? event->detail : "checked");
+    default:
+      return g_strdup ("Something certkeeper does not describe yet");
+    }
+}

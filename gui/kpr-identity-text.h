@@ -34,6 +34,10 @@ char *kpr_identity_where_long_text (const KprIdentity *id);
 char *kpr_date_text (gint64 unix_time);
 /* "Backed up on DAY to WHERE", "Not yet — …", "Not possible — …". */
 char *kpr_identity_backup_text (const KprIdentity *id);
+/* What @event means, in a sentence with local dates: "Renewed — new
+ * certificate valid until 21/12/26", "Backed up to KINGSTON/alice.p12",
+ * "Imported as non-exportable". */
+char *kpr_event_sentence (const KprEvent *event);
 /* A fingerprint ("AB:CD:…" or hex) as a person compares it: groups of 4
  * characters, 4 groups a line ("ABCD EF01 2345 6789\n…"), for a
  * fixed-width label. */

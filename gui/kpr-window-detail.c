@@ -14,7 +14,7 @@
 #include "kpr-identity-text.h"
 #include "kpr-window-private.h"
 
-/* Enough history for a person; the whole log stays in NAME.log. */
+/* Enough history for a person; the whole audit stays in NAME.log. */
 #define KPR_HISTORY_LINES 50
 
 static void
@@ -27,8 +27,8 @@ set_row (AdwActionRow *row, const char *text)
 static void
 update_history (KprWindow *self, const char *name)
 {
-  GStrv lines = g_hash_table_lookup (self->audits, name);
-  guint n = lines ? g_strv_length (lines) : 0;
+  GPtrArray *events = g_hash_table_lookup (self->events, name);
+  guint n = events ? events->len : 0;
   GtkWidget *child;
 
   if (self->history_count > 0 && n >= self->history_count
@@ -36,10 +36,10 @@ update_history (KprWindow *self, const char *name)
     {
       guint shown = 0;
 
-      /* The log only grows: its new lines go on top and the oldest shown
-       * drop off; the others keep their (measured) labels. */
+      /* The history only grows: its new events go on top and the oldest
+       * shown drop off; the others keep their (measured) rows. */
       for (guint i = self->history_count; i < n; i++)
-        gtk_list_box_prepend (self->history_list, kpr_history_label_new (lines[i]));
+        gtk_list_box_prepend (self->history_list, kpr_history_row_new (events->pdata[i]));
       for (child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list)); child;)
         {
           GtkWidget *next = gtk_widget_get_next_sibling (child);
@@ -57,7 +57,7 @@ update_history (KprWindow *self, const char *name)
     gtk_list_box_remove (self->history_list, child);
   /* Newest first: what just happened is what a person looks for. */
   for (guint i = n; i > 0 && n - i < KPR_HISTORY_LINES; i--)
-    gtk_list_box_append (self->history_list, kpr_history_label_new (lines[i - 1]));
+    gtk_list_box_append (self->history_list, kpr_history_row_new (events->pdata[i - 1]));
   if (n == 0)
     {
       GtkWidget *label = gtk_label_new ("Nothing recorded yet.");

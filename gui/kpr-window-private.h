@@ -55,14 +55,14 @@ struct _KprWindow {
   GtkWidget *revoke_row;
 
   GPtrArray *identities; /* KprIdentity, sorted by name */
-  GHashTable *audits;    /* name → GStrv */
+  GHashTable *events;    /* name → GPtrArray of KprEvent (the history) */
   GPtrArray *damaged;    /* "name: why" of records that could not be read */
   char *shown;           /* the detail page's identity, or NULL */
   gboolean loaded;
   gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
   KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
   char *history_name;        /* whose history the detail page shows */
-  guint history_count;       /* how many of its log lines it has seen */
+  guint history_count;       /* how many of its events it has seen */
   guint present_source;
 
   KprWorker *loader;

@@ -227,7 +227,7 @@ kpr_window_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_ptr_array_unref (self->identities);
-  g_hash_table_unref (self->audits);
+  g_hash_table_unref (self->events);
   g_ptr_array_unref (self->damaged);
   g_free (self->shown);
   G_OBJECT_CLASS (kpr_window_parent_class)->finalize (object);
@@ -307,8 +307,8 @@ kpr_window_init (KprWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
-  self->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_strfreev);
+  self->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_ptr_array_unref);
   self->damaged = g_ptr_array_new_with_free_func (g_free);
   self->cancellable = g_cancellable_new ();
   self->loader = kpr_worker_new (GTK_WIDGET (self));

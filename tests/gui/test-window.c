@@ -144,6 +144,34 @@ detail_is (gpointer data)
          && g_strcmp0 (adw_window_title_get_title (ADW_WINDOW_TITLE (title)), data) == 0;
 }
 
+/* The title of the history's @i-th row (newest first), or NULL. */
+static const char *
+history_title (guint i)
+{
+  GtkWidget *history = kpr_gui_find (GTK_WIDGET (window), "history-list");
+  GtkWidget *row = history ? gtk_widget_get_first_child (history) : NULL;
+
+  for (; row && i > 0; i--)
+    row = gtk_widget_get_next_sibling (row);
+  return row && ADW_IS_ACTION_ROW (row) ? adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row))
+                                        : NULL;
+}
+
+static gboolean
+history_starts (gpointer data)
+{
+  return g_str_has_prefix (history_title (0) ? history_title (0) : "", data);
+}
+
+static gboolean
+history_has_renewal (gpointer data)
+{
+  for (guint i = 0; i < 2 && history_title (i); i++)
+    if (g_str_has_prefix (history_title (i), "Renewed — new certificate valid until "))
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 browsers_say (gpointer data)
 {
@@ -281,14 +309,25 @@ check_identity (Expect *e)
     }
   else
     {
-      /* The audit log (NAME.log), newest first. */
-      GtkWidget *history = kpr_gui_find (GTK_WIDGET (window), "history-list");
-      GtkWidget *first = history ? gtk_widget_get_first_child (history) : NULL;
-      GtkWidget *label = first ? gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (first)) : NULL;
-      const char *text = GTK_IS_LABEL (label) ? gtk_label_get_text (GTK_LABEL (label)) : "";
+      /* The history: sentences with local dates, newest first, from the
+       * events the agent recorded — no raw audit line. */
+      g_autofree char *installed = g_strdup_printf ("Certificate installed — valid until %s",
+                                                    e->facts[3] ? e->facts[3] : "?");
+      gboolean raw = FALSE, found = FALSE;
+      const char *title;
 
-      kpr_gui_check (g_str_has_prefix (text, "20") && strlen (text) > 20,
-                     "%s: the history shows the audit log (“%s”)", e->name, text);
+      for (guint i = 0; (title = history_title (i)); i++)
+        {
+          raw |= g_ascii_isdigit (title[0]) || strstr (title, "->") || strstr (title, "state ");
+          found |= g_str_equal (title, installed);
+        }
+      kpr_gui_check (!raw, "%s: the history has no raw audit line (first: “%s”)", e->name,
+                     history_title (0) ? history_title (0) : "none");
+      if (*e->serial)
+        kpr_gui_check (found, "%s: the history says “%s”", e->name, installed);
+      if (g_str_equal (e->name, "locked"))
+        kpr_gui_check (history_starts ("Key locked"),
+                       "locked: the newest event is the lock (“%s”)", history_title (0));
     }
   if (g_str_equal (e->name, "fresh"))
     check_browsers (e->name);
@@ -464,6 +503,12 @@ renew_fresh (const char *pin_file, const char *outbox, const char *result)
           print_labels (c);
     }
   kpr_gui_check (kpr_gui_find (NULL, "kpr-secret-dialog") == NULL, "no secret dialog is left open");
+  {
+    /* The renewal, then what the browser step after it did. */
+    gboolean ok = kpr_gui_wait (history_has_renewal, NULL, 10000);
+    kpr_gui_check (ok, "the history's newest events include the renewal, as a sentence (“%s”)",
+                   history_title (0) ? history_title (0) : "none");
+  }
   if (serial_changed (old))
     g_file_set_contents (result, subtitle_of ("detail-serial"), -1, NULL);
   kpr_gui_screenshot (GTK_WIDGET (window), "detail-fresh-renewed");
