@@ -233,21 +233,29 @@ remove_started (KprAddDialog *self, KprAddEnrollJob *job)
 
 /* --- the enrollment --------------------------------------------------- */
 
+/* The last page leads on: with an exportable key, "Back up now" is the
+ * default (Enter) and the backup dialog then offers the lock, so the
+ * path a person takes by default ends backed up, locked and Active. */
 static void
 show_result (KprAddDialog *self, const char *name, gboolean exportable, const char *subject,
-             const char *not_after)
+             const char *not_after, const char *browser_note)
 {
-  g_autofree char *text = g_strdup_printf ("“%s” is ready to use.\n"
-                                           "Subject: %s\nValid until: %s",
-                                           name, subject, not_after);
+  g_autofree char *text = g_strdup_printf (
+    "“%s” is ready to use.\nSubject: %s\nValid until: %s%s%s%s", name, subject, not_after,
+    browser_note ? "\nBrowsers: " : "", browser_note ? browser_note : "",
+    exportable ? "\n\nNext, back up the key, then lock it: after that it can never be "
+                 "copied, and the backup is the only way back if this computer is lost."
+               : "");
 
   g_free (self->done_name);
   self->done_name = g_strdup (name);
   gtk_label_set_text (self->done_label, text);
-  /* An exportable key can be backed up now, before it is locked. */
   gtk_widget_set_visible (GTK_WIDGET (self->backup_button), exportable);
+  gtk_button_set_label (self->backup_button, "_Back Up Now…");
   gtk_button_set_label (self->close_button, exportable ? "_Later" : "C_lose");
   kpr_add_show_page (self, "done");
+  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (exportable ? self->backup_button
+                                                                           : self->close_button));
   gtk_widget_grab_focus (GTK_WIDGET (exportable ? self->backup_button : self->close_button));
 }
 
@@ -334,7 +342,8 @@ on_enroll_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!self->disposed)
     {
       if (ok)
-        show_result (self, job->name, job->exportable, job->subject, job->not_after);
+        show_result (self, job->name, job->exportable, job->subject, job->not_after,
+                     job->browser_note);
       else if (g_error_matches (error, KPR_ERROR, KPR_ERROR_PENDING))
         {
           g_free (self->done_name);
@@ -449,7 +458,8 @@ on_install_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!self->disposed)
     {
       if (ok)
-        show_result (self, job->name, job->exportable, job->subject, job->not_after);
+        show_result (self, job->name, job->exportable, job->subject, job->not_after,
+                     job->browser_note);
       else
         {
           /* The agent's sentence names the file and the identity. */

@@ -153,9 +153,33 @@ first_run (const char *server, const char *outbox)
                  kpr_gui_text (kpr_gui_need (dialog, "key_error")));
   kpr_gui_check (pins_given == 0, "the PIN was not asked again for the enrollment (%u dialogs)",
                  pins_given);
-  kpr_gui_screenshot (dialog, "first-run-done");
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  kpr_gui_settle (200);
+  {
+    GtkWidget *backup = kpr_gui_need (dialog, "backup_button");
+    const char *done = kpr_gui_text (kpr_gui_need (dialog, "done_label"));
+    GtkWidget *next_dialog = NULL;
+    GList *tops;
+
+    kpr_gui_check (kpr_gui_can_click (backup)
+                     && gtk_window_get_default_widget (GTK_WINDOW (dialog)) == backup
+                     && gtk_widget_has_focus (backup),
+                   "the last page leads on: “Back Up Now” is the default action and has the focus");
+    kpr_gui_check (strstr (done, "back up the key, then lock it") != NULL,
+                   "it says what comes next: the backup, then the lock (“%s”)", done);
+    kpr_gui_check (strstr (done, "Browsers: ") != NULL,
+                   "it says where the certificate is usable in browsers (“%s”)", done);
+    kpr_gui_screenshot (dialog, "first-run-done");
+    kpr_gui_click (backup);
+    kpr_gui_settle (300);
+    tops = gtk_window_list_toplevels ();
+    for (GList *l = tops; l; l = l->next)
+      if (KPR_IS_BACKUP_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+        next_dialog = l->data;
+    g_list_free (tops);
+    kpr_gui_check (next_dialog != NULL, "“Back Up Now” opens the backup dialog (which offers the lock)");
+    if (next_dialog)
+      gtk_window_destroy (GTK_WINDOW (next_dialog));
+    kpr_gui_settle (200);
+  }
 }
 
 static gboolean
