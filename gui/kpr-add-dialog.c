@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-add-dialog-private.h"
@@ -114,6 +116,22 @@ kpr_add_update_next (KprAddDialog *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->next_button), ok);
 }
 
+/* Each page opens with the focus where a person starts typing or
+ * choosing (the trust, word and done pages place it themselves). */
+static void
+focus_first_field (KprAddDialog *self, const char *name)
+{
+  GtkWidget *first = g_str_equal (name, "server")    ? GTK_WIDGET (self->server_row)
+                     : g_str_equal (name, "account") ? GTK_WIDGET (self->username_row)
+                     : g_str_equal (name, "where")   ? GTK_WIDGET (self->token_list)
+                     : g_str_equal (name, "pin")     ? GTK_WIDGET (self->pin_row)
+                     : g_str_equal (name, "key")     ? GTK_WIDGET (self->key_type_row)
+                                                     : NULL;
+
+  if (first)
+    gtk_widget_grab_focus (first);
+}
+
 void
 kpr_add_show_page (KprAddDialog *self, const char *name)
 {
@@ -126,7 +144,7 @@ kpr_add_show_page (KprAddDialog *self, const char *name)
    * pages' own buttons say what happens. */
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), i > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->next_button), i >= 0);
-  gtk_button_set_label (self->next_button,
+  kpr_a11y_button_set_label (self->next_button,
                         g_str_equal (name, "key") ? "_Send me the secret word" : "_Next");
   if (i >= 0)
     step = g_strdup_printf ("Step %d of 5", i + 1);
@@ -136,6 +154,7 @@ kpr_add_show_page (KprAddDialog *self, const char *name)
   adw_window_title_set_subtitle (self->window_title, step ? step : "");
   gtk_spinner_set_spinning (self->progress_spinner, g_str_equal (name, "progress"));
   kpr_add_update_next (self);
+  focus_first_field (self, name);
 }
 
 void
@@ -170,6 +189,17 @@ on_username_changed (KprAddDialog *self)
       self->setting_name = FALSE;
     }
   kpr_add_update_next (self);
+}
+
+/* Enter in Username goes on when the page is complete (the name follows
+ * the username), else to the name that still needs fixing. */
+static void
+on_username_activated (KprAddDialog *self)
+{
+  if (gtk_widget_get_sensitive (GTK_WIDGET (self->next_button)))
+    kpr_add_next (self);
+  else
+    gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
 }
 
 static void
@@ -325,6 +355,8 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer user_data)
         kpr_add_set_error (self->where_error, error->message);
       kpr_add_fill_tokens (self);
       kpr_add_update_next (self);
+      if (kpr_add_on_page (self, "where"))
+        gtk_widget_grab_focus (GTK_WIDGET (self->token_list));
     }
   g_clear_pointer (&call->job.tokens, g_ptr_array_unref);
   g_object_unref (call->self);
@@ -573,6 +605,7 @@ static void
 kpr_add_dialog_init (KprAddDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
   self->selected = -1;
   self->key_types = g_array_new (FALSE, FALSE, sizeof (KprKeyType));
   self->cancellable = g_cancellable_new ();
@@ -586,6 +619,8 @@ kpr_add_dialog_init (KprAddDialog *self)
   g_signal_connect_swapped (self->label_row, "changed", G_CALLBACK (on_input_changed), self);
   g_signal_connect_swapped (self->server_row, "entry-activated", G_CALLBACK (kpr_add_next), self);
   g_signal_connect_swapped (self->username_row, "changed", G_CALLBACK (on_username_changed), self);
+  g_signal_connect_swapped (self->username_row, "entry-activated",
+                            G_CALLBACK (on_username_activated), self);
   g_signal_connect_swapped (self->name_row, "changed", G_CALLBACK (on_name_changed), self);
   g_signal_connect_swapped (self->name_row, "entry-activated", G_CALLBACK (kpr_add_next), self);
   g_signal_connect_swapped (self->key_type_row, "notify::selected",

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-add-dialog-private.h"
@@ -251,8 +253,8 @@ show_result (KprAddDialog *self, const char *name, gboolean exportable, const ch
   self->done_name = g_strdup (name);
   gtk_label_set_text (self->done_label, text);
   gtk_widget_set_visible (GTK_WIDGET (self->backup_button), exportable);
-  gtk_button_set_label (self->backup_button, "_Back Up Now…");
-  gtk_button_set_label (self->close_button, exportable ? "_Later" : "C_lose");
+  kpr_a11y_button_set_label (self->backup_button, "_Back Up Now…");
+  kpr_a11y_button_set_label (self->close_button, exportable ? "_Later" : "C_lose");
   kpr_add_show_page (self, "done");
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (exportable ? self->backup_button
                                                                            : self->close_button));

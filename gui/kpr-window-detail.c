@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-identity-row.h"
@@ -103,7 +105,7 @@ update_actions (KprWindow *self, const KprIdentity *id, gint64 now)
 
   gtk_widget_set_visible (self->primary_button, primary != NULL);
   if (primary)
-    gtk_button_set_label (GTK_BUTTON (self->primary_button), label);
+    kpr_a11y_button_set_label (GTK_BUTTON (self->primary_button), label);
   g_object_set_data (G_OBJECT (self->primary_button), "kpr-action", (gpointer) primary);
   gtk_widget_set_sensitive (self->primary_button, !self->busy);
 

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-agent-link.h"
@@ -306,6 +308,7 @@ static void
 kpr_window_init (KprWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
   self->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
   self->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_ptr_array_unref);

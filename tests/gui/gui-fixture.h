@@ -67,6 +67,11 @@ char *kpr_gui_outbox_last_word (const char *outbox);
  * answered, and continues; FALSE when there is none. */
 gboolean kpr_gui_answer_pin (const char *pin);
 
+/* How many buttons with a mnemonic under @root have an accessible name
+ * other than their label without the underscore (GTK_A11Y=test, see
+ * lib-gui.sh); each is named on a "#" line. */
+guint kpr_gui_mnemonic_names (GtkWidget *root);
+
 /* Renders @widget's window (or @widget itself) and writes
  * $KPR_SCREENSHOT_DIR/@name.png; returns FALSE (and says why on stderr)
  * when it could not. */

@@ -133,6 +133,16 @@ hex_only (const char *text)
   return g_string_free (out, FALSE);
 }
 
+/* The keyboard focus is in widget @id (or one of its children). */
+static gboolean
+focus_in (GtkWidget *dialog, const char *id)
+{
+  GtkWidget *want = kpr_gui_need (dialog, id);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (dialog));
+
+  return want && focus && (focus == want || gtk_widget_is_ancestor (focus, want));
+}
+
 static gboolean
 error_shown (gpointer data)
 {
@@ -152,6 +162,19 @@ walk_alice (void)
   gboolean ok;
 
   kpr_gui_check (g_strcmp0 (kpr_gui_stack_page (dialog), "server") == 0, "the assistant opens on the server page");
+  kpr_gui_check (focus_in (dialog, "server_row"), "the focus starts in the server address");
+  {
+    GtkWidget *add = kpr_gui_need (dialog, "next_button");
+    char *why = gtk_test_accessible_check_property (GTK_ACCESSIBLE (add),
+                                                   GTK_ACCESSIBLE_PROPERTY_LABEL, "Next");
+    /* Labelled buttons take their name from the label; none carries an
+     * explicit name with the mnemonic's underscore. */
+    kpr_gui_check (!gtk_test_accessible_has_property (GTK_ACCESSIBLE (add),
+                                                      GTK_ACCESSIBLE_PROPERTY_LABEL)
+                     || why == NULL,
+                   "Next has no accessible name with an underscore (%s)", why ? why : "ok");
+    g_free (why);
+  }
   kpr_gui_screenshot (dialog, "add-1-server");
 
   kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), "ftp://ca.example.com");
@@ -176,6 +199,7 @@ walk_alice (void)
   kpr_gui_check (!shown (error) && kpr_gui_can_click (next), "the test server's address is accepted");
   kpr_gui_click (next);
   kpr_gui_check (kpr_gui_wait_page (dialog, "account", 2000), "Next leads to the username page");
+  kpr_gui_check (focus_in (dialog, "username_row"), "the focus starts in Username");
 
   kpr_gui_set_text (kpr_gui_need (dialog, "username_row"), "alice");
   kpr_gui_check (g_str_equal (gtk_editable_get_text (GTK_EDITABLE (kpr_gui_need (dialog, "name_row"))), "alice"),
@@ -187,9 +211,10 @@ walk_alice (void)
   kpr_gui_set_text (kpr_gui_need (dialog, "name_row"), "gui-alice");
   kpr_gui_check (kpr_gui_can_click (next), "a valid name lets Next be clicked");
   kpr_gui_screenshot (dialog, "add-2-account");
-  kpr_gui_click (next);
+  /* Enter in Username goes on, as a person expects. */
+  g_signal_emit_by_name (kpr_gui_need (dialog, "username_row"), "entry-activated");
 
-  kpr_gui_check (kpr_gui_wait_page (dialog, "where", 2000), "Next leads to the key's place");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "where", 2000), "Enter in Username leads to the key's place");
   kpr_gui_check (kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, next, 20000),
                  "the tokens are listed and one is chosen");
   row = kpr_gui_find_text (dialog, "This computer");
@@ -199,6 +224,7 @@ walk_alice (void)
   kpr_gui_click (next);
 
   kpr_gui_check (kpr_gui_wait_page (dialog, "key", 2000), "Next leads to the key type");
+  kpr_gui_check (focus_in (dialog, "key_type_row"), "the focus starts on the key type");
   combo = kpr_gui_need (dialog, "key_type_row");
   types = combo ? adw_combo_row_get_model (ADW_COMBO_ROW (combo)) : NULL;
   kpr_gui_check (types && g_list_model_get_n_items (types) >= 2,
@@ -274,6 +300,8 @@ walk_alice (void)
   kpr_gui_check (kpr_gui_can_click (kpr_gui_need (dialog, "backup_button")),
                  "“Make a backup now” is offered for the exportable key");
   kpr_gui_check (pins_given >= 1, "the token's PIN was asked in the PIN dialog");
+  kpr_gui_check (kpr_gui_mnemonic_names (dialog) == 0,
+                 "no button of the assistant has the mnemonic's underscore in its accessible name");
   kpr_gui_screenshot (dialog, "add-6-done");
   kpr_gui_click (kpr_gui_need (dialog, "close_button"));
 }

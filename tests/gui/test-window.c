@@ -329,6 +329,8 @@ check_identity (Expect *e)
         kpr_gui_check (history_starts ("Key locked"),
                        "locked: the newest event is the lock (“%s”)", history_title (0));
     }
+  kpr_gui_check (kpr_gui_mnemonic_names (GTK_WIDGET (window)) == 0,
+                 "%s: no button has the mnemonic's underscore in its accessible name", e->name);
   if (g_str_equal (e->name, "fresh"))
     check_browsers (e->name);
   if (g_str_equal (e->name, "fresh") || g_str_equal (e->name, "locked"))
@@ -525,6 +527,23 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
   kpr_gui_check (count_rows () == expect->len, "one row per identity (%u rows, %u identities)",
                  count_rows (), expect->len);
   kpr_gui_check (kpr_gui_screenshot (GTK_WIDGET (window), "window-list"), "screenshot window-list");
+  {
+    /* Icon-only buttons carry a name a screen reader can say. */
+    static const char *const named[][2] = { { "add-button", "Add an identity" },
+                                            { "back-button", "Back to the list" },
+                                            { "copy-uri-button", "Copy the PKCS#11 URI" } };
+    for (guint i = 0; i < G_N_ELEMENTS (named); i++)
+      {
+        GtkWidget *w = kpr_gui_find (GTK_WIDGET (window), named[i][0]);
+        char *why = w ? gtk_test_accessible_check_property (GTK_ACCESSIBLE (w),
+                                                            GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                                            named[i][1])
+                      : g_strdup ("no widget");
+        kpr_gui_check (why == NULL, "the icon button %s is named “%s” (%s)", named[i][0],
+                       named[i][1], why ? why : "ok");
+        g_free (why);
+      }
+  }
   for (guint i = 0; i < expect->len && !g_getenv ("KPR_GUI_ONLY_RENEW"); i++)
     check_identity (expect->pdata[i]);
 
