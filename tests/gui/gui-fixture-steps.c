@@ -53,6 +53,12 @@ kpr_gui_wait_page (GtkWidget *root, const char *page, guint timeout_ms)
 }
 
 gboolean
+kpr_gui_window_drawn (gpointer window)
+{
+  return gtk_widget_get_mapped (window) && gtk_widget_get_width (window) > 0;
+}
+
+gboolean
 kpr_gui_clickable (gpointer widget)
 {
   return kpr_gui_can_click (widget);

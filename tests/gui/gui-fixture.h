@@ -53,6 +53,8 @@ GtkWidget *kpr_gui_need (GtkWidget *root, const char *id);
 const char *kpr_gui_stack_page (GtkWidget *root);
 /* Waits until that page is @page; says where it stayed on a timeout. */
 gboolean kpr_gui_wait_page (GtkWidget *root, const char *page, guint timeout_ms);
+/* A window shown and given a size, as a kpr_gui_wait condition. */
+gboolean kpr_gui_window_drawn (gpointer window);
 /* kpr_gui_can_click as a kpr_gui_wait condition. */
 gboolean kpr_gui_clickable (gpointer widget);
 /* A label's or an editable's text; "" for anything else or NULL. */

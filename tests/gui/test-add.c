@@ -72,19 +72,13 @@ answer_pin (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-window_drawn (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
 static GtkWidget *
 open_assistant (void)
 {
   GtkWidget *dialog = GTK_WIDGET (kpr_add_dialog_new (NULL));
 
   gtk_window_present (GTK_WINDOW (dialog));
-  kpr_gui_wait (window_drawn, dialog, 5000);
+  kpr_gui_wait (kpr_gui_window_drawn, dialog, 5000);
   return dialog;
 }
 

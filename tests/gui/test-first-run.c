@@ -34,12 +34,6 @@ answer_pin (gpointer data)
 }
 
 static gboolean
-window_drawn (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
-static gboolean
 outbox_grew (gpointer data)
 {
   const char *const *a = data;
@@ -77,7 +71,7 @@ first_run (const char *server, const char *outbox)
   gpointer wait[2];
 
   gtk_window_present (GTK_WINDOW (dialog));
-  kpr_gui_wait (window_drawn, dialog, 5000);
+  kpr_gui_wait (kpr_gui_window_drawn, dialog, 5000);
   kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), server);
   kpr_gui_click (next);
   kpr_gui_set_text (kpr_gui_need (dialog, "username_row"), "alice");
