@@ -21,8 +21,9 @@ kpr_agent_pin_error_text (const GError *error, const KprAgentToken *token)
   if (!error || error->domain != KPR_ERROR
       || (error->code != KPR_ERROR_PIN_INCORRECT && error->code != KPR_ERROR_PIN_LOCKED))
     return NULL;
-  whose = !token || token->software ? g_strdup ("this computer’s key store")
-                                    : g_strdup_printf ("“%s”", token->label);
+  whose = !token          ? g_strdup ("the token")
+          : token->software ? g_strdup ("this computer’s key store")
+                            : g_strdup_printf ("“%s”", token->label);
   if (error->code == KPR_ERROR_PIN_LOCKED || (token && token->pin_locked))
     return g_strdup_printf ("The PIN of %s is blocked: %s", whose,
                             token && token->software

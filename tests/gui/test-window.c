@@ -516,6 +516,48 @@ renew_fresh (const char *pin_file, const char *outbox, const char *result)
   kpr_gui_screenshot (GTK_WIDGET (window), "detail-fresh-renewed");
 }
 
+/* app.preferences: the Preferences window's rows change the settings,
+ * and a setting changed elsewhere shows in its row. */
+static void
+check_preferences (KprApplication *app, GSettings *settings)
+{
+  GtkWidget *prefs = NULL, *lead, *key, *protection;
+  GList *tops;
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  kpr_gui_settle (300);
+  tops = gtk_window_list_toplevels ();
+  for (GList *l = tops; l; l = l->next)
+    if (ADW_IS_PREFERENCES_WINDOW (l->data) && gtk_widget_get_visible (l->data))
+      prefs = l->data;
+  g_list_free (tops);
+  if (!kpr_gui_check (prefs != NULL, "app.preferences opens the Preferences window"))
+    return;
+  lead = kpr_gui_find (prefs, "lead-days");
+  key = kpr_gui_find (prefs, "default-key-type");
+  protection = kpr_gui_find (prefs, "default-protection");
+  kpr_gui_check (lead && key && protection, "it has the reminder lead time, key type and protection");
+  if (!lead || !key || !protection)
+    return;
+  kpr_gui_screenshot (prefs, "preferences");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (lead), 7);
+  kpr_gui_check (g_settings_get_uint (settings, "reminder-lead-days") == 7,
+                 "the spin button sets reminder-lead-days (%u)",
+                 g_settings_get_uint (settings, "reminder-lead-days"));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (key), 1);
+  {
+    g_autofree char *type = g_settings_get_string (settings, "default-key-type");
+    kpr_gui_check (g_str_equal (type, "ec-p384"), "the key type row sets default-key-type (%s)", type);
+  }
+  g_settings_set_string (settings, "default-protection", "strong");
+  kpr_gui_check (adw_combo_row_get_selected (ADW_COMBO_ROW (protection)) == 1,
+                 "a setting changed elsewhere shows in its row");
+  g_settings_reset (settings, "reminder-lead-days");
+  g_settings_reset (settings, "default-key-type");
+  g_settings_reset (settings, "default-protection");
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
 static int
 test_full (KprApplication *app, const char *expect_path, const char *pin_file,
            const char *outbox, const char *result)
@@ -570,6 +612,7 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
                      "reminder-lead-days=1: locked is “Active” again (shown: “%s”)",
                      badge ? gtk_label_get_text (GTK_LABEL (badge)) : "none");
       g_settings_reset (settings, "reminder-lead-days");
+      check_preferences (app, settings);
     }
 
   /* What certkeeper-agent's tray and notifications do: ActivateAction
