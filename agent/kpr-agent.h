@@ -163,6 +163,38 @@ KprX509Stack *kpr_store_load_trust (KprStore *store, const char *name, GError **
 /* TRUE for names usable as file names: [A-Za-z0-9._-], 1-64, no leading dot. */
 gboolean kpr_identity_name_is_valid (const char *name);
 
+/* --- history as data (kpr-events.c): what a person may want to read
+ * later, for a window to say in its own words and dates; NAME.log keeps
+ * the technical audit. --- */
+typedef enum {
+  KPR_EVENT_ENROLLED = 1, /* a first certificate: serial, not_after */
+  KPR_EVENT_RENEWED,      /* a new key and certificate: serial, not_after */
+  KPR_EVENT_BACKED_UP,    /* where: the backup file */
+  KPR_EVENT_LOCKED,       /* the key can no longer be copied */
+  KPR_EVENT_IMPORTED,     /* where: the backup file; exportable */
+  KPR_EVENT_REVOKED,      /* serial */
+  KPR_EVENT_BROWSERS,     /* detail: what the browser step did, said for a person */
+} KprEventType;
+
+typedef struct {
+  KprEventType type;
+  gint64 time;       /* unix seconds; 0 when recording: now */
+  char *serial;      /* hex, or NULL */
+  gint64 not_after;  /* the certificate's end, or 0 */
+  char *where;       /* a file, or NULL */
+  gboolean exportable;
+  char *detail;      /* NULL, or a sentence */
+} KprEvent;
+
+void kpr_event_free (KprEvent *event);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprEvent, kpr_event_free)
+/* Appends @event to the identity's history (never fails: the history is
+ * a courtesy, the record the truth). */
+void kpr_store_record_event (KprStore *store, const char *name, const KprEvent *event);
+/* The identity's events, oldest first (KprEvent); empty when there are
+ * none; lines that cannot be read are skipped. */
+GPtrArray *kpr_store_read_events (KprStore *store, const char *name, GError **error);
+
 /* --- tokens as the front ends see them (kpr-tokens.c) --- */
 
 /* A token: a copy that outlives the agent's token context, so a window can
@@ -221,6 +253,12 @@ typedef struct {
    * count against the server's rate limit; it asks KPR_ASK_PASSWORD and
    * sends the answer as the HTTP Basic password. */
   gboolean secret_known;
+  /* May be NULL (then confirm() gets the question as one text): trust the
+   * certificate authority @subject that @server presents, whose SHA-256
+   * is @fingerprint ("AB:CD:…")?  For a window that shows the fingerprint
+   * its own way (grouped, fixed width) without parsing a sentence. */
+  gboolean (*confirm_trust) (const char *server, const char *subject, const char *fingerprint,
+                             gpointer data);
 } KprAgentUi;
 
 typedef struct _KprAgent KprAgent;
@@ -299,6 +337,25 @@ gboolean kpr_agent_revoke (KprAgent *agent, const char *name, GError **error);
  * since the agent started shows, with today's PIN state), spare slots
  * left out. */
 GPtrArray *kpr_agent_list_tokens (KprAgent *agent, GError **error);
+
+/* This computer's key store (kpr-software-token.c).  Its PIN rules, as
+ * SoftHSM checks them: */
+#define KPR_SOFTWARE_PIN_MIN 4
+#define KPR_SOFTWARE_PIN_MAX 255
+/* NULL when @pin, typed twice (@again), can be the software token's PIN;
+ * else a sentence saying which rule it breaks — for checking as a person
+ * types, so it takes the entry's text and copies nothing. */
+char *kpr_software_pin_problem (const char *pin, const char *again);
+/* Creates the software token with @pin (the SO PIN is random and not
+ * kept: see kpr-software-token.c).  KPR_ERROR_EXISTS when there is one,
+ * KPR_ERROR_WEAK_SECRET when @pin breaks a rule above. */
+KprAgentToken *kpr_agent_create_software_token (KprAgent *agent, const KprSecret *pin,
+                                                GError **error);
+/* For a window, a refused or blocked PIN (KPR_ERROR_PIN_INCORRECT,
+ * KPR_ERROR_PIN_LOCKED) said for a person — "Wrong PIN — 1 try left…" —
+ * from @token's flags read after the refusal (may be NULL); NULL for any
+ * other error.  Never names the PKCS#11 constant (kpr-pin-text.c). */
+char *kpr_agent_pin_error_text (const GError *error, const KprAgentToken *token);
 
 /* --- the scheduler (kpr-scheduler.c): when to do what, no I/O --- */
 

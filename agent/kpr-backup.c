@@ -196,6 +196,8 @@ kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Pre
     return FALSE;
   kpr_store_audit (agent->store, name, "backed up to %s (sha256 %s, %s preset)", absolute,
                    id->backup_sha256, preset == KPR_P12_LEGACY ? "legacy" : "modern");
+  kpr_store_record_event (agent->store, name,
+                          &(KprEvent) { .type = KPR_EVENT_BACKED_UP, .where = absolute });
   return TRUE;
 }
 
@@ -237,6 +239,7 @@ kpr_agent_lock (KprAgent *agent, const char *name, GError **error)
   if (!kpr_lifecycle_save (agent->store, id, "locked", TRUE, error))
     return FALSE;
   kpr_store_audit (agent->store, name, "key locked: no longer exportable");
+  kpr_store_record_event (agent->store, name, &(KprEvent) { .type = KPR_EVENT_LOCKED });
   return TRUE;
 }
 
@@ -390,6 +393,9 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
       kpr_agent_progress (agent, "Importing “%s” to “%s” (%s)", name,
                           kpr_token_get_info (token)->label,
                           exportable ? "exportable" : "non-exportable");
+  kpr_store_record_event (agent->store, name,
+                          &(KprEvent) { .type = KPR_EVENT_IMPORTED, .where = (char *) path,
+                                        .exportable = exportable });
       if (!kpr_token_import_key (token, key, cert, chain, name, id->key_id, id->protection, error))
         return NULL;
       kpr_fault_point ("after:import-objects");
@@ -483,6 +489,8 @@ kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
         return FALSE;
     }
   kpr_store_audit (agent->store, name, "revoked certificate serial %s", revoked);
+  kpr_store_record_event (agent->store, name,
+                          &(KprEvent) { .type = KPR_EVENT_REVOKED, .serial = revoked });
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_REVOKED, error))
     return FALSE;
   if (token && !kpr_agent_remove_objects (agent, token, id->key_id, "revoked", error))

@@ -489,5 +489,8 @@ kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity)
     {
       agent->browser_note = g_string_free (g_steal_pointer (&note), FALSE);
       kpr_store_audit (agent->store, identity->name, "browsers: %s", agent->browser_note);
+      kpr_store_record_event (agent->store, identity->name,
+                              &(KprEvent) { .type = KPR_EVENT_BROWSERS,
+                                            .detail = agent->browser_note });
     }
 }

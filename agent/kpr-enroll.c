@@ -76,7 +76,10 @@ establish_trust (KprAgent *agent, KprEstClient *client, const KprEnrollOptions *
                                           "Check this fingerprint with the server's administrator. "
                                           "Trust this authority?",
                                           o->server, subject, fingerprints[i]);
-              ok = agent->ui.confirm && agent->ui.confirm (question, agent->ui.data);
+              if (agent->ui.confirm_trust)
+                ok = agent->ui.confirm_trust (o->server, subject, fingerprints[i], agent->ui.data);
+              else
+                ok = agent->ui.confirm && agent->ui.confirm (question, agent->ui.data);
             }
           if (ok)
             {
@@ -201,6 +204,10 @@ audit_issued (KprAgent *agent, KprIdentity *id, const char *what)
   g_autofree char *hex = kpr_ossl_serial_hex (id->cert);
 
   kpr_store_audit (agent->store, id->name, "%s certificate serial %s", what, hex);
+  kpr_store_record_event (agent->store, id->name,
+                          &(KprEvent) { .type = KPR_EVENT_ENROLLED, .serial = hex,
+                                        .not_after = kpr_ossl_time_unix (X509_get0_notAfter (id->cert)),
+                                        .exportable = id->protection == KPR_PROTECTION_EXPORTABLE });
 }
 
 /* How a request authenticated with @what, for the record. */

@@ -65,6 +65,12 @@ swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ACTIVE, error))
     return FALSE;
   kpr_store_audit (agent->store, id->name, "renewed");
+  {
+    g_autofree char *hex = kpr_ossl_serial_hex (id->cert);
+    kpr_store_record_event (agent->store, id->name,
+                            &(KprEvent) { .type = KPR_EVENT_RENEWED, .serial = hex,
+                                          .not_after = kpr_ossl_time_unix (X509_get0_notAfter (id->cert)) });
+  }
   return drop_stale (agent, token, id, error);
 }
 

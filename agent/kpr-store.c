@@ -406,7 +406,8 @@ kpr_store_archive (KprStore *store, const char *name, GError **error)
   g_autofree char *archive = g_build_filename (store->dir, "archive", NULL);
   static const struct {
     const char *sub, *ext;
-  } files[] = { { "identities", ".ini" }, { "identities", ".log" }, { "trust", ".pem" } };
+  } files[] = { { "identities", ".ini" }, { "identities", ".log" },
+                  { "identities", ".events" }, { "trust", ".pem" } };
 
   if (!make_dir (archive, error))
     return FALSE;

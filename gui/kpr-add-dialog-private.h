@@ -26,12 +26,16 @@ struct _KprAddDialog {
   GtkSpinner *where_spinner;
   GtkListBox *token_list;
   GtkLabel *where_error;
+  AdwPasswordEntryRow *pin_row;
+  AdwPasswordEntryRow *pin_again_row;
+  GtkLabel *pin_error;
   AdwComboRow *key_type_row;
   AdwComboRow *protection_row;
   AdwActionRow *backup_row;
   GtkSwitch *backup_switch;
   GtkLabel *key_error;
   GtkLabel *trust_label;
+  GtkLabel *trust_fingerprint;
   GtkButton *trust_button;
   GtkButton *trust_cancel_button;
   GtkLabel *word_label;
@@ -55,7 +59,7 @@ struct _KprAddDialog {
   GCancellable *cancellable;
   GSettings *settings;
   GPtrArray *tokens;          /* KprAgentToken, from the last listing */
-  int selected;               /* index in tokens, -1 none */
+  int selected;               /* index in tokens, -1 none, or KPR_ADD_NEW_SOFTWARE */
   GArray *key_types;          /* KprKeyType shown in key_type_row */
   KprWorkerRequest *request;  /* a question waiting on the trust or word page */
   KprWorkerAsk request_what;
@@ -69,6 +73,10 @@ struct _KprAddDialog {
   char *done_name;            /* the identity on the done/pending page */
   GtkFileChooserNative *chooser;
 };
+
+/* "This computer" picked while it has no key store yet: the "pin" page
+ * creates one (kpr-add-software.c). */
+#define KPR_ADD_NEW_SOFTWARE (-2)
 
 /* The pages a person fills in, in order ("server", "account", "where",
  * "key"); the others are reached by the worker. */
@@ -89,6 +97,21 @@ char *kpr_add_row_text (AdwEntryRow *row);
 void kpr_add_list (KprAddDialog *self);
 /* Tells the application (when there is one) that identities changed. */
 void kpr_add_refresh_app (void);
+
+/* The "where" page's rows from self->tokens. */
+void kpr_add_fill_tokens (KprAddDialog *self);
+/* Goes on from a chosen token to the key page. */
+void kpr_add_show_key_page (KprAddDialog *self);
+/* Next, as the header's button or Enter in a page's last field. */
+void kpr_add_next (KprAddDialog *self);
+
+/* kpr-add-software.c: the "pin" page. */
+void kpr_add_software_init (KprAddDialog *self);
+/* TRUE when the two PINs typed can make the key store; shows what rule
+ * they break (not before anything was typed). */
+gboolean kpr_add_software_check (KprAddDialog *self);
+/* Creates the key store in the worker, then goes on to the key page. */
+void kpr_add_software_create (KprAddDialog *self);
 
 /* kpr-add-steps.c */
 void kpr_add_steps_init (KprAddDialog *self);

@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-add-dialog-private.h"
@@ -103,18 +105,38 @@ kpr_add_update_next (KprAddDialog *self)
   else if (kpr_add_on_page (self, "where"))
     {
       const KprAgentToken *t = kpr_add_selected_token (self);
-      ok = t && !t->pin_locked && !kpr_worker_is_busy (self->worker);
+      ok = ((t && !t->pin_locked) || self->selected == KPR_ADD_NEW_SOFTWARE)
+           && !kpr_worker_is_busy (self->worker);
     }
+  else if (kpr_add_on_page (self, "pin"))
+    ok = kpr_add_software_check (self) && !kpr_worker_is_busy (self->worker);
   else if (kpr_add_on_page (self, "key"))
     ok = self->key_types->len > 0
          && adw_combo_row_get_selected (self->key_type_row) != GTK_INVALID_LIST_POSITION;
   gtk_widget_set_sensitive (GTK_WIDGET (self->next_button), ok);
 }
 
+/* Each page opens with the focus where a person starts typing or
+ * choosing (the trust, word and done pages place it themselves). */
+static void
+focus_first_field (KprAddDialog *self, const char *name)
+{
+  GtkWidget *first = g_str_equal (name, "server")    ? GTK_WIDGET (self->server_row)
+                     : g_str_equal (name, "account") ? GTK_WIDGET (self->username_row)
+                     : g_str_equal (name, "where")   ? GTK_WIDGET (self->token_list)
+                     : g_str_equal (name, "pin")     ? GTK_WIDGET (self->pin_row)
+                     : g_str_equal (name, "key")     ? GTK_WIDGET (self->key_type_row)
+                                                     : NULL;
+
+  if (first)
+    gtk_widget_grab_focus (first);
+}
+
 void
 kpr_add_show_page (KprAddDialog *self, const char *name)
 {
-  int i = kpr_add_input_index (name);
+  gboolean pin = g_str_equal (name, "pin"); /* between "where" and "key" */
+  int i = pin ? kpr_add_input_index ("where") : kpr_add_input_index (name);
   g_autofree char *step = NULL;
 
   gtk_stack_set_visible_child_name (self->stack, name);
@@ -122,7 +144,7 @@ kpr_add_show_page (KprAddDialog *self, const char *name)
    * pages' own buttons say what happens. */
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), i > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->next_button), i >= 0);
-  gtk_button_set_label (self->next_button,
+  kpr_a11y_button_set_label (self->next_button,
                         g_str_equal (name, "key") ? "_Send me the secret word" : "_Next");
   if (i >= 0)
     step = g_strdup_printf ("Step %d of 5", i + 1);
@@ -132,6 +154,7 @@ kpr_add_show_page (KprAddDialog *self, const char *name)
   adw_window_title_set_subtitle (self->window_title, step ? step : "");
   gtk_spinner_set_spinning (self->progress_spinner, g_str_equal (name, "progress"));
   kpr_add_update_next (self);
+  focus_first_field (self, name);
 }
 
 void
@@ -168,6 +191,17 @@ on_username_changed (KprAddDialog *self)
   kpr_add_update_next (self);
 }
 
+/* Enter in Username goes on when the page is complete (the name follows
+ * the username), else to the name that still needs fixing. */
+static void
+on_username_activated (KprAddDialog *self)
+{
+  if (gtk_widget_get_sensitive (GTK_WIDGET (self->next_button)))
+    kpr_add_next (self);
+  else
+    gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
+}
+
 static void
 on_name_changed (KprAddDialog *self)
 {
@@ -181,8 +215,14 @@ on_name_changed (KprAddDialog *self)
 static void
 on_token_toggled (GtkCheckButton *check, KprAddDialog *self)
 {
+  const KprAgentToken *t;
+
   if (gtk_check_button_get_active (check))
     self->selected = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "index"));
+  /* The PIN chosen for a new key store answers only that store's question. */
+  t = kpr_add_selected_token (self);
+  if (!t || !t->software)
+    kpr_worker_preset (self->worker, KPR_WORKER_PIN, NULL);
   kpr_add_update_next (self);
 }
 
@@ -229,8 +269,32 @@ add_token_row (KprAddDialog *self, const KprAgentToken *t, int index, GtkCheckBu
     gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
 }
 
+/* "This computer" before its key store exists: picking it leads to the
+ * "pin" page, which creates it. */
 static void
-fill_tokens (KprAddDialog *self)
+add_new_software_row (KprAddDialog *self, GtkCheckButton **group)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *check = gtk_check_button_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "This computer");
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
+                               "Kept in your home folder; you can make a backup. "
+                               "Not set up yet: you choose its PIN next.");
+  gtk_widget_set_name (row, "software_row");
+  gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+  *group = GTK_CHECK_BUTTON (check);
+  g_object_set_data (G_OBJECT (check), "index", GINT_TO_POINTER (KPR_ADD_NEW_SOFTWARE));
+  g_signal_connect (check, "toggled", G_CALLBACK (on_token_toggled), self);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
+  gtk_list_box_append (self->token_list, row);
+  if (self->selected == KPR_ADD_NEW_SOFTWARE)
+    gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
+}
+
+void
+kpr_add_fill_tokens (KprAddDialog *self)
 {
   GtkWidget *child;
   GtkCheckButton *group = NULL;
@@ -246,24 +310,20 @@ fill_tokens (KprAddDialog *self)
       if (!t->pin_locked && first < 0)
         first = i;
     }
-  if (!kpr_add_selected_token (self) || kpr_add_selected_token (self)->pin_locked)
+  if ((!kpr_add_selected_token (self) && !(self->selected == KPR_ADD_NEW_SOFTWARE && software < 0))
+      || (kpr_add_selected_token (self) && kpr_add_selected_token (self)->pin_locked))
     {
       const KprAgentToken *soft = software >= 0 ? g_ptr_array_index (self->tokens, software) : NULL;
-      self->selected = soft && !soft->pin_locked ? software : first;
+      /* This computer first, made on the spot when it is not there yet. */
+      self->selected = soft && !soft->pin_locked ? software
+                       : software < 0            ? KPR_ADD_NEW_SOFTWARE
+                                                 : first;
     }
   /* "This computer" first, then the tokens in the order found. */
   if (software >= 0)
     add_token_row (self, g_ptr_array_index (self->tokens, software), software, &group);
   else
-    {
-      GtkWidget *row = adw_action_row_new ();
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "This computer");
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                   "Not set up yet: run “certkeeper token init-software”");
-      gtk_widget_set_name (row, "software_row");
-      gtk_widget_set_sensitive (row, FALSE);
-      gtk_list_box_append (self->token_list, row);
-    }
+    add_new_software_row (self, &group);
   for (guint i = 0; i < self->tokens->len; i++)
     if ((int) i != software)
       add_token_row (self, g_ptr_array_index (self->tokens, i), i, &group);
@@ -293,8 +353,10 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer user_data)
       /* An enrollment's error shown here stays; a listing error joins it. */
       if (!ok)
         kpr_add_set_error (self->where_error, error->message);
-      fill_tokens (self);
+      kpr_add_fill_tokens (self);
       kpr_add_update_next (self);
+      if (kpr_add_on_page (self, "where"))
+        gtk_widget_grab_focus (GTK_WIDGET (self->token_list));
     }
   g_clear_pointer (&call->job.tokens, g_ptr_array_unref);
   g_object_unref (call->self);
@@ -377,8 +439,16 @@ update_protection (KprAddDialog *self)
 
 /* --- navigation ------------------------------------------------------- */
 
-static void
-on_next (KprAddDialog *self)
+void
+kpr_add_show_key_page (KprAddDialog *self)
+{
+  fill_key_types (self);
+  update_protection (self);
+  kpr_add_show_page (self, "key");
+}
+
+void
+kpr_add_next (KprAddDialog *self)
 {
   if (!gtk_widget_get_sensitive (GTK_WIDGET (self->next_button)))
     return;
@@ -390,12 +460,15 @@ on_next (KprAddDialog *self)
       kpr_add_show_page (self, "where");
       kpr_add_list (self);
     }
-  else if (kpr_add_on_page (self, "where"))
+  else if (kpr_add_on_page (self, "where") && self->selected == KPR_ADD_NEW_SOFTWARE)
     {
-      fill_key_types (self);
-      update_protection (self);
-      kpr_add_show_page (self, "key");
+      kpr_add_show_page (self, "pin");
+      gtk_widget_grab_focus (GTK_WIDGET (self->pin_row));
     }
+  else if (kpr_add_on_page (self, "where"))
+    kpr_add_show_key_page (self);
+  else if (kpr_add_on_page (self, "pin"))
+    kpr_add_software_create (self);
   else if (kpr_add_on_page (self, "key"))
     kpr_add_run_enroll (self);
 }
@@ -405,7 +478,10 @@ on_back (KprAddDialog *self)
 {
   int i = kpr_add_input_index (page (self));
 
-  if (i > 0)
+  if (kpr_add_on_page (self, "pin")
+      || (kpr_add_on_page (self, "key") && self->selected == KPR_ADD_NEW_SOFTWARE))
+    kpr_add_show_page (self, "where");
+  else if (i > 0)
     kpr_add_show_page (self, kpr_add_input_pages[i - 1]);
   else if (kpr_add_on_page (self, "word") && !self->request)
     kpr_add_show_page (self, "key"); /* after a refused word: change something and retry */
@@ -479,12 +555,16 @@ kpr_add_dialog_class_init (KprAddDialogClass *klass)
   CHILD (where_spinner);
   CHILD (token_list);
   CHILD (where_error);
+  CHILD (pin_row);
+  CHILD (pin_again_row);
+  CHILD (pin_error);
   CHILD (key_type_row);
   CHILD (protection_row);
   CHILD (backup_row);
   CHILD (backup_switch);
   CHILD (key_error);
   CHILD (trust_label);
+  CHILD (trust_fingerprint);
   CHILD (trust_button);
   CHILD (trust_cancel_button);
   CHILD (word_label);
@@ -525,6 +605,7 @@ static void
 kpr_add_dialog_init (KprAddDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
   self->selected = -1;
   self->key_types = g_array_new (FALSE, FALSE, sizeof (KprKeyType));
   self->cancellable = g_cancellable_new ();
@@ -532,20 +613,23 @@ kpr_add_dialog_init (KprAddDialog *self)
   self->worker = kpr_worker_new (GTK_WIDGET (self));
   set_default_protection (self);
 
-  g_signal_connect_swapped (self->next_button, "clicked", G_CALLBACK (on_next), self);
+  g_signal_connect_swapped (self->next_button, "clicked", G_CALLBACK (kpr_add_next), self);
   g_signal_connect_swapped (self->back_button, "clicked", G_CALLBACK (on_back), self);
   g_signal_connect_swapped (self->server_row, "changed", G_CALLBACK (on_input_changed), self);
   g_signal_connect_swapped (self->label_row, "changed", G_CALLBACK (on_input_changed), self);
-  g_signal_connect_swapped (self->server_row, "entry-activated", G_CALLBACK (on_next), self);
+  g_signal_connect_swapped (self->server_row, "entry-activated", G_CALLBACK (kpr_add_next), self);
   g_signal_connect_swapped (self->username_row, "changed", G_CALLBACK (on_username_changed), self);
+  g_signal_connect_swapped (self->username_row, "entry-activated",
+                            G_CALLBACK (on_username_activated), self);
   g_signal_connect_swapped (self->name_row, "changed", G_CALLBACK (on_name_changed), self);
-  g_signal_connect_swapped (self->name_row, "entry-activated", G_CALLBACK (on_next), self);
+  g_signal_connect_swapped (self->name_row, "entry-activated", G_CALLBACK (kpr_add_next), self);
   g_signal_connect_swapped (self->key_type_row, "notify::selected",
                             G_CALLBACK (on_input_changed), self);
   g_signal_connect_swapped (self->backup_switch, "notify::active",
                             G_CALLBACK (update_protection), self);
   g_signal_connect_swapped (self, "close-request", G_CALLBACK (on_close_request), self);
   kpr_add_steps_init (self);
+  kpr_add_software_init (self);
   kpr_add_show_page (self, "server");
 }
 

@@ -38,6 +38,7 @@ kpr_add_enroll_job_free (KprAddEnrollJob *job)
   g_free (job->token_uri);
   g_free (job->subject);
   g_free (job->not_after);
+  g_free (job->browser_note);
   g_free (job);
 }
 
@@ -65,6 +66,7 @@ kpr_add_enroll (KprAgent *agent, gpointer data, GCancellable *cancellable, GErro
   if (id)
     {
       describe (id, &job->exportable, &job->subject, &job->not_after);
+      job->browser_note = g_strdup (kpr_agent_get_browser_note (agent));
       return TRUE;
     }
   /* Declined before anything was stored: nothing is ours to take away. */
@@ -94,6 +96,7 @@ kpr_add_install_job_free (KprAddInstallJob *job)
   g_free (job->path);
   g_free (job->subject);
   g_free (job->not_after);
+  g_free (job->browser_note);
   g_free (job);
 }
 
@@ -106,6 +109,7 @@ kpr_add_install (KprAgent *agent, gpointer data, GCancellable *cancellable, GErr
   if (!id)
     return FALSE;
   describe (id, &job->exportable, &job->subject, &job->not_after);
+  job->browser_note = g_strdup (kpr_agent_get_browser_note (agent));
   return TRUE;
 }
 

@@ -35,6 +35,7 @@ typedef struct {
   gboolean exportable;
   char *subject;
   char *not_after;
+  char *browser_note; /* what the browser step did, or NULL */
 } KprAddEnrollJob;
 
 void kpr_add_enroll_job_free (KprAddEnrollJob *job);
@@ -52,6 +53,7 @@ typedef struct {
   gboolean exportable;
   char *subject;
   char *not_after;
+  char *browser_note;
 } KprAddInstallJob;
 
 void kpr_add_install_job_free (KprAddInstallJob *job);

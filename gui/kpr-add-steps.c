@@ -7,9 +7,12 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-add-dialog-private.h"
+#include "kpr-identity-text.h"
 
 static void
 show_progress (KprAddDialog *self, const char *message)
@@ -38,6 +41,8 @@ static void
 on_ask_confirm (KprWorkerRequest *request, gpointer user_data)
 {
   KprAddDialog *self = user_data;
+  g_autofree char *unused = NULL;
+  const char *fingerprint;
 
   /* Taking a cancelled enrollment away asks "delete without a backup?":
    * the person already answered by cancelling. */
@@ -53,12 +58,31 @@ on_ask_confirm (KprWorkerRequest *request, gpointer user_data)
     }
   self->request = request;
   self->request_what = KPR_WORKER_CONFIRM;
-  gtk_label_set_text (self->trust_label, kpr_worker_request_get_detail (request));
+  fingerprint = kpr_worker_request_get_fingerprint (request);
+  if (fingerprint)
+    {
+      g_autofree char *server = kpr_add_check_server (
+        gtk_editable_get_text (GTK_EDITABLE (self->server_row)), &unused);
+      g_autofree char *text = g_strdup_printf (
+        "%s presents the certificate authority “%s”. Its SHA-256 fingerprint is:",
+        server ? server : "The server", kpr_worker_request_get_authority (request));
+      g_autofree char *groups = kpr_fingerprint_groups_text (fingerprint);
+
+      gtk_label_set_text (self->trust_label, text);
+      gtk_label_set_text (self->trust_fingerprint, groups);
+    }
+  else
+    {
+      gtk_label_set_text (self->trust_label, kpr_worker_request_get_detail (request));
+      gtk_label_set_text (self->trust_fingerprint, "");
+    }
   kpr_add_show_page (self, "trust");
-  /* Enter must not trust by accident; focus also keeps the selectable
-   * question from showing up all selected. */
-  gtk_widget_grab_focus (GTK_WIDGET (self->trust_cancel_button));
-  gtk_label_select_region (self->trust_label, 0, 0);
+  /* No default: neither Enter nor a focused button answers by accident.
+   * The focus starts on the fingerprint, what a person (or a screen
+   * reader) must read first; selecting nothing keeps it legible. */
+  gtk_window_set_default_widget (GTK_WINDOW (self), NULL);
+  gtk_widget_grab_focus (GTK_WIDGET (self->trust_fingerprint));
+  gtk_label_select_region (self->trust_fingerprint, 0, 0);
 }
 
 static void
@@ -211,21 +235,29 @@ remove_started (KprAddDialog *self, KprAddEnrollJob *job)
 
 /* --- the enrollment --------------------------------------------------- */
 
+/* The last page leads on: with an exportable key, "Back up now" is the
+ * default (Enter) and the backup dialog then offers the lock, so the
+ * path a person takes by default ends backed up, locked and Active. */
 static void
 show_result (KprAddDialog *self, const char *name, gboolean exportable, const char *subject,
-             const char *not_after)
+             const char *not_after, const char *browser_note)
 {
-  g_autofree char *text = g_strdup_printf ("“%s” is ready to use.\n"
-                                           "Subject: %s\nValid until: %s",
-                                           name, subject, not_after);
+  g_autofree char *text = g_strdup_printf (
+    "“%s” is ready to use.\nSubject: %s\nValid until: %s%s%s%s", name, subject, not_after,
+    browser_note ? "\nBrowsers: " : "", browser_note ? browser_note : "",
+    exportable ? "\n\nNext, back up the key, then lock it: after that it can never be "
+                 "copied, and the backup is the only way back if this computer is lost."
+               : "");
 
   g_free (self->done_name);
   self->done_name = g_strdup (name);
   gtk_label_set_text (self->done_label, text);
-  /* An exportable key can be backed up now, before it is locked. */
   gtk_widget_set_visible (GTK_WIDGET (self->backup_button), exportable);
-  gtk_button_set_label (self->close_button, exportable ? "_Later" : "C_lose");
+  kpr_a11y_button_set_label (self->backup_button, "_Back Up Now…");
+  kpr_a11y_button_set_label (self->close_button, exportable ? "_Later" : "C_lose");
   kpr_add_show_page (self, "done");
+  gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (exportable ? self->backup_button
+                                                                           : self->close_button));
   gtk_widget_grab_focus (GTK_WIDGET (exportable ? self->backup_button : self->close_button));
 }
 
@@ -312,7 +344,8 @@ on_enroll_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!self->disposed)
     {
       if (ok)
-        show_result (self, job->name, job->exportable, job->subject, job->not_after);
+        show_result (self, job->name, job->exportable, job->subject, job->not_after,
+                     job->browser_note);
       else if (g_error_matches (error, KPR_ERROR, KPR_ERROR_PENDING))
         {
           g_free (self->done_name);
@@ -427,7 +460,8 @@ on_install_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!self->disposed)
     {
       if (ok)
-        show_result (self, job->name, job->exportable, job->subject, job->not_after);
+        show_result (self, job->name, job->exportable, job->subject, job->not_after,
+                     job->browser_note);
       else
         {
           /* The agent's sentence names the file and the identity. */

@@ -79,6 +79,16 @@ on_quit (GSimpleAction *action, GVariant *param, gpointer data)
 }
 
 static void
+on_preferences (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  GSettings *settings = kpr_application_get_settings (data);
+
+  if (settings)
+    gtk_window_present (GTK_WINDOW (
+      kpr_preferences_new (gtk_application_get_active_window (data), settings)));
+}
+
+static void
 on_about (GSimpleAction *action, GVariant *param, gpointer data)
 {
   GtkWindow *parent = gtk_application_get_active_window (data);
@@ -107,11 +117,15 @@ kpr_application_add_actions (KprApplication *app)
     { "backup", on_backup, "s", NULL, NULL },
     { "quit", on_quit, NULL, NULL, NULL },
     { "about", on_about, NULL, NULL, NULL },
+    { "preferences", on_preferences, NULL, NULL, NULL },
   };
+  static const char *const preferences_accels[] = { "<Control>comma", NULL };
   static const char *const quit_accels[] = { "<Control>q", NULL };
   static const char *const add_accels[] = { "<Control>n", NULL };
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.add", add_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences",
+                                         preferences_accels);
 }

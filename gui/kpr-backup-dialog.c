@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include "kpr-backup-dialog.h"
 
 #include "kpr-backup-common.h"
@@ -492,6 +494,7 @@ static void
 kpr_backup_dialog_init (KprBackupDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
   kpr_backup_secure_row (self->passphrase_row);
   kpr_backup_secure_row (self->confirm_row);
   passphrase_changed_cb (self);

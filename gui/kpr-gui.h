@@ -9,6 +9,7 @@
 #include "kpr-backup-dialog.h"
 #include "kpr-delete-dialog.h"
 #include "kpr-import-dialog.h"
+#include "kpr-preferences.h"
 #include "kpr-secret-dialog.h"
 #include "kpr-window.h"
 #include "kpr-worker.h"

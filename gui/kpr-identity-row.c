@@ -1,6 +1,6 @@
 /* kpr-identity-row.c — the widgets of the main window's lists: one row
  * per identity (name, subtitle, badge), a row for a record that cannot
- * be read, a line of the audit history.  No KprWindow here: what a row
+ * be read, an event of the history.  No KprWindow here: what a row
  * says comes from the identity, the clock and certkeeper-agent. */
 #include "config.h"
 
@@ -121,17 +121,16 @@ kpr_damaged_row_new (const char *text)
 }
 
 GtkWidget *
-kpr_history_label_new (const char *line)
+kpr_history_row_new (const KprEvent *event)
 {
-  GtkWidget *label = gtk_label_new (line);
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *sentence = kpr_event_sentence (event);
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (event->time);
+  g_autofree char *when = dt ? g_date_time_format (dt, "%x, %H:%M") : NULL;
 
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_widget_set_margin_start (label, 12);
-  gtk_widget_set_margin_end (label, 12);
-  gtk_widget_set_margin_top (label, 6);
-  gtk_widget_set_margin_bottom (label, 6);
-  return label;
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), sentence);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), when ? when : "");
+  adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 0);
+  return row;
 }

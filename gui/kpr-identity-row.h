@@ -17,7 +17,8 @@ void kpr_identity_row_update (GtkWidget *row, const KprIdentity *id, gint64 now,
                               const char *needs);
 /* A record that cannot be read: "NAME: why". */
 GtkWidget *kpr_damaged_row_new (const char *text);
-/* One line of the audit history. */
-GtkWidget *kpr_history_label_new (const char *line);
+/* One event of the history: a sentence, and the local date and time
+ * under it (kpr_event_sentence). */
+GtkWidget *kpr_history_row_new (const KprEvent *event);
 
 G_END_DECLS

@@ -102,3 +102,122 @@ kpr_identity_badge_text (const KprIdentity *id, gint64 now, const char **ret_cla
       return "Failed";
     }
 }
+
+char *
+kpr_fingerprint_groups_text (const char *fingerprint)
+{
+  GString *out = g_string_new (NULL);
+  guint n = 0;
+
+  for (const char *p = fingerprint; p && *p; p++)
+    {
+      if (!g_ascii_isxdigit (*p))
+        continue;
+      if (n > 0 && n % 16 == 0)
+        g_string_append_c (out, '\n');
+      else if (n > 0 && n % 4 == 0)
+        g_string_append_c (out, ' ');
+      g_string_append_c (out, g_ascii_toupper (*p));
+      n++;
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+kpr_identity_where_long_text (const KprIdentity *id)
+{
+  g_autofree char *where = kpr_identity_where_text (id);
+  gboolean software = FALSE;
+  g_autofree char *label = kpr_identity_token_label (id, &software);
+  const char *how;
+
+  switch (id->protection)
+    {
+    case KPR_PROTECTION_EXPORTABLE:
+      how = "can be copied into a backup until you lock it";
+      break;
+    case KPR_PROTECTION_STRONG:
+      how = "locked; the PIN is needed each time it is used";
+      break;
+    default:
+      how = software ? "locked; your programs use it without the PIN"
+                     : "it never leaves the token; your programs use it without the PIN";
+      break;
+    }
+  if (software)
+    return g_strdup_printf ("%s (your home folder) — %s", where, how);
+  return g_strdup_printf ("The token “%s” — %s", where, how);
+}
+
+char *
+kpr_date_text (gint64 unix_time)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (unix_time);
+
+  return dt ? g_date_time_format (dt, "%x") : g_strdup ("?");
+}
+
+char *
+kpr_identity_backup_text (const KprIdentity *id)
+{
+  if (id->backup_when)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (id->backup_when, NULL);
+      g_autofree char *day = dt ? kpr_date_text (g_date_time_to_unix (dt))
+                                : g_strdup (id->backup_when);
+
+      if (id->backup_where && *id->backup_where)
+        return g_strdup_printf ("Backed up on %s to %s", day, id->backup_where);
+      return g_strdup_printf ("Backed up on %s", day);
+    }
+  if (kpr_identity_backup_missing (id))
+    return g_strdup ("Not yet — until there is one, a lost computer means asking for a new "
+                     "certificate");
+  if (id->protection == KPR_PROTECTION_EXPORTABLE)
+    return g_strdup ("None");
+  return g_strdup ("None — the key cannot be copied");
+}
+
+/* "KINGSTON/alice.p12": the file and its folder, which is what names a
+ * USB stick or a folder a person chose. */
+static char *
+short_path (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *folder = g_path_get_basename (dir);
+  g_autofree char *file = g_path_get_basename (path);
+
+  if (g_str_equal (folder, ".") || g_str_equal (folder, G_DIR_SEPARATOR_S))
+    return g_steal_pointer (&file);
+  return g_build_filename (folder, file, NULL);
+}
+
+char *
+kpr_event_sentence (const KprEvent *event)
+{
+  g_autofree char *until = event->not_after ? kpr_date_text (event->not_after) : NULL;
+  g_autofree char *where = event->where ? short_path (event->where) : NULL;
+
+  switch (event->type)
+    {
+    case KPR_EVENT_ENROLLED:
+      return until ? g_strdup_printf ("Certificate installed — valid until %s", until)
+                   : g_strdup ("Certificate installed");
+    case KPR_EVENT_RENEWED:
+      return until ? g_strdup_printf ("Renewed — new certificate valid until %s", until)
+                   : g_strdup ("Renewed");
+    case KPR_EVENT_BACKED_UP:
+      return where ? g_strdup_printf ("Backed up to %s", where) : g_strdup ("Backed up");
+    case KPR_EVENT_LOCKED:
+      return g_strdup ("Key locked — it can no longer be copied");
+    case KPR_EVENT_IMPORTED:
+      return g_strdup_printf ("Imported%s%s as %s", where ? " from " : "", where ? where : "",
+                              event->exportable ? "exportable" : "non-exportable");
+    case KPR_EVENT_REVOKED:
+      return g_strdup ("Revoked — the certificate can no longer be used");
+    case KPR_EVENT_BROWSERS:
+      return g_strdup_printf ("Browsers: %s", event->detail ? event->detail : "checked");
+    default:
+      return g_strdup ("Something certkeeper does not describe yet");
+    }
+}

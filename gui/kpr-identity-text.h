@@ -27,4 +27,20 @@ char *kpr_identity_subtitle_text (const KprIdentity *id, gint64 now);
  * style class in *ret_class. */
 const char *kpr_identity_badge_text (const KprIdentity *id, gint64 now, const char **ret_class);
 
+/* Where the key is and how it is protected, in a sentence: "This
+ * computer — can be copied into a backup until you lock it". */
+char *kpr_identity_where_long_text (const KprIdentity *id);
+/* A day in the person's locale (LC_TIME's date format), local time. */
+char *kpr_date_text (gint64 unix_time);
+/* "Backed up on DAY to WHERE", "Not yet — …", "Not possible — …". */
+char *kpr_identity_backup_text (const KprIdentity *id);
+/* What @event means, in a sentence with local dates: "Renewed — new
+ * certificate valid until 21/12/26", "Backed up to KINGSTON/alice.p12",
+ * "Imported as non-exportable". */
+char *kpr_event_sentence (const KprEvent *event);
+/* A fingerprint ("AB:CD:…" or hex) as a person compares it: groups of 4
+ * characters, 4 groups a line ("ABCD EF01 2345 6789\n…"), for a
+ * fixed-width label. */
+char *kpr_fingerprint_groups_text (const char *fingerprint);
+
 G_END_DECLS

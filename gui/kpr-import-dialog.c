@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include "kpr-import-dialog.h"
 
 #include "kpr-backup-common.h"
@@ -328,6 +330,7 @@ kpr_import_dialog_init (KprImportDialog *self)
   /* The worker exists before the template's "changed" signals can fire. */
   self->worker = kpr_worker_new (GTK_WIDGET (self));
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
   kpr_backup_secure_row (self->passphrase_row);
   g_signal_connect (self->worker, "progress", G_CALLBACK (progress_cb), self);
 }

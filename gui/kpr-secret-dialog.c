@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-secret-dialog.h"
@@ -129,6 +131,7 @@ static void
 kpr_secret_dialog_init (KprSecretDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
 }
 
 /* The token's own warning, before a wrong PIN costs more than a retry. */

@@ -243,6 +243,16 @@ on_backup (GSimpleAction *action, GVariant *param, gpointer data)
 }
 
 static void
+on_browsers_fix (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  KprWindow *window = KPR_WINDOW (data);
+  const KprIdentity *id = lookup (window, param);
+
+  if (id)
+    kpr_window_fix_browsers (window, id->name);
+}
+
+static void
 on_copy_uri (GSimpleAction *action, GVariant *param, gpointer data)
 {
   KprWindow *window = KPR_WINDOW (data);
@@ -271,6 +281,7 @@ kpr_window_add_actions (KprWindow *window)
     { "delete", on_delete, "s", NULL, NULL },
     { "backup", on_backup, "s", NULL, NULL },
     { "copy-uri", on_copy_uri, "s", NULL, NULL },
+    { "browsers-fix", on_browsers_fix, "s", NULL, NULL },
   };
 
   g_action_map_add_action_entries (G_ACTION_MAP (window), entries, G_N_ELEMENTS (entries),

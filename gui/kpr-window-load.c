@@ -9,7 +9,7 @@
 
 typedef struct {
   GPtrArray *identities;
-  GHashTable *audits;
+  GHashTable *events; /* name → GPtrArray of KprEvent */
   GPtrArray *damaged;
 } Load;
 
@@ -17,7 +17,7 @@ static void
 load_free (Load *load)
 {
   g_clear_pointer (&load->identities, g_ptr_array_unref);
-  g_clear_pointer (&load->audits, g_hash_table_unref);
+  g_clear_pointer (&load->events, g_hash_table_unref);
   g_clear_pointer (&load->damaged, g_ptr_array_unref);
   g_free (load);
 }
@@ -35,15 +35,15 @@ load_func (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **e
     {
       g_autoptr (GError) local = NULL;
       KprIdentity *id = kpr_store_load (store, *n, &local);
-      GStrv audit;
+      GPtrArray *events;
 
       if (id)
         g_ptr_array_add (load->identities, id);
       else
         g_ptr_array_add (load->damaged, g_strdup_printf ("%s: %s", *n, local->message));
-      audit = kpr_store_read_audit (store, *n, NULL);
-      if (audit)
-        g_hash_table_insert (load->audits, g_strdup (*n), audit);
+      events = kpr_store_read_events (store, *n, NULL);
+      if (events)
+        g_hash_table_insert (load->events, g_strdup (*n), events);
     }
   return TRUE;
 }
@@ -66,8 +66,8 @@ on_loaded (GObject *source, GAsyncResult *result, gpointer data)
     {
       g_ptr_array_unref (self->identities);
       self->identities = g_steal_pointer (&load->identities);
-      g_hash_table_unref (self->audits);
-      self->audits = g_steal_pointer (&load->audits);
+      g_hash_table_unref (self->events);
+      self->events = g_steal_pointer (&load->events);
       g_ptr_array_unref (self->damaged);
       self->damaged = g_steal_pointer (&load->damaged);
     }
@@ -107,8 +107,8 @@ kpr_window_start_load (KprWindow *self)
   g_clear_handle_id (&self->reload_source, g_source_remove);
   load = g_new0 (Load, 1);
   load->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
-  load->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_strfreev);
+  load->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_ptr_array_unref);
   load->damaged = g_ptr_array_new_with_free_func (g_free);
   kpr_worker_run (self->loader, load_func, load, self->cancellable, on_loaded, load);
 }

@@ -40,20 +40,35 @@ struct _KprWindow {
   AdwActionRow *detail_uri;
   AdwActionRow *detail_backup;
   GtkListBox *history_list;
+  GtkWidget *primary_button;
+  GtkScrolledWindow *detail_scroll;
+  AdwActionRow *detail_account;
+  AdwActionRow *detail_key_type;
+  AdwActionRow *detail_until;
+  AdwActionRow *detail_browsers;
+  GtkWidget *browsers_fix_button;
+  AdwPreferencesGroup *actions_group;
+  GtkWidget *renew_row;
+  GtkWidget *backup_row;
+  GtkWidget *lock_row;
+  AdwPreferencesGroup *remove_group;
+  GtkWidget *revoke_row;
 
   GPtrArray *identities; /* KprIdentity, sorted by name */
-  GHashTable *audits;    /* name → GStrv */
+  GHashTable *events;    /* name → GPtrArray of KprEvent (the history) */
   GPtrArray *damaged;    /* "name: why" of records that could not be read */
   char *shown;           /* the detail page's identity, or NULL */
   gboolean loaded;
   gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
   KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
   char *history_name;        /* whose history the detail page shows */
-  guint history_count;       /* how many of its log lines it has seen */
+  guint history_count;       /* how many of its events it has seen */
   guint present_source;
 
   KprWorker *loader;
   KprWorker *worker;
+  KprWorker *browser_worker; /* kpr-window-browsers.c, made when first needed */
+  char *browsers_name;       /* whose "Browsers" row was last checked */
   GCancellable *cancellable;
   gboolean reload_pending;
   GFileMonitor *monitor;
@@ -63,12 +78,18 @@ struct _KprWindow {
   AdwToast *toast; /* the last one shown */
 };
 
-/* kpr-window.c: the list and the detail page from what was loaded. */
+/* kpr-window.c: the list from what was loaded. */
 void kpr_window_update_list (KprWindow *window);
+/* kpr-window-detail.c: the detail page from what was loaded. */
 void kpr_window_update_detail (KprWindow *window);
 /* kpr-window-load.c: (re)loads the identities in the loader worker; a
  * load asked for while one runs follows it. */
 void kpr_window_start_load (KprWindow *window);
+
+/* kpr-window-browsers.c: the "Browsers" row of identity @name, checked
+ * (and fixed) in a worker of its own. */
+void kpr_window_check_browsers (KprWindow *window, const char *name);
+void kpr_window_fix_browsers (KprWindow *window, const char *name);
 
 /* The identity as last loaded; NULL when it is not (or no longer) there. */
 const KprIdentity *kpr_window_lookup (KprWindow *window, const char *name);

@@ -6,15 +6,14 @@
  */
 #include "config.h"
 
+#include "kpr-a11y.h"
+
 #include <string.h>
 
 #include "kpr-agent-link.h"
 #include "kpr-identity-row.h"
 #include "kpr-identity-text.h"
 #include "kpr-window-private.h"
-
-/* Enough history for a person; the whole log stays in NAME.log. */
-#define KPR_HISTORY_LINES 50
 
 G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -90,135 +89,6 @@ on_row_activated (KprWindow *self, GtkListBoxRow *row)
 /* --- the detail page --- */
 
 static void
-set_row (AdwActionRow *row, const char *text)
-{
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_action_row_set_subtitle (row, text && *text ? text : "—");
-}
-
-static void
-update_history (KprWindow *self, const char *name)
-{
-  GStrv lines = g_hash_table_lookup (self->audits, name);
-  guint n = lines ? g_strv_length (lines) : 0;
-  GtkWidget *child;
-
-  if (self->history_count > 0 && n >= self->history_count
-      && g_strcmp0 (self->history_name, name) == 0)
-    {
-      guint shown = 0;
-
-      /* The log only grows: its new lines go on top and the oldest shown
-       * drop off; the others keep their (measured) labels. */
-      for (guint i = self->history_count; i < n; i++)
-        gtk_list_box_prepend (self->history_list, kpr_history_label_new (lines[i]));
-      for (child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list)); child;)
-        {
-          GtkWidget *next = gtk_widget_get_next_sibling (child);
-          if (++shown > KPR_HISTORY_LINES)
-            gtk_list_box_remove (self->history_list, child);
-          child = next;
-        }
-      self->history_count = n;
-      return;
-    }
-  g_free (self->history_name);
-  self->history_name = g_strdup (name);
-  self->history_count = n;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))))
-    gtk_list_box_remove (self->history_list, child);
-  /* Newest first: what just happened is what a person looks for. */
-  for (guint i = n; i > 0 && n - i < KPR_HISTORY_LINES; i--)
-    gtk_list_box_append (self->history_list, kpr_history_label_new (lines[i - 1]));
-  if (n == 0)
-    {
-      GtkWidget *label = gtk_label_new ("Nothing recorded yet.");
-
-      gtk_widget_add_css_class (label, "dim-label");
-      gtk_widget_set_margin_top (label, 6);
-      gtk_widget_set_margin_bottom (label, 6);
-      gtk_list_box_append (self->history_list, label);
-    }
-}
-
-void
-kpr_window_update_detail (KprWindow *self)
-{
-  const KprIdentity *id = self->shown ? kpr_window_lookup (self, self->shown) : NULL;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  g_autofree char *where = NULL, *uri = NULL, *subtitle = NULL, *state = NULL;
-  const char *css = NULL;
-  gboolean exportable;
-
-  if (!id)
-    return;
-  subtitle = kpr_identity_subtitle_text (id, now);
-  adw_window_title_set_title (self->detail_title, id->name);
-  adw_window_title_set_subtitle (self->detail_title, kpr_identity_badge_text (id, now, &css));
-  state = id->state == KPR_STATE_FAILED && id->failed_reason
-            ? g_strdup_printf ("%s: %s", kpr_identity_badge_text (id, now, &css), id->failed_reason)
-            : g_strdup_printf ("%s (%s)", kpr_identity_badge_text (id, now, &css), subtitle);
-  set_row (self->detail_state, state);
-  if (id->cert)
-    {
-      g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
-      g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
-      g_autofree char *serial = kpr_ossl_serial_hex (id->cert);
-      g_autofree char *from = kpr_cert_time_text (X509_get0_notBefore (id->cert));
-      g_autofree char *until = kpr_cert_time_text (X509_get0_notAfter (id->cert));
-      g_autofree char *validity = g_strdup_printf ("%s to %s", from, until);
-      g_autofree char *sha256 = kpr_ossl_fingerprint (id->cert, EVP_sha256 ());
-      g_autofree char *sha1 = kpr_ossl_fingerprint (id->cert, EVP_sha1 ());
-
-      set_row (self->detail_subject, subject);
-      set_row (self->detail_issuer, issuer);
-      set_row (self->detail_serial, serial);
-      set_row (self->detail_validity, validity);
-      set_row (self->detail_sha256, sha256);
-      set_row (self->detail_sha1, sha1);
-    }
-  else
-    {
-      set_row (self->detail_subject, NULL);
-      set_row (self->detail_issuer, NULL);
-      set_row (self->detail_serial, NULL);
-      set_row (self->detail_validity, NULL);
-      set_row (self->detail_sha256, NULL);
-      set_row (self->detail_sha1, NULL);
-    }
-  where = kpr_identity_where_text (id);
-  set_row (self->detail_where, where);
-  uri = kpr_identity_key_uri (id);
-  set_row (self->detail_uri, uri);
-  gtk_widget_set_sensitive (self->copy_uri_button, uri != NULL);
-  if (id->backup_when)
-    {
-      g_autofree char *backup = g_strdup_printf ("%s, %s", id->backup_when,
-                                                 id->backup_where ? id->backup_where : "");
-      set_row (self->detail_backup, backup);
-    }
-  else
-    set_row (self->detail_backup, kpr_identity_backup_missing (id) ? "None yet" : "None");
-  update_history (self, id->name);
-
-  exportable = id->protection == KPR_PROTECTION_EXPORTABLE;
-  /* A revoked or failed identity is not renewed: it is added again. */
-  gtk_widget_set_sensitive (self->renew_button, !self->busy && id->state != KPR_STATE_REVOKED
-                                                  && id->state != KPR_STATE_FAILED);
-  gtk_widget_set_sensitive (self->backup_button, !self->busy && exportable);
-  gtk_widget_set_tooltip_text (self->backup_button,
-                               exportable ? "Write the key and certificate to a file protected by a passphrase"
-                                          : "The key is locked on its token: it cannot be copied, so there is nothing to back up.");
-  gtk_widget_set_sensitive (self->lock_button, !self->busy && exportable);
-  gtk_widget_set_tooltip_text (self->lock_button,
-                               exportable ? "Make the key impossible to copy from now on"
-                                          : "The key is already locked: it never leaves its token.");
-  gtk_widget_set_sensitive (self->revoke_button,
-                            !self->busy && id->cert && id->state != KPR_STATE_REVOKED);
-  gtk_widget_set_sensitive (self->delete_button, !self->busy);
-}
-
-static void
 on_back_clicked (KprWindow *self)
 {
   kpr_window_show_identity (self, NULL);
@@ -244,10 +114,21 @@ ACTION_BUTTON (on_lock_clicked, "win.lock")
 ACTION_BUTTON (on_revoke_clicked, "win.revoke")
 ACTION_BUTTON (on_delete_clicked, "win.delete")
 ACTION_BUTTON (on_copy_uri_clicked, "win.copy-uri")
+ACTION_BUTTON (on_browsers_fix_clicked, "win.browsers-fix")
 #undef ACTION_BUTTON
 
 /* Statuses change with the clock (due, expired): redrawn every minute,
  * without touching the store. */
+/* The header's button does whatever the detail page chose for it. */
+static void
+on_primary_clicked (KprWindow *self)
+{
+  const char *action = g_object_get_data (G_OBJECT (self->primary_button), "kpr-action");
+
+  if (self->shown && action)
+    gtk_widget_activate_action (GTK_WIDGET (self), action, "s", self->shown);
+}
+
 static gboolean
 on_tick (gpointer data)
 {
@@ -334,6 +215,8 @@ kpr_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->worker, self);
   g_clear_object (&self->loader);
   g_clear_object (&self->worker);
+  g_clear_object (&self->browser_worker);
+  g_clear_pointer (&self->browsers_name, g_free);
   g_clear_object (&self->toast);
   gtk_widget_dispose_template (GTK_WIDGET (self), KPR_TYPE_WINDOW);
   G_OBJECT_CLASS (kpr_window_parent_class)->dispose (object);
@@ -346,7 +229,7 @@ kpr_window_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_ptr_array_unref (self->identities);
-  g_hash_table_unref (self->audits);
+  g_hash_table_unref (self->events);
   g_ptr_array_unref (self->damaged);
   g_free (self->shown);
   G_OBJECT_CLASS (kpr_window_parent_class)->finalize (object);
@@ -394,6 +277,19 @@ kpr_window_class_init (KprWindowClass *klass)
   BIND ("detail-uri", detail_uri);
   BIND ("detail-backup", detail_backup);
   BIND ("history-list", history_list);
+  BIND ("primary-button", primary_button);
+  BIND ("detail-scroll", detail_scroll);
+  BIND ("detail-account", detail_account);
+  BIND ("detail-key-type", detail_key_type);
+  BIND ("detail-until", detail_until);
+  BIND ("detail-browsers", detail_browsers);
+  BIND ("browsers-fix-button", browsers_fix_button);
+  BIND ("actions-group", actions_group);
+  BIND ("renew-row", renew_row);
+  BIND ("backup-row", backup_row);
+  BIND ("lock-row", lock_row);
+  BIND ("remove-group", remove_group);
+  BIND ("revoke-row", revoke_row);
   gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_back_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_page_changed);
@@ -403,6 +299,8 @@ kpr_window_class_init (KprWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_revoke_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_delete_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_copy_uri_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_browsers_fix_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_primary_clicked);
 }
 #undef BIND
 
@@ -410,9 +308,10 @@ static void
 kpr_window_init (KprWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
   self->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
-  self->audits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_strfreev);
+  self->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_ptr_array_unref);
   self->damaged = g_ptr_array_new_with_free_func (g_free);
   self->cancellable = g_cancellable_new ();
   self->loader = kpr_worker_new (GTK_WIDGET (self));
@@ -509,10 +408,14 @@ kpr_window_show_identity (KprWindow *window, const char *name)
       kpr_window_toast (window, message);
       return;
     }
-  if (window->shown != name)
+  if (g_strcmp0 (window->shown, name) != 0)
     {
       g_free (window->shown);
       window->shown = g_strdup (name);
+      /* Another identity opens at its top, not at the last one's scroll
+       * position, and its browsers are checked afresh. */
+      gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (window->detail_scroll), 0);
+      g_clear_pointer (&window->browsers_name, g_free);
     }
   /* Before the first load the page fills in when the identities arrive. */
   kpr_window_update_detail (window);

@@ -46,6 +46,7 @@ struct _KprWorkerRequest {
   KprWorkerAsk what;
   char *detail;
   KprAgentToken *token; /* a copy: the agent's may be gone when the dialog answers */
+  char *fingerprint, *authority; /* trusting a CA */
   GMutex lock;
   GCond cond;
   gboolean answered;
@@ -60,6 +61,8 @@ typedef struct {
   KprWorkFunc func;
   gpointer data;
   GCancellable *cancellable;
+  char *pin_uri; /* the token whose PIN was asked last (worker thread only) */
+  const char *trust_fp, *trust_subject; /* for the next request only */
 } Job;
 
 
@@ -93,6 +96,7 @@ job_free (Job *job)
 {
   g_main_context_invoke (job->worker->context, drop_worker, job->worker);
   g_clear_object (&job->cancellable);
+  g_free (job->pin_uri);
   g_free (job);
 }
 
@@ -104,6 +108,8 @@ request_unref (KprWorkerRequest *request)
   kpr_secret_free (request->answer);
   kpr_agent_token_free (request->token);
   g_free (request->detail);
+  g_free (request->fingerprint);
+  g_free (request->authority);
   g_mutex_clear (&request->lock);
   g_cond_clear (&request->cond);
   /* The last reference may be dropped on the worker thread: the worker
@@ -128,6 +134,18 @@ const KprAgentToken *
 kpr_worker_request_get_token (KprWorkerRequest *request)
 {
   return request->token;
+}
+
+const char *
+kpr_worker_request_get_fingerprint (KprWorkerRequest *request)
+{
+  return request->fingerprint;
+}
+
+const char *
+kpr_worker_request_get_authority (KprWorkerRequest *request)
+{
+  return request->authority;
 }
 
 static void
@@ -268,6 +286,9 @@ ask_and_wait (Job *job, KprWorkerAsk what, const char *detail, const KprAgentTok
   gulong handler = 0;
   gboolean answered;
 
+  request->fingerprint = g_strdup (g_steal_pointer (&job->trust_fp));
+  request->authority = g_strdup (g_steal_pointer (&job->trust_subject));
+
   if (g_cancellable_is_cancelled (job->cancellable))
     {
       /* Both references: the main thread's (never sent) and ours. */
@@ -315,7 +336,35 @@ ask_secret (Job *job, KprWorkerAsk what, const char *detail, const KprAgentToken
 static KprSecret *
 ui_pin (const KprAgentToken *info, gpointer data, GError **error)
 {
+  Job *job = data;
+
+  g_free (job->pin_uri);
+  job->pin_uri = info ? g_strdup (info->uri) : NULL;
   return ask_secret (data, KPR_WORKER_PIN, info ? info->label : NULL, info, error);
+}
+
+/* A refused PIN said for a person ("Wrong PIN — 1 try left…") from the
+ * token's flags as they are now; the token layer's message, with its
+ * CKR_ name, goes to the log only. */
+static void
+explain_pin_error (KprAgent *agent, Job *job, GError **error)
+{
+  g_autoptr (GPtrArray) tokens = NULL;
+  const KprAgentToken *token = NULL;
+  g_autofree char *text = NULL;
+
+  if (!*error || !job->pin_uri)
+    return;
+  tokens = kpr_agent_list_tokens (agent, NULL);
+  for (guint i = 0; tokens && i < tokens->len && !token; i++)
+    if (g_strcmp0 (((KprAgentToken *) tokens->pdata[i])->uri, job->pin_uri) == 0)
+      token = tokens->pdata[i];
+  text = kpr_agent_pin_error_text (*error, token);
+  if (!text)
+    return;
+  g_debug ("%s", (*error)->message);
+  g_free ((*error)->message);
+  (*error)->message = g_steal_pointer (&text);
 }
 
 static KprSecret *
@@ -330,6 +379,22 @@ ui_confirm (const char *question, gpointer data)
   gboolean yes = FALSE;
 
   return ask_and_wait (data, KPR_WORKER_CONFIRM, question, NULL, NULL, &yes) && yes;
+}
+
+static gboolean
+ui_confirm_trust (const char *server, const char *subject, const char *fingerprint,
+                  gpointer data)
+{
+  Job *job = data;
+  /* The whole question too, for the default yes/no dialog. */
+  g_autofree char *question =
+    g_strdup_printf ("The server %s presents the certificate authority “%s” with the SHA-256 "
+                     "fingerprint %s. Check this fingerprint with the server’s administrator. "
+                     "Trust this authority?", server, subject, fingerprint);
+
+  job->trust_fp = fingerprint;
+  job->trust_subject = subject;
+  return ui_confirm (question, data);
 }
 
 typedef struct {
@@ -403,6 +468,7 @@ job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
     .pin = ui_pin,
     .ask = ui_ask,
     .confirm = ui_confirm,
+    .confirm_trust = ui_confirm_trust,
     .progress = ui_progress,
     .data = job,
   };
@@ -417,6 +483,8 @@ job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       return;
     }
   ok = job->func (agent, job->data, job->cancellable, &error);
+  if (!ok)
+    explain_pin_error (agent, job, &error);
   /* Closed here, before the result reaches the main thread: the store's
    * lock is free again when the caller's callback runs. */
   g_clear_pointer (&agent, kpr_agent_free);

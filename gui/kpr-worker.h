@@ -37,6 +37,10 @@ typedef struct _KprWorkerRequest KprWorkerRequest;
 KprWorkerAsk kpr_worker_request_get_what (KprWorkerRequest *request);
 /* Where the word was sent, the backup file, the token label, the question. */
 const char *kpr_worker_request_get_detail (KprWorkerRequest *request);
+/* A KPR_WORKER_CONFIRM about trusting a certificate authority: its
+ * SHA-256 fingerprint ("AB:CD:…") and subject; NULL for other questions. */
+const char *kpr_worker_request_get_fingerprint (KprWorkerRequest *request);
+const char *kpr_worker_request_get_authority (KprWorkerRequest *request);
 /* KPR_WORKER_PIN only: the token with its PIN flags (count low, final try). */
 const KprAgentToken *kpr_worker_request_get_token (KprWorkerRequest *request);
 /* Answers and releases @request.  @secret NULL: the person cancelled (the

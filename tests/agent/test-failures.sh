@@ -249,7 +249,7 @@ grep -qi 'intact\|nothing was lost' "$RES/lock.err" && ok "disk full ($how): loc
     || fail "disk full ($how): lock's message: $(cat "$RES/lock.err")"
 cmp -s "$RES/after-lock.ini" "$RES/before-lock.ini" && ok "disk full ($how): the record is unchanged after the failed lock" \
     || fail "disk full ($how): the record changed after the failed lock: $(diff "$RES/before-lock.ini" "$RES/after-lock.ini" | head)"
-left=$(grep -v '^full\.ini$\|^full\.log$' "$RES/ls" | tr '\n' ' ')
+left=$(grep -v '^full\.ini$\|^full\.log$\|^full\.events$' "$RES/ls" | tr '\n' ' ')
 [ -z "$left" ] && ok "disk full ($how): no temporary files left in identities/" \
     || fail "disk full ($how): files left in identities/: $left"
 check_json "$RES/show2.out" 'j["state"] == "ACTIVE"' \

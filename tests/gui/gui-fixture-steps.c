@@ -53,6 +53,12 @@ kpr_gui_wait_page (GtkWidget *root, const char *page, guint timeout_ms)
 }
 
 gboolean
+kpr_gui_window_drawn (gpointer window)
+{
+  return gtk_widget_get_mapped (window) && gtk_widget_get_width (window) > 0;
+}
+
+gboolean
 kpr_gui_clickable (gpointer widget)
 {
   return kpr_gui_can_click (widget);
@@ -132,4 +138,34 @@ kpr_gui_answer_pin (const char *pin)
       return TRUE;
     }
   return FALSE;
+}
+
+guint
+kpr_gui_mnemonic_names (GtkWidget *root)
+{
+  guint bad = 0;
+
+  if (GTK_IS_BUTTON (root) && gtk_button_get_use_underline (GTK_BUTTON (root))
+      && gtk_button_get_label (GTK_BUTTON (root)) && *gtk_button_get_label (GTK_BUTTON (root)))
+    {
+      const char *label = gtk_button_get_label (GTK_BUTTON (root));
+      GString *want = g_string_new (NULL);
+      char *why;
+
+      for (const char *p = label; *p; p++)
+        if (*p != '_' || (p[1] == '_' && p++))
+          g_string_append_c (want, *p);
+      why = gtk_test_accessible_check_property (GTK_ACCESSIBLE (root),
+                                                GTK_ACCESSIBLE_PROPERTY_LABEL, want->str);
+      if (why)
+        {
+          printf ("# button “%s” is named “%s”, not “%s”\n", label, why, want->str);
+          bad++;
+        }
+      g_free (why);
+      g_string_free (want, TRUE);
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    bad += kpr_gui_mnemonic_names (c);
+  return bad;
 }

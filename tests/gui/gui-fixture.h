@@ -53,6 +53,8 @@ GtkWidget *kpr_gui_need (GtkWidget *root, const char *id);
 const char *kpr_gui_stack_page (GtkWidget *root);
 /* Waits until that page is @page; says where it stayed on a timeout. */
 gboolean kpr_gui_wait_page (GtkWidget *root, const char *page, guint timeout_ms);
+/* A window shown and given a size, as a kpr_gui_wait condition. */
+gboolean kpr_gui_window_drawn (gpointer window);
 /* kpr_gui_can_click as a kpr_gui_wait condition. */
 gboolean kpr_gui_clickable (gpointer widget);
 /* A label's or an editable's text; "" for anything else or NULL. */
@@ -66,6 +68,11 @@ char *kpr_gui_outbox_last_word (const char *outbox);
 /* Types @pin into a PIN dialog of the worker that is shown and not yet
  * answered, and continues; FALSE when there is none. */
 gboolean kpr_gui_answer_pin (const char *pin);
+
+/* How many buttons with a mnemonic under @root have an accessible name
+ * other than their label without the underscore (GTK_A11Y=test, see
+ * lib-gui.sh); each is named on a "#" line. */
+guint kpr_gui_mnemonic_names (GtkWidget *root);
 
 /* Renders @widget's window (or @widget itself) and writes
  * $KPR_SCREENSHOT_DIR/@name.png; returns FALSE (and says why on stderr)

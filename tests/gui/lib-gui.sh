@@ -2,7 +2,8 @@
 # after tests/agent/lib.sh.  Starts an Xvfb of its own on a free display
 # (stopped by lib.sh's cleanup trap through BG_PIDS) and sets up the
 # environment the GTK tests expect: X11 with the cairo renderer (no GL in
-# Xvfb), no accessibility bus, the build's compiled settings schema in
+# Xvfb), no accessibility bus but GTK's in-process test backend (GTK_A11Y=test:
+# the drivers read accessible names with gtk_test_accessible_*), the build's compiled settings schema in
 # memory, screenshots under $KPR_SCREENSHOT_DIR.
 #
 # gui_run DRIVER ARGS...: runs a C driver on a private session bus (so
@@ -37,7 +38,7 @@ GSK_RENDERER=cairo
 GDK_DEBUG=${GDK_DEBUG:+$GDK_DEBUG,}gl-disable
 export GDK_DEBUG
 NO_AT_BRIDGE=1
-GTK_A11Y=none
+GTK_A11Y=test
 export GDK_BACKEND GSK_RENDERER NO_AT_BRIDGE GTK_A11Y
 # meson's environment sets these; a by-hand run gets the same defaults.
 GSETTINGS_BACKEND=${GSETTINGS_BACKEND:-memory}

@@ -72,19 +72,13 @@ answer_pin (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-window_drawn (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
 static GtkWidget *
 open_assistant (void)
 {
   GtkWidget *dialog = GTK_WIDGET (kpr_add_dialog_new (NULL));
 
   gtk_window_present (GTK_WINDOW (dialog));
-  kpr_gui_wait (window_drawn, dialog, 5000);
+  kpr_gui_wait (kpr_gui_window_drawn, dialog, 5000);
   return dialog;
 }
 
@@ -121,6 +115,28 @@ type_word (GtkWidget *dialog, guint before, const char *override)
   return TRUE;
 }
 
+/* @text's hex digits only (a fingerprint without ':', ' ' or lines). */
+static char *
+hex_only (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text; *p; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (out, g_ascii_toupper (*p));
+  return g_string_free (out, FALSE);
+}
+
+/* The keyboard focus is in widget @id (or one of its children). */
+static gboolean
+focus_in (GtkWidget *dialog, const char *id)
+{
+  GtkWidget *want = kpr_gui_need (dialog, id);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (dialog));
+
+  return want && focus && (focus == want || gtk_widget_is_ancestor (focus, want));
+}
+
 static gboolean
 error_shown (gpointer data)
 {
@@ -140,6 +156,19 @@ walk_alice (void)
   gboolean ok;
 
   kpr_gui_check (g_strcmp0 (kpr_gui_stack_page (dialog), "server") == 0, "the assistant opens on the server page");
+  kpr_gui_check (focus_in (dialog, "server_row"), "the focus starts in the server address");
+  {
+    GtkWidget *add = kpr_gui_need (dialog, "next_button");
+    char *why = gtk_test_accessible_check_property (GTK_ACCESSIBLE (add),
+                                                   GTK_ACCESSIBLE_PROPERTY_LABEL, "Next");
+    /* Labelled buttons take their name from the label; none carries an
+     * explicit name with the mnemonic's underscore. */
+    kpr_gui_check (!gtk_test_accessible_has_property (GTK_ACCESSIBLE (add),
+                                                      GTK_ACCESSIBLE_PROPERTY_LABEL)
+                     || why == NULL,
+                   "Next has no accessible name with an underscore (%s)", why ? why : "ok");
+    g_free (why);
+  }
   kpr_gui_screenshot (dialog, "add-1-server");
 
   kpr_gui_set_text (kpr_gui_need (dialog, "server_row"), "ftp://ca.example.com");
@@ -164,6 +193,7 @@ walk_alice (void)
   kpr_gui_check (!shown (error) && kpr_gui_can_click (next), "the test server's address is accepted");
   kpr_gui_click (next);
   kpr_gui_check (kpr_gui_wait_page (dialog, "account", 2000), "Next leads to the username page");
+  kpr_gui_check (focus_in (dialog, "username_row"), "the focus starts in Username");
 
   kpr_gui_set_text (kpr_gui_need (dialog, "username_row"), "alice");
   kpr_gui_check (g_str_equal (gtk_editable_get_text (GTK_EDITABLE (kpr_gui_need (dialog, "name_row"))), "alice"),
@@ -175,9 +205,10 @@ walk_alice (void)
   kpr_gui_set_text (kpr_gui_need (dialog, "name_row"), "gui-alice");
   kpr_gui_check (kpr_gui_can_click (next), "a valid name lets Next be clicked");
   kpr_gui_screenshot (dialog, "add-2-account");
-  kpr_gui_click (next);
+  /* Enter in Username goes on, as a person expects. */
+  g_signal_emit_by_name (kpr_gui_need (dialog, "username_row"), "entry-activated");
 
-  kpr_gui_check (kpr_gui_wait_page (dialog, "where", 2000), "Next leads to the key's place");
+  kpr_gui_check (kpr_gui_wait_page (dialog, "where", 2000), "Enter in Username leads to the key's place");
   kpr_gui_check (kpr_gui_wait ((gboolean (*) (gpointer)) kpr_gui_can_click, next, 20000),
                  "the tokens are listed and one is chosen");
   row = kpr_gui_find_text (dialog, "This computer");
@@ -187,6 +218,7 @@ walk_alice (void)
   kpr_gui_click (next);
 
   kpr_gui_check (kpr_gui_wait_page (dialog, "key", 2000), "Next leads to the key type");
+  kpr_gui_check (focus_in (dialog, "key_type_row"), "the focus starts on the key type");
   combo = kpr_gui_need (dialog, "key_type_row");
   types = combo ? adw_combo_row_get_model (ADW_COMBO_ROW (combo)) : NULL;
   kpr_gui_check (types && g_list_model_get_n_items (types) >= 2,
@@ -213,8 +245,35 @@ walk_alice (void)
   before = kpr_gui_outbox_lines (outbox);
   kpr_gui_click (next);
   kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "the CA's fingerprint is asked about");
-  kpr_gui_check (strstr (label_text (dialog, "trust_label"), ca_fp) != NULL,
-                 "the question shows the CA's SHA-256 fingerprint");
+  {
+    /* The fingerprint as openssl prints it, compared group by group on
+     * four fixed-width lines of four groups. */
+    const char *shown_fp = label_text (dialog, "trust_fingerprint");
+    g_auto (GStrv) lines = g_strsplit (shown_fp, "\n", -1);
+    g_autofree char *joined = NULL;
+    g_autofree char *want = NULL;
+    gboolean four = g_strv_length (lines) == 4;
+    GtkWidget *fp = kpr_gui_need (dialog, "trust_fingerprint");
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (dialog));
+
+    for (guint i = 0; lines[i]; i++)
+      four = four && strlen (lines[i]) == 19 && lines[i][4] == ' ' && lines[i][9] == ' '
+             && lines[i][14] == ' ';
+    kpr_gui_check (four, "the fingerprint shows as 4 lines of 4 groups of 4 (“%s”)", shown_fp);
+    joined = hex_only (shown_fp);
+    want = hex_only (ca_fp);
+    kpr_gui_check (g_str_equal (joined, want), "those groups are the CA's SHA-256 fingerprint");
+    kpr_gui_check (fp && gtk_widget_has_css_class (fp, "monospace"), "in a fixed-width font");
+    kpr_gui_check (kpr_gui_find_text (dialog, "group by group") != NULL,
+                   "the page says how to compare it");
+    kpr_gui_check (gtk_window_get_default_widget (GTK_WINDOW (dialog)) == NULL
+                     && !gtk_widget_has_css_class (kpr_gui_need (dialog, "trust_button"),
+                                                   "suggested-action"),
+                   "no default button: Enter trusts nothing");
+    kpr_gui_check (focus && !GTK_IS_BUTTON (focus) && (focus == fp || gtk_widget_is_ancestor (focus, fp)),
+                   "the focus starts on the fingerprint, not on a button (%s)",
+                   focus ? G_OBJECT_TYPE_NAME (focus) : "none");
+  }
   kpr_gui_check (kpr_gui_outbox_lines (outbox) == before, "no secret word was requested before the CA was trusted");
   kpr_gui_screenshot (dialog, "add-5-trust");
   kpr_gui_click (kpr_gui_need (dialog, "trust_button"));
@@ -235,6 +294,8 @@ walk_alice (void)
   kpr_gui_check (kpr_gui_can_click (kpr_gui_need (dialog, "backup_button")),
                  "“Make a backup now” is offered for the exportable key");
   kpr_gui_check (pins_given >= 1, "the token's PIN was asked in the PIN dialog");
+  kpr_gui_check (kpr_gui_mnemonic_names (dialog) == 0,
+                 "no button of the assistant has the mnemonic's underscore in its accessible name");
   kpr_gui_screenshot (dialog, "add-6-done");
   kpr_gui_click (kpr_gui_need (dialog, "close_button"));
 }

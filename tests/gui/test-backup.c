@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "gui-fixture.h"
+#include "kpr-identity-text.h"
 
 static KprSecret *pin;
 static guint unexpected_questions;
@@ -329,6 +330,38 @@ test_delete (void)
                  "delete: done(TRUE) without a second question");
 }
 
+/* The history the window shows for what the dialogs did: the agent's
+ * recorded events in the window's sentences. */
+static gboolean
+history_has (const char *name, const char *sentence)
+{
+  g_autoptr (KprStore) store = kpr_store_open (NULL);
+  g_autoptr (GPtrArray) events = store ? kpr_store_read_events (store, name, NULL) : NULL;
+
+  for (guint i = 0; events && i < events->len; i++)
+    {
+      g_autofree char *text = kpr_event_sentence (events->pdata[i]);
+      if (g_str_equal (text, sentence))
+        return TRUE;
+      printf ("#   %s: “%s”\n", name, text);
+    }
+  return FALSE;
+}
+
+static void
+test_history (const char *backup)
+{
+  g_autofree char *dir = g_path_get_dirname (backup);
+  g_autofree char *folder = g_path_get_basename (dir);
+  g_autofree char *backed = g_strdup_printf ("Backed up to %s/keep.p12", folder);
+  g_autofree char *imported = g_strdup_printf ("Imported from %s/keep.p12 as non-exportable", folder);
+
+  kpr_gui_check (history_has ("keep", backed), "keep's history says “%s”", backed);
+  kpr_gui_check (history_has ("keep", "Key locked — it can no longer be copied"),
+                 "keep's history says the key was locked");
+  kpr_gui_check (history_has ("restored", imported), "restored's history says “%s”", imported);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -353,6 +386,7 @@ main (int argc, char **argv)
   test_backup_and_lock (argv[3], passphrase);
   test_import (argv[3], passphrase);
   test_delete ();
+  test_history (argv[3]);
   kpr_gui_check (unexpected_questions == 0, "the agent asked nothing but the PIN");
   kpr_gui_settle (200);
   g_clear_pointer (&pin, kpr_secret_free);

@@ -97,12 +97,6 @@ backup_dialog_shown (gpointer data)
 }
 
 static gboolean
-window_drawn (gpointer data)
-{
-  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
-}
-
-static gboolean
 window_lists (gpointer data)
 {
   return kpr_gui_find_text (data, NAME) != NULL;
@@ -289,7 +283,7 @@ main (int argc, char **argv)
                  "the application registers");
   window = GTK_WIDGET (kpr_window_new (app));
   gtk_window_present (GTK_WINDOW (window));
-  kpr_gui_check (kpr_gui_wait (window_drawn, window, 5000), "the main window is shown");
+  kpr_gui_check (kpr_gui_wait (kpr_gui_window_drawn, window, 5000), "the main window is shown");
 
   if (add_identity (app, window) && back_up_and_lock (argv[5], passphrase))
     {

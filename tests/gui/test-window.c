@@ -86,6 +86,9 @@ typedef struct {
   gboolean backup;
   gboolean lock;
   char *serial;
+  char **facts; /* what the facts group must say: username, server, key type, valid until */
+  gboolean primary_backup; /* the header's button is Back Up (a backup is missing) */
+  gboolean software;       /* the key is on this computer: no "Revoke (lost token)" */
 } Expect;
 
 static void
@@ -95,6 +98,7 @@ expect_free (Expect *e)
   g_free (e->badge);
   g_strfreev (e->parts);
   g_free (e->serial);
+  g_strfreev (e->facts);
   g_free (e);
 }
 
@@ -113,7 +117,7 @@ read_expect (const char *path)
       g_auto (GStrv) f = g_strsplit (*l, "|", -1);
       Expect *e;
 
-      if (g_strv_length (f) != 6)
+      if (g_strv_length (f) != 9)
         continue;
       e = g_new0 (Expect, 1);
       e->name = g_strdup (f[0]);
@@ -122,6 +126,9 @@ read_expect (const char *path)
       e->backup = g_str_equal (f[3], "1");
       e->lock = g_str_equal (f[4], "1");
       e->serial = g_strdup (f[5]);
+      e->facts = g_strsplit (f[6], ";", -1);
+      e->primary_backup = g_str_equal (f[7], "1");
+      e->software = g_str_equal (f[8], "1");
       g_ptr_array_add (all, e);
     }
   return all;
@@ -137,6 +144,76 @@ detail_is (gpointer data)
          && g_strcmp0 (adw_window_title_get_title (ADW_WINDOW_TITLE (title)), data) == 0;
 }
 
+/* The title of the history's @i-th row (newest first), or NULL. */
+static const char *
+history_title (guint i)
+{
+  GtkWidget *history = kpr_gui_find (GTK_WIDGET (window), "history-list");
+  GtkWidget *row = history ? gtk_widget_get_first_child (history) : NULL;
+
+  for (; row && i > 0; i--)
+    row = gtk_widget_get_next_sibling (row);
+  return row && ADW_IS_ACTION_ROW (row) ? adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row))
+                                        : NULL;
+}
+
+static gboolean
+history_starts (gpointer data)
+{
+  return g_str_has_prefix (history_title (0) ? history_title (0) : "", data);
+}
+
+static gboolean
+history_has_renewal (gpointer data)
+{
+  for (guint i = 0; i < 2 && history_title (i); i++)
+    if (g_str_has_prefix (history_title (i), "Renewed — new certificate valid until "))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+browsers_say (gpointer data)
+{
+  const char *text = subtitle_of ("detail-browsers");
+
+  return text && strstr (text, data) != NULL;
+}
+
+static gboolean
+browsers_checked (gpointer data)
+{
+  const char *text = subtitle_of ("detail-browsers");
+
+  return text && !g_str_equal (text, "Checking…");
+}
+
+/* "fresh" (test-window.sh unregistered every browser module first): the
+ * Browsers row says so and offers the fix; one click registers it, and
+ * the row then names Chromium (the script checks with `certkeeper
+ * browser status --json`). */
+static void
+check_browsers (const char *name)
+{
+  GtkWidget *fix = kpr_gui_find (GTK_WIDGET (window), "browsers-fix-button");
+
+  gboolean ok;
+
+  /* Waited for first: the row's text changes while waiting. */
+  ok = kpr_gui_wait (browsers_checked, NULL, 30000);
+  kpr_gui_check (ok, "%s: the Browsers row is filled in (“%s”)", name,
+                 subtitle_of ("detail-browsers"));
+  kpr_gui_check (g_str_equal (subtitle_of ("detail-browsers"), "Not set up in a browser")
+                   && kpr_gui_can_click (fix),
+                 "%s: not set up in a browser, and “Set up” is offered (“%s”)", name,
+                 subtitle_of ("detail-browsers"));
+  kpr_gui_click (fix);
+  ok = kpr_gui_wait (browsers_say, "Chromium", 30000);
+  kpr_gui_check (ok, "%s: after “Set up” the row names Chromium (“%s”)", name,
+                 subtitle_of ("detail-browsers"));
+  kpr_gui_check (!gtk_widget_get_visible (fix), "%s: nothing is left to set up", name);
+}
+
 static void
 check_identity (Expect *e)
 {
@@ -144,7 +221,7 @@ check_identity (Expect *e)
   GtkWidget *row = kpr_gui_find (GTK_WIDGET (window), row_id);
   GtkWidget *badge = row ? kpr_gui_find (row, "badge") : NULL;
   const char *subtitle = row ? adw_action_row_get_subtitle (ADW_ACTION_ROW (row)) : NULL;
-  GtkWidget *backup, *lock;
+  GtkWidget *backup, *lock, *primary;
 
   if (!kpr_gui_check (row != NULL, "%s: a row", e->name))
     return;
@@ -165,14 +242,50 @@ check_identity (Expect *e)
     return;
   backup = kpr_gui_find (GTK_WIDGET (window), "backup-button");
   lock = kpr_gui_find (GTK_WIDGET (window), "lock-button");
-  kpr_gui_check (kpr_gui_can_click (backup) == e->backup, "%s: Back up is %s", e->name,
-                 e->backup ? "clickable" : "insensitive");
-  kpr_gui_check (kpr_gui_can_click (lock) == e->lock, "%s: Lock key is %s", e->name,
-                 e->lock ? "clickable" : "insensitive");
+  primary = kpr_gui_find (GTK_WIDGET (window), "primary-button");
+  kpr_gui_check ((kpr_gui_can_click (primary)
+                  && g_str_has_prefix (gtk_button_get_label (GTK_BUTTON (primary)), "Back Up"))
+                   == e->primary_backup,
+                 "%s: the header's action is %s", e->name,
+                 e->primary_backup ? "Back Up (no backup yet)" : "not Back Up");
+  kpr_gui_check ((kpr_gui_can_click (backup) || e->primary_backup) == e->backup,
+                 "%s: Back up is %s", e->name, e->backup ? "offered" : "not shown");
+  kpr_gui_check (!(kpr_gui_can_click (backup) && e->primary_backup),
+                 "%s: the header's action is not repeated on the page", e->name);
+  kpr_gui_check (kpr_gui_can_click (lock) == e->lock, "%s: Lock is %s", e->name,
+                 e->lock ? "offered" : "not shown");
   if (!e->backup)
-    kpr_gui_check (strstr (gtk_widget_get_tooltip_text (backup), "cannot") != NULL,
-                   "%s: Back up's tooltip says why (“%s”)", e->name,
-                   gtk_widget_get_tooltip_text (backup));
+    {
+      const char *why = adw_preferences_group_get_description (
+        ADW_PREFERENCES_GROUP (kpr_gui_find (GTK_WIDGET (window), "actions-group")));
+      kpr_gui_check (why && strstr (why, "cannot be copied"),
+                     "%s: a sentence says why there is no Back up or Lock (“%s”)", e->name,
+                     why ? why : "");
+    }
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_find (GTK_WIDGET (window), "revoke-button"))
+                   == (!e->software && *e->serial),
+                 "%s: “Revoke (lost token)” %s", e->name,
+                 e->software ? "is not offered for a key on this computer" : "is offered");
+  kpr_gui_check (kpr_gui_can_click (kpr_gui_find (GTK_WIDGET (window), "delete-button")),
+                 "%s: Delete is offered, in the last group", e->name);
+  {
+    /* The destructive actions come last on the page. */
+    GtkWidget *remove = kpr_gui_find (GTK_WIDGET (window), "remove-group");
+    kpr_gui_check (remove && gtk_widget_get_next_sibling (remove) == NULL,
+                   "%s: the destructive group is the page's last", e->name);
+  }
+  {
+    const char *ids[] = { "detail-account", "detail-account", "detail-key-type", "detail-until" };
+    for (guint i = 0; i < G_N_ELEMENTS (ids) && e->facts[i]; i++)
+      if (*e->facts[i])
+        kpr_gui_check (strstr (subtitle_of (ids[i]), e->facts[i]) != NULL,
+                       "%s: %s says “%s” as `certkeeper show --json` does (“%s”)", e->name,
+                       ids[i], e->facts[i], subtitle_of (ids[i]));
+    kpr_gui_check (strstr (subtitle_of ("detail-where"), e->software ? "This computer" : "token") != NULL
+                     && strstr (subtitle_of ("detail-where"), " — ") != NULL,
+                   "%s: where the key is and how it is protected (“%s”)", e->name,
+                   subtitle_of ("detail-where"));
+  }
   if (*e->serial)
     {
       const char *uri = subtitle_of ("detail-uri");
@@ -196,15 +309,30 @@ check_identity (Expect *e)
     }
   else
     {
-      /* The audit log (NAME.log), newest first. */
-      GtkWidget *history = kpr_gui_find (GTK_WIDGET (window), "history-list");
-      GtkWidget *first = history ? gtk_widget_get_first_child (history) : NULL;
-      GtkWidget *label = first ? gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (first)) : NULL;
-      const char *text = GTK_IS_LABEL (label) ? gtk_label_get_text (GTK_LABEL (label)) : "";
+      /* The history: sentences with local dates, newest first, from the
+       * events the agent recorded — no raw audit line. */
+      g_autofree char *installed = g_strdup_printf ("Certificate installed — valid until %s",
+                                                    e->facts[3] ? e->facts[3] : "?");
+      gboolean raw = FALSE, found = FALSE;
+      const char *title;
 
-      kpr_gui_check (g_str_has_prefix (text, "20") && strlen (text) > 20,
-                     "%s: the history shows the audit log (“%s”)", e->name, text);
+      for (guint i = 0; (title = history_title (i)); i++)
+        {
+          raw |= g_ascii_isdigit (title[0]) || strstr (title, "->") || strstr (title, "state ");
+          found |= g_str_equal (title, installed);
+        }
+      kpr_gui_check (!raw, "%s: the history has no raw audit line (first: “%s”)", e->name,
+                     history_title (0) ? history_title (0) : "none");
+      if (*e->serial)
+        kpr_gui_check (found, "%s: the history says “%s”", e->name, installed);
+      if (g_str_equal (e->name, "locked"))
+        kpr_gui_check (history_starts ("Key locked"),
+                       "locked: the newest event is the lock (“%s”)", history_title (0));
     }
+  kpr_gui_check (kpr_gui_mnemonic_names (GTK_WIDGET (window)) == 0,
+                 "%s: no button has the mnemonic's underscore in its accessible name", e->name);
+  if (g_str_equal (e->name, "fresh"))
+    check_browsers (e->name);
   if (g_str_equal (e->name, "fresh") || g_str_equal (e->name, "locked"))
     {
       g_autofree char *shot = g_strdup_printf ("detail-%s", e->name);
@@ -377,9 +505,57 @@ renew_fresh (const char *pin_file, const char *outbox, const char *result)
           print_labels (c);
     }
   kpr_gui_check (kpr_gui_find (NULL, "kpr-secret-dialog") == NULL, "no secret dialog is left open");
+  {
+    /* The renewal, then what the browser step after it did. */
+    gboolean ok = kpr_gui_wait (history_has_renewal, NULL, 10000);
+    kpr_gui_check (ok, "the history's newest events include the renewal, as a sentence (“%s”)",
+                   history_title (0) ? history_title (0) : "none");
+  }
   if (serial_changed (old))
     g_file_set_contents (result, subtitle_of ("detail-serial"), -1, NULL);
   kpr_gui_screenshot (GTK_WIDGET (window), "detail-fresh-renewed");
+}
+
+/* app.preferences: the Preferences window's rows change the settings,
+ * and a setting changed elsewhere shows in its row. */
+static void
+check_preferences (KprApplication *app, GSettings *settings)
+{
+  GtkWidget *prefs = NULL, *lead, *key, *protection;
+  GList *tops;
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  kpr_gui_settle (300);
+  tops = gtk_window_list_toplevels ();
+  for (GList *l = tops; l; l = l->next)
+    if (ADW_IS_PREFERENCES_WINDOW (l->data) && gtk_widget_get_visible (l->data))
+      prefs = l->data;
+  g_list_free (tops);
+  if (!kpr_gui_check (prefs != NULL, "app.preferences opens the Preferences window"))
+    return;
+  lead = kpr_gui_find (prefs, "lead-days");
+  key = kpr_gui_find (prefs, "default-key-type");
+  protection = kpr_gui_find (prefs, "default-protection");
+  kpr_gui_check (lead && key && protection, "it has the reminder lead time, key type and protection");
+  if (!lead || !key || !protection)
+    return;
+  kpr_gui_screenshot (prefs, "preferences");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (lead), 7);
+  kpr_gui_check (g_settings_get_uint (settings, "reminder-lead-days") == 7,
+                 "the spin button sets reminder-lead-days (%u)",
+                 g_settings_get_uint (settings, "reminder-lead-days"));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (key), 1);
+  {
+    g_autofree char *type = g_settings_get_string (settings, "default-key-type");
+    kpr_gui_check (g_str_equal (type, "ec-p384"), "the key type row sets default-key-type (%s)", type);
+  }
+  g_settings_set_string (settings, "default-protection", "strong");
+  kpr_gui_check (adw_combo_row_get_selected (ADW_COMBO_ROW (protection)) == 1,
+                 "a setting changed elsewhere shows in its row");
+  g_settings_reset (settings, "reminder-lead-days");
+  g_settings_reset (settings, "default-key-type");
+  g_settings_reset (settings, "default-protection");
+  gtk_window_destroy (GTK_WINDOW (prefs));
 }
 
 static int
@@ -393,6 +569,23 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
   kpr_gui_check (count_rows () == expect->len, "one row per identity (%u rows, %u identities)",
                  count_rows (), expect->len);
   kpr_gui_check (kpr_gui_screenshot (GTK_WIDGET (window), "window-list"), "screenshot window-list");
+  {
+    /* Icon-only buttons carry a name a screen reader can say. */
+    static const char *const named[][2] = { { "add-button", "Add an identity" },
+                                            { "back-button", "Back to the list" },
+                                            { "copy-uri-button", "Copy the PKCS#11 URI" } };
+    for (guint i = 0; i < G_N_ELEMENTS (named); i++)
+      {
+        GtkWidget *w = kpr_gui_find (GTK_WIDGET (window), named[i][0]);
+        char *why = w ? gtk_test_accessible_check_property (GTK_ACCESSIBLE (w),
+                                                            GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                                            named[i][1])
+                      : g_strdup ("no widget");
+        kpr_gui_check (why == NULL, "the icon button %s is named “%s” (%s)", named[i][0],
+                       named[i][1], why ? why : "ok");
+        g_free (why);
+      }
+  }
   for (guint i = 0; i < expect->len && !g_getenv ("KPR_GUI_ONLY_RENEW"); i++)
     check_identity (expect->pdata[i]);
 
@@ -419,6 +612,7 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
                      "reminder-lead-days=1: locked is “Active” again (shown: “%s”)",
                      badge ? gtk_label_get_text (GTK_LABEL (badge)) : "none");
       g_settings_reset (settings, "reminder-lead-days");
+      check_preferences (app, settings);
     }
 
   /* What certkeeper-agent's tray and notifications do: ActivateAction
@@ -433,6 +627,22 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
   kpr_gui_check (kpr_gui_wait (detail_is, "locked", 5000),
                  "app.show('locked') over D-Bus opens its detail page");
 
+  {
+    /* Scrolled to the end of "locked", then "strong" opens at its top. */
+    GtkScrolledWindow *scroll = GTK_SCROLLED_WINDOW (kpr_gui_find (GTK_WIDGET (window), "detail-scroll"));
+    GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (scroll);
+
+    gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+    kpr_gui_settle (100);
+    kpr_gui_check (gtk_adjustment_get_value (adj) > 0, "locked: the page scrolls down (%.0f)",
+                   gtk_adjustment_get_value (adj));
+    kpr_window_show_identity (window, "strong");
+    kpr_gui_wait (detail_is, "strong", 5000);
+    kpr_gui_check (gtk_adjustment_get_value (adj) == 0,
+                   "another identity's page opens at its top, not at the last scroll position");
+    kpr_window_show_identity (window, "locked");
+    kpr_gui_wait (detail_is, "locked", 5000);
+  }
   renew_cancelled ("locked");
   renew_fresh (pin_file, outbox, result);
   gtk_window_destroy (GTK_WINDOW (window));

@@ -94,7 +94,8 @@ else
 fi
 
 # --- what the window must show --------------------------------------------------
-# name|badge|subtitle parts (comma separated)|backup sensitive|lock sensitive|serial
+# name|badge|subtitle parts (comma separated)|backup offered|lock offered|serial|
+#   facts (username;server;key type;valid until)|header action is Back Up|key on this computer
 EXPECT=$TMP/expect
 : > "$EXPECT"
 for name in fresh locked strong broken waiting $SHORT_NAMES; do
@@ -110,9 +111,23 @@ for name in fresh locked strong broken waiting $SHORT_NAMES; do
         old) badge="Expired"; parts="This computer,expired" ;;
         due) badge="Renewal due"; parts="This computer,expires" ;;
     esac
-    echo "$name|$badge|$parts|$exportable|$exportable|$serial" >> "$EXPECT"
+    # The facts group, from the same JSON: username, server, key type,
+    # valid until as the locale writes a day.
+    user=$(json "$JSON" 'j["username"]')
+    server=$(json "$JSON" 'j["server"]')
+    ktype=$(json "$JSON" '{"ec-p256": "P-256", "ec-p384": "P-384", "rsa-2048": "2048", "rsa-3072": "3072"}[j["key_type"]]')
+    na=$(json "$JSON" 'j.get("not_after") or ""')
+    until=
+    [ -n "$na" ] && until=$(date -d "$na" +%x)
+    missing=$(json "$JSON" '1 if j["backup_missing"] and j["exportable"] else 0')
+    software=$(json "$JSON" '1 if "token=certkeeper" in (j["token"] or "") else 0')
+    echo "$name|$badge|$parts|$exportable|$exportable|$serial|$user;$server;$ktype;$until|$missing|$software" >> "$EXPECT"
 done
 [ -n "$SHORT_NAMES" ] && check_json "$JSON" 'j["status"] == "renewal due"' "the CLI agrees that due is due"
+
+# The window's Browsers row starts from nothing registered (enroll did it).
+run browser unregister
+expect_rc 0 "certkeeper browser unregister"
 
 RESULT=$TMP/renewed-serial
 gui_run "$DRIVER" full "$EXPECT" "$PIN_FILE" "$OUTBOX1" "$RESULT"
@@ -125,5 +140,10 @@ if [ -s "$RESULT" ]; then
 else
     fail "the driver wrote no serial after the renewal"
 fi
+# The window's "Set up" registered fresh's module where Chromium reads it.
+run browser status --json
+expect_rc 0 "certkeeper browser status --json"
+check_json "$OUT" 'any(s["browser"] == "chromium" and any(i["name"] == "fresh" and i["registered"] for i in s["identities"]) for s in j["stores"])' \
+    "browser status: fresh is registered in Chromium's store after the window's “Set up”"
 grep -rqF -- "$PIN" "$STATE" 2>/dev/null && fail "the PIN is in the state directory"
 finish
