@@ -59,5 +59,18 @@ gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *
 gboolean kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_server,
                                         GError **error);
 
+/* kpr-backup-file.c: whether the file read back from the disk (before it
+ * takes its place) is the backup it should be. */
+typedef gboolean (*KprBackupVerify) (GBytes *on_disk, gpointer data, GError **error);
+/* Writes @bytes at @path without truncating or replacing anything (with
+ * @force, a regular file may be replaced); refuses links, directories,
+ * devices and FIFOs (KPR_ERROR_EXISTS).  *ret_sha256: of the file. */
+gboolean kpr_backup_file_write (const char *path, GBytes *bytes, gboolean force,
+                                KprBackupVerify verify, gpointer data, char **ret_sha256,
+                                GError **error);
+/* NULL when the recorded backup is still there, unchanged and of the
+ * current certificate; else what is wrong, as a clause for a sentence. */
+char *kpr_backup_file_problem (const KprIdentity *id);
+
 /* kpr-browser.c: after enroll, import, install and renew (never fails). */
 void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);

@@ -83,6 +83,7 @@ typedef struct {
   char *backup_when;  /* ISO 8601 */
   char *backup_where;
   char *backup_sha256;
+  char *backup_cert;  /* SHA-256 fingerprint of the certificate backed up */
   gboolean imported;  /* restored from a backup rather than enrolled */
   /* The current certificate as listings show it; from ->cert on every
    * save and full load, from the record on a brief one. */
@@ -264,8 +265,10 @@ KprIdentity *kpr_agent_resume (KprAgent *agent, const char *name, GError **error
 
 /* --- backups (kpr-backup.c) --- */
 
+/* Writes a verified backup at @path, which must not exist (@force: may be
+ * a regular file, replaced once the new backup is verified). */
 gboolean kpr_agent_export (KprAgent *agent, const char *name, const char *path,
-                           KprP12Preset preset, GError **error);
+                           KprP12Preset preset, gboolean force, GError **error);
 /* How strong a new backup passphrase is, with the settings export uses
  * (libpwquality's defaults): 0 when kpr_agent_export would refuse it
  * (*ret_why, may be NULL, gets a sentence saying why), else 1-100. */

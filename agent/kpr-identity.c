@@ -79,6 +79,7 @@ kpr_identity_free (KprIdentity *identity)
   g_free (identity->backup_when);
   g_free (identity->backup_where);
   g_free (identity->backup_sha256);
+  g_free (identity->backup_cert);
   clear_shown (&identity->shown);
   g_free (identity);
 }
@@ -264,6 +265,7 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   set_opt (kf, "backup-when", id->backup_when);
   set_opt (kf, "backup-where", id->backup_where);
   set_opt (kf, "backup-sha256", id->backup_sha256);
+  set_opt (kf, "backup-cert", id->backup_cert);
   return g_key_file_to_data (kf, ret_len, NULL);
 }
 
@@ -323,6 +325,7 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
       id->backup_when = get_opt (kf, "backup-when");
       id->backup_where = get_opt (kf, "backup-where");
       id->backup_sha256 = get_opt (kf, "backup-sha256");
+      id->backup_cert = get_opt (kf, "backup-cert");
 
       if (!state || !kpr_state_from_string (state, &id->state))
         problem = "its state is missing or unknown";

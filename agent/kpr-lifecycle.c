@@ -174,6 +174,7 @@ static const char *const fault_points[] = {
   "rollback", "before:next-rolled-back", "rollback", "after:next-rolled-back",
   "import", "after:import-objects",
   "delete", "after:objects-removed",
+  "export", "after:backup-written",
   "export", "before:backup-recorded", "export", "after:backup-recorded",
   "lock", "before:locked", "lock", "after:locked",
   "revoke", "before:REVOKED", "revoke", "after:REVOKED",

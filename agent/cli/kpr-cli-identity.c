@@ -364,7 +364,7 @@ kpr_cli_show (int argc, char **argv)
 
 typedef struct {
   char *to;
-  gboolean legacy;
+  gboolean legacy, force;
 } ExportArgs;
 
 static gboolean
@@ -377,7 +377,8 @@ run_export (KprAgent *agent, char **args, gpointer data, GError **error)
       g_set_error_literal (error, KPR_ERROR, KPR_ERROR_USAGE, "export needs --to FILE.p12");
       return FALSE;
     }
-  if (!kpr_agent_export (agent, args[0], a->to, a->legacy ? KPR_P12_LEGACY : KPR_P12_MODERN, error))
+  if (!kpr_agent_export (agent, args[0], a->to, a->legacy ? KPR_P12_LEGACY : KPR_P12_MODERN,
+                         a->force, error))
     return FALSE;
   printf ("Backup of “%s” written to %s and verified.\nKeep it on removable storage, "
           "then run 'certkeeper lock %s'.\n", args[0], a->to, args[0]);
@@ -396,6 +397,7 @@ kpr_cli_export (int argc, char **argv)
     { "to", 0, 0, G_OPTION_ARG_FILENAME, &a.to, "Write the backup to FILE.p12", "FILE" },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
     { "legacy", 0, 0, G_OPTION_ARG_NONE, &a.legacy, "3DES/SHA-1 for old importers", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &a.force, "Replace a regular file at FILE (never a link, directory or device)", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
