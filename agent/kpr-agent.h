@@ -105,6 +105,10 @@ gboolean kpr_state_is_in_use (KprState state);
 const char *const *kpr_agent_fault_points (void);
 gboolean kpr_state_from_string (const char *text, KprState *ret_state);
 const char *kpr_status_to_string (KprStatus status);
+/* Whether an identity so described waits for the agent or the person
+ * (everything but ACTIVE: due, expired, pending, in progress, revoked,
+ * failed); `certkeeper status` then exits KPR_ERROR_ATTENTION. */
+gboolean kpr_status_needs_attention (KprStatus status);
 
 /* Renewal is due at 2/3 of the certificate's lifetime. */
 KprStatus kpr_identity_status (const KprIdentity *identity, gint64 now);

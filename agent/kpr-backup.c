@@ -69,15 +69,19 @@ backup_note (const KprIdentity *id)
   return g_key_file_to_data (kf, NULL, NULL);
 }
 
+/* The current pair, in use: ACTIVE, or while a successor is being made
+ * (a renewal under way or interrupted leaves the current pair as it was,
+ * issue 13 item 7). */
 static KprIdentity *
 load_active (KprAgent *agent, const char *name, GError **error)
 {
   KprIdentity *id = kpr_store_load (agent->store, name, error);
 
-  if (id && id->state != KPR_STATE_ACTIVE)
+  if (id && !kpr_state_is_in_use (id->state))
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” is %s, not active", name,
-                   kpr_state_to_string (id->state));
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "“%s” has no certificate in use yet (%s): finish it first with "
+                   "'certkeeper renew %s'", name, kpr_state_to_string (id->state), name);
       g_clear_pointer (&id, kpr_identity_free);
     }
   return id;
@@ -209,6 +213,19 @@ kpr_agent_lock (KprAgent *agent, const char *name, GError **error)
       || !(token = kpr_agent_token_for (agent, id, TRUE, error))
       || !kpr_token_lock_key (token, id->key_id, error))
     return FALSE;
+  /* A renewal's key made before the lock would come back exportable with
+   * the swap: it is locked too (not there yet: made locked later). */
+  if (id->next_key_id)
+    {
+      g_autoptr (GError) local = NULL;
+
+      if (!kpr_token_lock_key (token, id->next_key_id, &local)
+          && !g_error_matches (local, KPR_ERROR, KPR_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
   id->protection = KPR_PROTECTION_STANDARD;
   if (!kpr_lifecycle_save (agent->store, id, "locked", TRUE, error))
     return FALSE;

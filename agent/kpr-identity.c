@@ -135,6 +135,12 @@ kpr_identity_status (const KprIdentity *identity, gint64 now)
 }
 
 gboolean
+kpr_status_needs_attention (KprStatus status)
+{
+  return status != KPR_STATUS_ACTIVE;
+}
+
+gboolean
 kpr_identity_backup_missing (const KprIdentity *identity)
 {
   return identity->protection == KPR_PROTECTION_EXPORTABLE && !identity->backup_when;

@@ -225,8 +225,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
           continue;
         }
       status = kpr_identity_status (id, now);
-      if (status == KPR_STATUS_EXPIRED || status == KPR_STATUS_FAILED
-          || status == KPR_STATUS_RENEW_DUE)
+      if (kpr_status_needs_attention (status))
         {
           attention++;
           g_hash_table_add (counted, *n);
@@ -279,7 +278,7 @@ int
 kpr_cli_status (int argc, char **argv)
 {
   static const KprCliSpec spec = {
-    "status", "", "Report every identity; exit 26 when one is expired, failed or due.", 0, 0,
+    "status", "", "Report every identity; exit 26 when one is not simply active (due, expired, pending, in progress, revoked or failed).", 0, 0,
   };
   g_auto (KprCliUi) ui = { 0 };
   ListArgs a = { .strict = TRUE };
