@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kpr-cli.h"
@@ -87,6 +88,10 @@ kpr_cli_agent_ui (KprCliUi *ui)
     .confirm = ui->yes || isatty (STDIN_FILENO) ? cli_confirm : NULL,
     .progress = kpr_prompt_is_interactive () ? cli_progress : NULL,
     .data = ui,
+    /* --secret-file F holds a word the person already has: requesting
+     * another would text one for nothing (and void this one).  With "-"
+     * a script answers on stdin once the server has sent the word. */
+    .secret_known = ui->secret_file && strcmp (ui->secret_file, "-") != 0,
   };
   return agent_ui;
 }
