@@ -7,6 +7,9 @@
 
 #include <openssl/err.h>
 
+/* A renewal's new key replaces the current one: made here, not restored,
+ * no backup holds it (kpr-identity.c). */
+void kpr_identity_forget_key_facts (KprIdentity *identity);
 char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
 /* @brief: see kpr_store_load_brief. */
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,

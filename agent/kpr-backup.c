@@ -294,6 +294,24 @@ common_name (X509 *cert)
   return name;
 }
 
+/* The file an identity was restored from is a verified backup of its key
+ * (it opened with the passphrase and holds key and certificate): recorded
+ * as such, so that show says where the key came from and lock or delete
+ * can rely on the file while it stays unchanged. */
+static void
+record_restore (KprIdentity *id, const char *path, GBytes *data, X509 *cert)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+
+  id->key_origin = KPR_KEY_ORIGIN_IMPORTED;
+  id->restored_from = g_canonicalize_filename (path, NULL);
+  id->restored_when = g_date_time_format_iso8601 (now);
+  id->backup_when = g_strdup (id->restored_when);
+  id->backup_where = g_strdup (id->restored_from);
+  id->backup_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data);
+  id->backup_cert = kpr_ossl_fingerprint (cert, EVP_sha256 ());
+}
+
 KprIdentity *
 kpr_agent_import (KprAgent *agent, const char *path, const char *name, const char *token_uri,
                   gboolean exportable, GError **error)
@@ -371,6 +389,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
                        ? (EVP_PKEY_get_bits (key) > 256 ? KPR_KEY_EC_P384 : KPR_KEY_EC_P256)
                        : (EVP_PKEY_get_bits (key) > 2048 ? KPR_KEY_RSA_3072 : KPR_KEY_RSA_2048);
       id->protection = exportable ? KPR_PROTECTION_EXPORTABLE : KPR_PROTECTION_STANDARD;
+      record_restore (id, path, data, cert);
       if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEW, error))
         return NULL;
     }
@@ -403,7 +422,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
 }
 
 gboolean
-kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
+kpr_agent_revoke (KprAgent *agent, const char *name, gboolean *ret_wiped, GError **error)
 {
   g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
   g_autoptr (KprEstClient) client = NULL;
@@ -480,5 +499,7 @@ kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
     return FALSE;
   if (token && !kpr_agent_remove_objects (agent, token, id->key_id, "revoked", error))
     return FALSE;
+  if (ret_wiped)
+    *ret_wiped = token != NULL;
   return TRUE;
 }

@@ -398,6 +398,7 @@ server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **
       || !kpr_token_import_key (token, key, cert, NULL, id->name, id->key_id, id->protection, error))
     return FALSE;
   id->cert = g_steal_pointer (&cert);
+  id->key_origin = KPR_KEY_ORIGIN_SERVER;
   return kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error);
 }
 

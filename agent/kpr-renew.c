@@ -42,10 +42,9 @@ swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
   id->cert = g_steal_pointer (&id->next_cert);
   g_clear_pointer (&id->pending_csr, X509_REQ_free);
   id->retry_at = 0;
-  /* A new key on the software token starts in exporting mode again, so
-   * its backup is new business. */
-  if (id->protection == KPR_PROTECTION_EXPORTABLE)
-    g_clear_pointer (&id->backup_when, g_free);
+  /* The new key was made here, and no backup holds it yet (an exportable
+   * one starts in exporting mode again: its backup is new business). */
+  kpr_identity_forget_key_facts (id);
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ACTIVE, error))
     return FALSE;
   kpr_store_audit (agent->store, id->name, "renewed");

@@ -64,7 +64,7 @@ kpr_identity_subtitle_text (const KprIdentity *id, gint64 now)
   g_autofree char *expiry = kpr_identity_expiry_text (id, now);
 
   return g_strdup_printf ("%s · %s, %s · %s", where, kpr_identity_protection_text (id),
-                          id->imported ? "imported" : "made on the token", expiry);
+                          kpr_key_origin_text (id->key_origin), expiry);
 }
 
 /* The badge: its text and its style class. */

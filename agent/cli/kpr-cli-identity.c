@@ -96,6 +96,7 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   json_builder_add_boolean_value (b, kpr_identity_backup_missing (id));
   json_builder_set_member_name (b, "imported");
   json_builder_add_boolean_value (b, id->imported);
+  STR ("key_origin", kpr_key_origin_to_string (id->key_origin));
   if (id->shown.serial)
     {
       /* From the record: a listing decodes no certificate. */
@@ -115,6 +116,11 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   STR ("when", id->backup_when);
   STR ("where", id->backup_where);
   STR ("sha256", id->backup_sha256);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "restored");
+  json_builder_begin_object (b);
+  STR ("from", id->restored_from);
+  STR ("when", id->restored_when);
   json_builder_end_object (b);
   if (agent)
     add_agent_json (b, agent, id->name);
@@ -296,13 +302,13 @@ typedef struct {
 static void
 print_identity (const KprIdentity *id, gint64 now)
 {
-  printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s%s\n",
+  printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s, %s\n",
           id->name, kpr_status_to_string (kpr_identity_status (id, now)),
           kpr_state_to_string (id->state), id->server ? id->server : "-",
           id->label ? " label " : "", id->label ? id->label : "",
           id->username ? id->username : "-", id->token_uri,
           kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
-          id->imported ? ", imported" : ", generated");
+          kpr_key_origin_text (id->key_origin));
   if (id->cert)
     {
       g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
@@ -314,8 +320,11 @@ print_identity (const KprIdentity *id, gint64 now)
               subject, issuer, serial, fp, until,
               kpr_identity_renew_at (id) > now ? "due later" : "due now");
     }
-  printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
-          id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
+  if (id->restored_from && g_strcmp0 (id->restored_from, id->backup_where) == 0)
+    printf ("  backup:     restored from %s on %s\n", id->restored_from, id->restored_when);
+  else
+    printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
+            id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
 }
 
 static gboolean

@@ -193,6 +193,13 @@ expect_rc 0 "import the backup as 'restored'"
 show_json restored
 check_json "$JSON" 'j["imported"] is True and j["exportable"] is False and j["state"] == "ACTIVE"' \
     "show --json: restored is imported, non-exportable, ACTIVE"
+# Issue 13 item 5: a restored identity says where it came from.
+check_json "$JSON" "j['key_origin'] == 'imported' and j['restored']['from'] == '$MEDIA/alice.p12' and j['restored']['when'] is not None" \
+    "show --json: key_origin imported, restored.from is the backup"
+run show restored
+expect_stdout "restored from $MEDIA/alice.p12 on" "show: backup line says restored from the file"
+run show alice
+expect_stdout "generated here" "show: an enrolled key was generated here"
 REST_KID=$(key_id_of restored)
 flags=$(privkey_flags "$REST_KID" | grep -i 'Flags:')
 echo "$flags" | grep -q 'CKA_SENSITIVE' && ! echo "$flags" | grep -q 'CKA_EXTRACTABLE' \
@@ -217,6 +224,10 @@ expect_rc 0 "renew --force of the imported identity"
 show_json restored
 check_json "$JSON" "j['state'] == 'ACTIVE' and j['serial'] != '$REST_SERIAL' and j['exportable'] is False" \
     "renewed import: a new certificate, still non-exportable"
+check_json "$JSON" 'j["key_origin"] == "here" and j["imported"] is False and j["restored"]["from"] is None' \
+    "renewed import: the new key was generated here, not imported"
+run show restored
+expect_stdout "generated here" "renewed import: show says generated here"
 REST_KID2=$(key_id_of restored)
 flags=$(privkey_flags "$REST_KID2" | grep -i 'Flags:')
 echo "$flags" | grep -q 'CKA_SENSITIVE' && ! echo "$flags" | grep -q 'CKA_EXTRACTABLE' \

@@ -102,7 +102,7 @@ for name in fresh locked strong broken waiting $SHORT_NAMES; do
     serial=$(json "$JSON" 'j.get("serial") or ""')
     exportable=$(json "$JSON" '1 if j["exportable"] else 0')
     case $name in
-        fresh) badge="Backup missing"; parts="This computer,exportable,made on the token,expires in" ;;
+        fresh) badge="Backup missing"; parts="This computer,exportable,generated here,expires in" ;;
         locked) badge="Active"; parts="This computer,standard,expires in" ;;
         strong) badge="Active"; parts="This computer,strong,expires in" ;;
         broken) badge="Failed"; parts="This computer" ;;
