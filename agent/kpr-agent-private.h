@@ -75,5 +75,11 @@ gboolean kpr_backup_file_write (const char *path, GBytes *bytes, gboolean force,
  * current certificate; else what is wrong, as a clause for a sentence. */
 char *kpr_backup_file_problem (const KprIdentity *id);
 
+/* kpr-revocation.c: before a renewal, TRUE (with @error set) when the
+ * CRL says @id's certificate is revoked (@id is then REVOKED); after a
+ * new certificate, the account's other identities are checked. */
+gboolean kpr_agent_stop_if_revoked (KprAgent *agent, KprIdentity *id, GError **error);
+void kpr_agent_after_issue (KprAgent *agent, const KprIdentity *id);
+
 /* kpr-browser.c: after enroll, import, install and renew (never fails). */
 void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);

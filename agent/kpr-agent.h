@@ -95,6 +95,10 @@ typedef struct {
   KprKeyOrigin key_origin;
   char *restored_from; /* the backup the current key was restored from */
   char *restored_when; /* ISO 8601 */
+  /* REVOKED as the CA's CRL says (kpr-revocation.c); NULL when revoked by
+   * `certkeeper revoke` or not revoked */
+  char *revoked_when;   /* ISO 8601, the CRL's revocation date */
+  char *revoked_reason; /* "superseded", "cessation", "key-compromise", "unspecified" */
   /* The current certificate as listings show it; from ->cert on every
    * save and full load, from the record on a brief one. */
   KprCertShown shown;
@@ -280,6 +284,21 @@ KprIdentity *kpr_agent_install (KprAgent *agent, const char *name, const char *c
  * anything a person would have to type.  Returns the identity as it then
  * stands. */
 KprIdentity *kpr_agent_resume (KprAgent *agent, const char *name, GError **error);
+
+/* --- revocation (kpr-revocation.c) --- */
+
+/* Asks the CA of each identity in use whether its certificate was revoked
+ * (its CRL, cached at most 10 minutes; @fresh: fetched now) — certkeeper-ca
+ * revokes an account's other certificates when it issues a new one — and
+ * makes the revoked ones REVOKED (never renewed again; the key stays until
+ * delete).  @server/@username (may be NULL): only that account.  Returns
+ * how many were found revoked; a CA that cannot be asked is skipped and
+ * named in *ret_problem (may be NULL; NULL when every CA answered). */
+guint kpr_agent_check_revocations (KprAgent *agent, const char *server, const char *username,
+                                   gboolean fresh, char **ret_problem);
+/* Why a REVOKED identity was revoked, for people ("replaced by a newer
+ * certificate"). */
+const char *kpr_identity_revoked_text (const KprIdentity *identity);
 
 /* --- backups (kpr-backup.c) --- */
 

@@ -417,6 +417,11 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
     return NULL;
   kpr_store_audit (agent->store, name, "imported from %s as %s", path,
                    exportable ? "exportable" : "non-exportable");
+  /* A backup may hold a certificate revoked since: say so at once. */
+  kpr_agent_after_issue (agent, id);
+  g_clear_pointer (&id, kpr_identity_free);
+  if (!(id = kpr_store_load (agent->store, name, error)))
+    return NULL;
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }

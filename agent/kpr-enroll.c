@@ -440,6 +440,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
                           kpr_state_to_string (id->state));
       if (!(client = kpr_agent_client_for (agent, id, error)) || !drive (agent, id, client, error))
         return NULL;
+      kpr_agent_after_issue (agent, id);
       kpr_agent_browser_after (agent, id);
       return g_steal_pointer (&id);
     }
@@ -482,6 +483,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     return NULL;
   if (!drive (agent, id, client, error))
     return NULL;
+  kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }
@@ -542,6 +544,7 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error)
       || !drive (agent, id, NULL, error))
     return NULL;
+  kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }

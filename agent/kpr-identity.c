@@ -82,6 +82,8 @@ kpr_identity_free (KprIdentity *identity)
   g_free (identity->backup_cert);
   g_free (identity->restored_from);
   g_free (identity->restored_when);
+  g_free (identity->revoked_when);
+  g_free (identity->revoked_reason);
   clear_shown (&identity->shown);
   g_free (identity);
 }
@@ -306,6 +308,8 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   g_key_file_set_string (kf, GROUP, "key-origin", kpr_key_origin_to_string (id->key_origin));
   set_opt (kf, "restored-from", id->restored_from);
   set_opt (kf, "restored-when", id->restored_when);
+  set_opt (kf, "revoked-when", id->revoked_when);
+  set_opt (kf, "revoked-reason", id->revoked_reason);
   return g_key_file_to_data (kf, ret_len, NULL);
 }
 
@@ -368,6 +372,8 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
       id->backup_cert = get_opt (kf, "backup-cert");
       id->restored_from = get_opt (kf, "restored-from");
       id->restored_when = get_opt (kf, "restored-when");
+      id->revoked_when = get_opt (kf, "revoked-when");
+      id->revoked_reason = get_opt (kf, "revoked-reason");
       {
         g_autofree char *origin = get_opt (kf, "key-origin");
 

@@ -86,7 +86,7 @@ static const KprStateInfo table[] = {
   { KPR_STATE_NEXT_INSTALLED, "NEXT_INSTALLED", "the new certificate is on the token beside the new key",
     FALSE, TRUE, TRUE, KPR_STEP_SWAP, KPR_RESUME_SWAP, KPR_SCHED_RENEW,
     KPR_STATUS_IN_PROGRESS, S (ACTIVE) | S (REVOKED), TRUE },
-  { KPR_STATE_REVOKED, "REVOKED", "revoked at the server; the key is wiped",
+  { KPR_STATE_REVOKED, "REVOKED", "revoked at the server (by revoke, or by a newer certificate): never renewed",
     FALSE, FALSE, FALSE, KPR_STEP_NONE, KPR_RESUME_KEEP, KPR_SCHED_NONE,
     KPR_STATUS_REVOKED, 0, TRUE },
   { KPR_STATE_FAILED, "FAILED", "an enrollment whose key is gone: delete and enroll again",

@@ -194,7 +194,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
   agent->retry_after = 0;
   if (ret_renewed)
     *ret_renewed = FALSE;
-  if (!id)
+  if (!id || kpr_agent_stop_if_revoked (agent, id, error))
     return NULL;
   if (kpr_lifecycle_info (id->state)->sched == KPR_SCHED_NONE)
     {
@@ -232,6 +232,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
     return NULL;
   if (ret_renewed)
     *ret_renewed = TRUE;
+  kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }

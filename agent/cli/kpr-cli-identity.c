@@ -117,6 +117,11 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   STR ("where", id->backup_where);
   STR ("sha256", id->backup_sha256);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "revoked");
+  json_builder_begin_object (b);
+  STR ("when", id->revoked_when);
+  STR ("reason", id->revoked_reason);
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "restored");
   json_builder_begin_object (b);
   STR ("from", id->restored_from);
@@ -213,7 +218,18 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
   if (!names)
     return FALSE;
   if (a->strict)
-    kpr_cli_agent_query (&resident);
+    {
+      g_autofree char *problem = NULL;
+
+      kpr_cli_agent_query (&resident);
+      /* What the CAs' CRLs say first (cached for minutes): a certificate
+       * the server replaced is shown revoked, not active. */
+      kpr_agent_check_revocations (agent, NULL, NULL, FALSE, &problem);
+      /* A note, not an error (a server away now is no news); stdout
+       * stays pure JSON with --json. */
+      if (problem)
+        fprintf (a->json ? stderr : stdout, "Revocation not checked: %s\n", problem);
+    }
   json_builder_begin_array (b);
   if (!a->json && names[0])
     printf ("%-20s %-12s %-22s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
@@ -245,6 +261,9 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
                   kpr_key_type_to_string (id->key_type),
                   id->protection == KPR_PROTECTION_EXPORTABLE ? ", exportable" : "",
                   kpr_identity_backup_missing (id) ? ", backup missing" : "");
+          if (id->revoked_when)
+            printf ("%-20s revoked — %s on %s\n", "", kpr_identity_revoked_text (id),
+                    id->revoked_when);
         }
     }
   json_builder_end_array (b);
@@ -320,6 +339,8 @@ print_identity (const KprIdentity *id, gint64 now)
               subject, issuer, serial, fp, until,
               kpr_identity_renew_at (id) > now ? "due later" : "due now");
     }
+  if (id->revoked_when)
+    printf ("  revoked:    %s — %s\n", id->revoked_when, kpr_identity_revoked_text (id));
   if (id->restored_from && g_strcmp0 (id->restored_from, id->backup_where) == 0)
     printf ("  backup:     restored from %s on %s\n", id->restored_from, id->restored_when);
   else
