@@ -230,6 +230,9 @@ typedef struct {
   gboolean (*confirm) (const char *question, gpointer data);
   /* Progress on long operations; may be NULL. */
   void (*progress) (const char *message, gpointer data);
+  /* Something the person should know that asks nothing (said when there
+   * is nobody to confirm); may be NULL. */
+  void (*warn) (const char *message, gpointer data);
   gpointer data;
   /* ask() already knows the answer (an enrollment code from a file, for
    * the headless agent): the agent does not request a secret word from

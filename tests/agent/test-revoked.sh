@@ -25,6 +25,8 @@ FIRST_SERIAL=$(json "$JSON" 'j["serial"]')
 # A second identity of the same account: the server revokes the first.
 enroll second
 expect_rc 0 "enroll second (alice again)"
+expect_stderr "the server revokes the certificate of “first”" \
+    "enroll second: a warning line says first will be revoked"
 show_json second
 SECOND_SERIAL=$(json "$JSON" 'j["serial"]')
 crl_text > "$TMP/crl.txt" 2>/dev/null
