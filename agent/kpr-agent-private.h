@@ -7,6 +7,9 @@
 
 #include <openssl/err.h>
 
+/* A renewal's new key replaces the current one: made here, not restored,
+ * no backup holds it (kpr-identity.c). */
+void kpr_identity_forget_key_facts (KprIdentity *identity);
 char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
 /* @brief: see kpr_store_load_brief. */
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
@@ -91,6 +94,24 @@ void kpr_agent_note_auth (KprAgent *agent, KprIdentity *id, const char *how);
  * can ask. */
 KprSecret *kpr_agent_ask_password (KprAgent *agent, const KprIdentity *id, const char *why,
                                    GError **error);
+/* kpr-backup-file.c: whether the file read back from the disk (before it
+ * takes its place) is the backup it should be. */
+typedef gboolean (*KprBackupVerify) (GBytes *on_disk, gpointer data, GError **error);
+/* Writes @bytes at @path without truncating or replacing anything (with
+ * @force, a regular file may be replaced); refuses links, directories,
+ * devices and FIFOs (KPR_ERROR_EXISTS).  *ret_sha256: of the file. */
+gboolean kpr_backup_file_write (const char *path, GBytes *bytes, gboolean force,
+                                KprBackupVerify verify, gpointer data, char **ret_sha256,
+                                GError **error);
+/* NULL when the recorded backup is still there, unchanged and of the
+ * current certificate; else what is wrong, as a clause for a sentence. */
+char *kpr_backup_file_problem (const KprIdentity *id);
+
+/* kpr-revocation.c: before a renewal, TRUE (with @error set) when the
+ * CRL says @id's certificate is revoked (@id is then REVOKED); after a
+ * new certificate, the account's other identities are checked. */
+gboolean kpr_agent_stop_if_revoked (KprAgent *agent, KprIdentity *id, GError **error);
+void kpr_agent_after_issue (KprAgent *agent, const KprIdentity *id);
 
 /* kpr-browser.c: after enroll, import, install and renew (never fails). */
 void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);

@@ -52,47 +52,6 @@ check_strength (const KprSecret *passphrase, const char *user, GError **error)
   return FALSE;
 }
 
-static char *
-sha256_hex (const guint8 *data, gsize len)
-{
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, len);
-}
-
-static gboolean
-write_private_file (const char *path, GBytes *bytes, GError **error)
-{
-  gsize len;
-  const guint8 *data = g_bytes_get_data (bytes, &len);
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  gboolean ok = fd >= 0;
-  int saved = errno;
-
-  if (ok && fchmod (fd, 0600) < 0)
-    ok = FALSE, saved = errno;
-  while (ok && len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        ok = FALSE, saved = errno ? errno : ENOSPC;
-      else
-        data += n, len -= n;
-    }
-  if (ok && fsync (fd) < 0)
-    ok = FALSE, saved = errno;
-  if (fd >= 0 && close (fd) < 0 && ok)
-    ok = FALSE, saved = errno;
-  if (!ok)
-    {
-      if (fd >= 0)
-        unlink (path);
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write the backup %s: %s", path,
-                   g_strerror (saved));
-    }
-  return ok;
-}
-
 /* What a restore needs besides key and certificate: where the identity
  * renews and which CA it trusts (the chain in the backup carries that). */
 static char *
@@ -110,33 +69,66 @@ backup_note (const KprIdentity *id)
   return g_key_file_to_data (kf, NULL, NULL);
 }
 
+/* The current pair, in use: ACTIVE, or while a successor is being made
+ * (a renewal under way or interrupted leaves the current pair as it was,
+ * issue 13 item 7). */
 static KprIdentity *
 load_active (KprAgent *agent, const char *name, GError **error)
 {
   KprIdentity *id = kpr_store_load (agent->store, name, error);
 
-  if (id && id->state != KPR_STATE_ACTIVE)
+  if (id && !kpr_state_is_in_use (id->state))
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” is %s, not active", name,
-                   kpr_state_to_string (id->state));
+      g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
+                   "“%s” has no certificate in use yet (%s): finish it first with "
+                   "'certkeeper renew %s'", name, kpr_state_to_string (id->state), name);
       g_clear_pointer (&id, kpr_identity_free);
     }
   return id;
 }
 
-gboolean
-kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Preset preset,
-                  GError **error)
+/* What export checks in the file it wrote, read back from the disk:
+ * it opens with the passphrase and holds this identity's certificate and
+ * the token's key. */
+typedef struct {
+  KprIdentity *id;
+  KprToken *token;
+  const KprSecret *passphrase;
+} ExportCheck;
+
+static gboolean
+verify_backup (GBytes *on_disk, gpointer data, GError **error)
 {
-  g_autoptr (KprIdentity) id = load_active (agent, name, error);
-  g_autoptr (KprSecret) passphrase = NULL;
-  g_autoptr (GBytes) p12 = NULL, again = NULL;
+  ExportCheck *check = data;
   g_autoptr (EVP_PKEY) key = NULL, on_token = NULL;
   g_autoptr (X509) cert = NULL;
   g_autoptr (KprX509Stack) chain = NULL;
+
+  if (!kpr_p12_parse (on_disk, check->passphrase, &key, &cert, &chain, NULL, error)
+      || !(on_token = kpr_token_get_public_key (check->token, check->id->key_id, error)))
+    {
+      g_prefix_error (error, "the backup did not verify: ");
+      return FALSE;
+    }
+  if (X509_cmp (cert, check->id->cert) != 0 || EVP_PKEY_eq (key, on_token) != 1)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
+                   "the backup does not hold the key of “%s”", check->id->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Preset preset,
+                  gboolean force, GError **error)
+{
+  g_autoptr (KprIdentity) id = load_active (agent, name, error);
+  g_autoptr (KprSecret) passphrase = NULL;
+  g_autoptr (GBytes) p12 = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *absolute = NULL, *contents = NULL, *note = NULL;
-  gsize len;
+  g_autofree char *absolute = NULL, *note = NULL, *sha256 = NULL;
+  ExportCheck check;
   KprToken *token;
 
   if (!id)
@@ -158,40 +150,22 @@ kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Pre
   if (!(passphrase = agent->ui.ask (KPR_ASK_NEW_PASSPHRASE, absolute, agent->ui.data, error))
       || !check_strength (passphrase, id->username, error)
       || !(token = kpr_agent_token_for (agent, id, TRUE, error))
-      || !(p12 = kpr_token_export_pkcs12 (token, id->key_id, passphrase, preset, note, error))
-      || !write_private_file (absolute, p12, error))
+      || !(p12 = kpr_token_export_pkcs12 (token, id->key_id, passphrase, preset, note, error)))
     return FALSE;
-
-  /* Success only for a file that opens and holds this identity: read it
-   * back from the disk, not from memory. */
-  if (!g_file_get_contents (absolute, &contents, &len, NULL))
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "The backup %s cannot be read back", absolute);
-      return FALSE;
-    }
-  again = g_bytes_new_take (g_steal_pointer (&contents), len);
-  if (!kpr_p12_parse (again, passphrase, &key, &cert, &chain, NULL, error)
-      || !(on_token = kpr_token_get_public_key (token, id->key_id, error)))
-    {
-      unlink (absolute);
-      g_prefix_error (error, "The backup written to %s did not verify and was removed: ", absolute);
-      return FALSE;
-    }
-  if (X509_cmp (cert, id->cert) != 0 || EVP_PKEY_eq (key, on_token) != 1)
-    {
-      unlink (absolute);
-      g_set_error (error, KPR_ERROR, KPR_ERROR_KEY_MISMATCH,
-                   "The backup written to %s does not hold the key of “%s”; it was removed",
-                   absolute, name);
-      return FALSE;
-    }
+  /* Success only for a file that opens and holds this identity, read
+   * back from the disk before it takes its place. */
+  check = (ExportCheck) { id, token, passphrase };
+  if (!kpr_backup_file_write (absolute, p12, force, verify_backup, &check, &sha256, error))
+    return FALSE;
 
   g_free (id->backup_when);
   g_free (id->backup_where);
   g_free (id->backup_sha256);
+  g_free (id->backup_cert);
   id->backup_when = g_date_time_format_iso8601 (now);
   id->backup_where = g_strdup (absolute);
-  id->backup_sha256 = sha256_hex (g_bytes_get_data (again, NULL), g_bytes_get_size (again));
+  id->backup_sha256 = g_steal_pointer (&sha256);
+  id->backup_cert = kpr_ossl_fingerprint (id->cert, EVP_sha256 ());
   if (!kpr_lifecycle_save (agent->store, id, "backup-recorded", TRUE, error))
     return FALSE;
   kpr_store_audit (agent->store, name, "backed up to %s (sha256 %s, %s preset)", absolute,
@@ -201,23 +175,29 @@ kpr_agent_export (KprAgent *agent, const char *name, const char *path, KprP12Pre
   return TRUE;
 }
 
+/* Before lock or delete take away the last chance of a backup (or the
+ * key itself): is there one that can be relied on?  The recorded file is
+ * checked again, as it is now (issue 13, item 2). */
 static gboolean
 confirm_loss (KprAgent *agent, KprIdentity *id, const char *action, GError **error)
 {
-  g_autofree char *question = NULL;
+  g_autofree char *question = NULL, *problem = NULL, *why = NULL;
 
-  if (id->backup_when)
+  if (id->backup_when && !(problem = kpr_backup_file_problem (id)))
     return TRUE;
-  question = g_strdup_printf ("“%s” has no verified backup%s. %s it anyway?", id->name,
+  why = problem ? g_strdup_printf ("the backup of “%s” cannot be relied on: %s", id->name, problem)
+                : g_strdup_printf ("“%s” has no verified backup", id->name);
+  question = g_strdup_printf ("%s%s. %s it anyway?", why,
                               id->protection == KPR_PROTECTION_EXPORTABLE
                                 ? "; once done, no backup can ever be made"
                                 : " (its key cannot be exported)",
                               action);
+  question[0] = g_ascii_toupper (question[0]);
   if (agent->ui.confirm && agent->ui.confirm (question, agent->ui.data))
     return TRUE;
   g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
-               "“%s” has no verified backup: nothing was changed (back it up with "
-               "'certkeeper export %s --to FILE.p12', or confirm with --yes)", id->name, id->name);
+               "%s: nothing was changed (back it up with "
+               "'certkeeper export %s --to FILE.p12', or confirm with --yes)", why, id->name);
   return FALSE;
 }
 
@@ -235,6 +215,19 @@ kpr_agent_lock (KprAgent *agent, const char *name, GError **error)
       || !(token = kpr_agent_token_for (agent, id, TRUE, error))
       || !kpr_token_lock_key (token, id->key_id, error))
     return FALSE;
+  /* A renewal's key made before the lock would come back exportable with
+   * the swap: it is locked too (not there yet: made locked later). */
+  if (id->next_key_id)
+    {
+      g_autoptr (GError) local = NULL;
+
+      if (!kpr_token_lock_key (token, id->next_key_id, &local)
+          && !g_error_matches (local, KPR_ERROR, KPR_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+    }
   id->protection = KPR_PROTECTION_STANDARD;
   if (!kpr_lifecycle_save (agent->store, id, "locked", TRUE, error))
     return FALSE;
@@ -302,6 +295,24 @@ common_name (X509 *cert)
       g_strcanon (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", '_');
     }
   return name;
+}
+
+/* The file an identity was restored from is a verified backup of its key
+ * (it opened with the passphrase and holds key and certificate): recorded
+ * as such, so that show says where the key came from and lock or delete
+ * can rely on the file while it stays unchanged. */
+static void
+record_restore (KprIdentity *id, const char *path, GBytes *data, X509 *cert)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+
+  id->key_origin = KPR_KEY_ORIGIN_IMPORTED;
+  id->restored_from = g_canonicalize_filename (path, NULL);
+  id->restored_when = g_date_time_format_iso8601 (now);
+  id->backup_when = g_strdup (id->restored_when);
+  id->backup_where = g_strdup (id->restored_from);
+  id->backup_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data);
+  id->backup_cert = kpr_ossl_fingerprint (cert, EVP_sha256 ());
 }
 
 KprIdentity *
@@ -381,6 +392,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
                        ? (EVP_PKEY_get_bits (key) > 256 ? KPR_KEY_EC_P384 : KPR_KEY_EC_P256)
                        : (EVP_PKEY_get_bits (key) > 2048 ? KPR_KEY_RSA_3072 : KPR_KEY_RSA_2048);
       id->protection = exportable ? KPR_PROTECTION_EXPORTABLE : KPR_PROTECTION_STANDARD;
+      record_restore (id, path, data, cert);
       if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEW, error))
         return NULL;
     }
@@ -411,12 +423,17 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
     return NULL;
   kpr_store_audit (agent->store, name, "imported from %s as %s", path,
                    exportable ? "exportable" : "non-exportable");
+  /* A backup may hold a certificate revoked since: say so at once. */
+  kpr_agent_after_issue (agent, id);
+  g_clear_pointer (&id, kpr_identity_free);
+  if (!(id = kpr_store_load (agent->store, name, error)))
+    return NULL;
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }
 
 gboolean
-kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
+kpr_agent_revoke (KprAgent *agent, const char *name, gboolean *ret_wiped, GError **error)
 {
   g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
   g_autoptr (KprEstClient) client = NULL;
@@ -495,5 +512,7 @@ kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
     return FALSE;
   if (token && !kpr_agent_remove_objects (agent, token, id->key_id, "revoked", error))
     return FALSE;
+  if (ret_wiped)
+    *ret_wiped = token != NULL;
   return TRUE;
 }

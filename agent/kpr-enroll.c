@@ -444,6 +444,7 @@ server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **
       || !kpr_token_import_key (token, key, cert, NULL, id->name, id->key_id, id->protection, error))
     return FALSE;
   id->cert = g_steal_pointer (&cert);
+  id->key_origin = KPR_KEY_ORIGIN_SERVER;
   return kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error);
 }
 
@@ -473,6 +474,41 @@ roll_back_unspent (KprAgent *agent, KprIdentity *id, GError **error)
   if (error && *error)
     g_prefix_error (error, "Nothing was changed (no identity “%s” recorded, no key left): ",
                     id->name);
+}
+
+/* certkeeper-ca keeps one certificate per account: a new identity for an
+ * account another identity here uses makes the server revoke that one.
+ * Said before anything is spent: asked when someone can answer, else a
+ * warning line (issue 13, item 3). */
+static gboolean
+confirm_sibling (KprAgent *agent, const KprEnrollOptions *o, GError **error)
+{
+  g_auto (GStrv) names = kpr_store_list (agent->store, NULL);
+  g_autofree char *message = NULL, *question = NULL;
+
+  for (char **n = names; n && *n && !message; n++)
+    {
+      g_autoptr (KprIdentity) other = kpr_store_load_brief (agent->store, *n, NULL);
+
+      if (other && kpr_state_is_in_use (other->state) && g_strcmp0 (other->server, o->server) == 0
+          && g_strcmp0 (other->label, o->label) == 0 && g_strcmp0 (other->username, o->username) == 0)
+        message = g_strdup_printf ("“%s” uses the account %s at %s: when “%s” gets its "
+                                   "certificate, the server revokes the certificate of “%s”",
+                                   other->name, o->username, o->server, o->name, other->name);
+    }
+  if (!message)
+    return TRUE;
+  if (!agent->ui.confirm)
+    {
+      if (agent->ui.warn)
+        agent->ui.warn (message, agent->ui.data);
+      return TRUE;
+    }
+  question = g_strdup_printf ("%s. Enroll “%s” anyway?", message, o->name);
+  if (agent->ui.confirm (question, agent->ui.data))
+    return TRUE;
+  g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED, "%s: nothing was changed", message);
+  return FALSE;
 }
 
 KprIdentity *
@@ -514,6 +550,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
                           kpr_state_to_string (id->state));
       if (!(client = kpr_agent_client_for (agent, id, error)) || !drive (agent, id, client, error))
         return NULL;
+      kpr_agent_after_issue (agent, id);
       kpr_agent_browser_after (agent, id);
       return g_steal_pointer (&id);
     }
@@ -523,7 +560,8 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     KprTokenCtx *ctx;
     KprToken *token;
 
-    if (!(client = kpr_est_client_new (o->server, o->label, error))
+    if (!confirm_sibling (agent, o, error)
+        || !(client = kpr_est_client_new (o->server, o->label, error))
         || !(anchors = establish_trust (agent, client, o, error))
         || !(ctx = kpr_agent_get_tokens (agent, error)))
       return NULL;
@@ -558,6 +596,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
       roll_back_unspent (agent, id, error);
       return NULL;
     }
+  kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }
@@ -618,6 +657,7 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error)
       || !drive (agent, id, NULL, error))
     return NULL;
+  kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }

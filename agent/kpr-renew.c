@@ -58,10 +58,9 @@ swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
   id->cert = g_steal_pointer (&id->next_cert);
   g_clear_pointer (&id->pending_csr, X509_REQ_free);
   id->retry_at = 0;
-  /* A new key on the software token starts in exporting mode again, so
-   * its backup is new business. */
-  if (id->protection == KPR_PROTECTION_EXPORTABLE)
-    g_clear_pointer (&id->backup_when, g_free);
+  /* The new key was made here, and no backup holds it yet (an exportable
+   * one starts in exporting mode again: its backup is new business). */
+  kpr_identity_forget_key_facts (id);
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ACTIVE, error))
     return FALSE;
   kpr_store_audit (agent->store, id->name, "renewed");
@@ -303,7 +302,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
   g_clear_pointer (&agent->renewal_note, g_free);
   if (ret_renewed)
     *ret_renewed = FALSE;
-  if (!id)
+  if (!id || kpr_agent_stop_if_revoked (agent, id, error))
     return NULL;
   if (kpr_lifecycle_info (id->state)->sched == KPR_SCHED_NONE)
     {
@@ -341,6 +340,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
     return NULL;
   if (ret_renewed)
     *ret_renewed = TRUE;
+  kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);
   return g_steal_pointer (&id);
 }

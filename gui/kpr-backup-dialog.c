@@ -308,7 +308,8 @@ export_job (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **
 {
   BackupJob *job = data;
 
-  return kpr_agent_export (agent, job->name, job->path, KPR_P12_MODERN, error);
+  /* Never over an existing file: the window offers another name. */
+  return kpr_agent_export (agent, job->name, job->path, KPR_P12_MODERN, FALSE, error);
 }
 
 static void

@@ -46,6 +46,10 @@ kpr_identity_expiry_text (const KprIdentity *id, gint64 now)
   if (!id->cert)
     return g_strdup (id->state == KPR_STATE_PENDING ? "waiting for the server"
                                                     : "no certificate yet");
+  /* What the CA's CRL said (issue 13, item 3). */
+  if (id->revoked_when)
+    return g_strdup_printf ("revoked — %s (%.10s)", kpr_identity_revoked_text (id),
+                            id->revoked_when);
   not_after = kpr_ossl_time_unix (X509_get0_notAfter (id->cert));
   days = (not_after > now ? not_after - now : now - not_after) / (24 * 3600);
   if (not_after > now)
@@ -64,7 +68,7 @@ kpr_identity_subtitle_text (const KprIdentity *id, gint64 now)
   g_autofree char *expiry = kpr_identity_expiry_text (id, now);
 
   return g_strdup_printf ("%s · %s, %s · %s", where, kpr_identity_protection_text (id),
-                          id->imported ? "imported" : "made on the token", expiry);
+                          kpr_key_origin_text (id->key_origin), expiry);
 }
 
 /* The badge: its text and its style class. */

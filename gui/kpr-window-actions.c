@@ -50,7 +50,7 @@ revoke_func (KprAgent *agent, gpointer data, GCancellable *cancellable, GError *
 {
   ActionJob *job = data;
 
-  return kpr_agent_revoke (agent, job->name, error);
+  return kpr_agent_revoke (agent, job->name, NULL, error);
 }
 
 static void

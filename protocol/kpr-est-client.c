@@ -570,7 +570,8 @@ kpr_est_perform (KprEstClient *client, const KprEstRequest *req, KprEstResponse 
       return FALSE;
     }
 
-  url = g_strconcat (client->origin, client->prefix, req->op, NULL);
+  url = req->path ? g_strconcat (client->origin, req->path, NULL)
+                  : g_strconcat (client->origin, client->prefix, req->op, NULL);
   for (hops = 0;; hops++)
     {
       char errbuf[CURL_ERROR_SIZE] = "";

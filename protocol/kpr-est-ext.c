@@ -284,3 +284,30 @@ kpr_est_client_revoke (KprEstClient *client, const char *serial_hex,
     *ret_serial = g_ascii_strup (revoked, -1);
   return TRUE;
 }
+
+X509_CRL *
+kpr_est_client_crl (KprEstClient *client, GError **error)
+{
+  KprEstRequest req = { .method = "GET", .op = "crl", .path = "/crl" };
+  KprEstResponse resp = { 0 };
+  X509_CRL *crl = NULL;
+
+  g_return_val_if_fail (client != NULL, NULL);
+
+  if (!kpr_est_perform (client, &req, &resp, error))
+    return NULL;
+  if (kpr_est_check_status (client, &resp, FALSE, error))
+    {
+      const unsigned char *p = resp.body->data;
+
+      crl = d2i_X509_CRL (NULL, &p, resp.body->len);
+      if (!crl || p != resp.body->data + resp.body->len)
+        {
+          g_clear_pointer (&crl, X509_CRL_free);
+          g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
+                       "The server's /crl answer is not one DER certificate revocation list");
+        }
+    }
+  kpr_est_response_clear (&resp);
+  return crl;
+}

@@ -60,6 +60,7 @@ typedef enum {
 typedef struct {
   const char *method;       /* "GET" or "POST" */
   const char *op;           /* "cacerts", "simpleenroll", … */
+  const char *path;         /* instead of the EST prefix + op: "/crl" */
   const char *content_type; /* of the body, for POST */
   const void *body;
   gsize body_len;

@@ -182,6 +182,10 @@ gboolean kpr_est_client_revoke (KprEstClient *client, const char *serial_hex,
                                 const KprEstCredentials *creds, char **ret_serial,
                                 GError **error);
 
+/* certkeeper-ca extension: its CRL (GET /crl, DER), over the verified
+ * channel; the caller checks its signature against the CA. */
+X509_CRL *kpr_est_client_crl (KprEstClient *client, GError **error);
+
 /* Build and sign (SHA-256) a CSR for @key.  @san and @challenge_password
  * may be NULL.  Works with token-backed keys (only EVP_PKEY signing). */
 X509_REQ *kpr_est_csr_new (EVP_PKEY *key, const X509_NAME *subject, const GENERAL_NAMES *san,

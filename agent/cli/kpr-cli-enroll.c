@@ -152,9 +152,15 @@ kpr_cli_install (int argc, char **argv)
 static gboolean
 run_revoke (KprAgent *agent, char **args, gpointer data, GError **error)
 {
-  if (!kpr_agent_revoke (agent, args[0], error))
+  gboolean wiped = FALSE;
+
+  if (!kpr_agent_revoke (agent, args[0], &wiped, error))
     return FALSE;
-  printf ("The certificate of “%s” is revoked; its key was removed from this computer.\n", args[0]);
+  if (wiped)
+    printf ("The certificate of “%s” is revoked; its key was removed from its token.\n", args[0]);
+  else
+    printf ("The certificate of “%s” is revoked. Its token is not here, so its key could not be "
+            "removed: when the token is back, run 'certkeeper delete %s'.\n", args[0], args[0]);
   return TRUE;
 }
 

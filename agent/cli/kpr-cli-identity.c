@@ -96,6 +96,7 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   json_builder_add_boolean_value (b, kpr_identity_backup_missing (id));
   json_builder_set_member_name (b, "imported");
   json_builder_add_boolean_value (b, id->imported);
+  STR ("key_origin", kpr_key_origin_to_string (id->key_origin));
   if (id->shown.serial)
     {
       /* From the record: a listing decodes no certificate. */
@@ -115,6 +116,16 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   STR ("when", id->backup_when);
   STR ("where", id->backup_where);
   STR ("sha256", id->backup_sha256);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "revoked");
+  json_builder_begin_object (b);
+  STR ("when", id->revoked_when);
+  STR ("reason", id->revoked_reason);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "restored");
+  json_builder_begin_object (b);
+  STR ("from", id->restored_from);
+  STR ("when", id->restored_when);
   json_builder_end_object (b);
   if (agent)
     add_agent_json (b, agent, id->name);
@@ -207,7 +218,18 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
   if (!names)
     return FALSE;
   if (a->strict)
-    kpr_cli_agent_query (&resident);
+    {
+      g_autofree char *problem = NULL;
+
+      kpr_cli_agent_query (&resident);
+      /* What the CAs' CRLs say first (cached for minutes): a certificate
+       * the server replaced is shown revoked, not active. */
+      kpr_agent_check_revocations (agent, NULL, NULL, FALSE, &problem);
+      /* A note, not an error (a server away now is no news); stdout
+       * stays pure JSON with --json. */
+      if (problem)
+        fprintf (a->json ? stderr : stdout, "Revocation not checked: %s\n", problem);
+    }
   json_builder_begin_array (b);
   if (!a->json && names[0])
     printf ("%-20s %-12s %-22s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
@@ -225,8 +247,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
           continue;
         }
       status = kpr_identity_status (id, now);
-      if (status == KPR_STATUS_EXPIRED || status == KPR_STATUS_FAILED
-          || status == KPR_STATUS_RENEW_DUE)
+      if (kpr_status_needs_attention (status))
         {
           attention++;
           g_hash_table_add (counted, *n);
@@ -240,6 +261,9 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
                   kpr_key_type_to_string (id->key_type),
                   id->protection == KPR_PROTECTION_EXPORTABLE ? ", exportable" : "",
                   kpr_identity_backup_missing (id) ? ", backup missing" : "");
+          if (id->revoked_when)
+            printf ("%-20s revoked — %s on %s\n", "", kpr_identity_revoked_text (id),
+                    id->revoked_when);
         }
     }
   json_builder_end_array (b);
@@ -279,7 +303,7 @@ int
 kpr_cli_status (int argc, char **argv)
 {
   static const KprCliSpec spec = {
-    "status", "", "Report every identity; exit 26 when one is expired, failed or due.", 0, 0,
+    "status", "", "Report every identity; exit 26 when one is not simply active (due, expired, pending, in progress, revoked or failed).", 0, 0,
   };
   g_auto (KprCliUi) ui = { 0 };
   ListArgs a = { .strict = TRUE };
@@ -297,13 +321,13 @@ typedef struct {
 static void
 print_identity (const KprIdentity *id, gint64 now)
 {
-  printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s%s\n",
+  printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s, %s\n",
           id->name, kpr_status_to_string (kpr_identity_status (id, now)),
           kpr_state_to_string (id->state), id->server ? id->server : "-",
           id->label ? " label " : "", id->label ? id->label : "",
           id->username ? id->username : "-", id->token_uri,
           kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
-          id->imported ? ", imported" : ", generated");
+          kpr_key_origin_text (id->key_origin));
   if (id->cert)
     {
       g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
@@ -315,8 +339,13 @@ print_identity (const KprIdentity *id, gint64 now)
               subject, issuer, serial, fp, until,
               kpr_identity_renew_at (id) > now ? "due later" : "due now");
     }
-  printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
-          id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
+  if (id->revoked_when)
+    printf ("  revoked:    %s — %s\n", id->revoked_when, kpr_identity_revoked_text (id));
+  if (id->restored_from && g_strcmp0 (id->restored_from, id->backup_where) == 0)
+    printf ("  backup:     restored from %s on %s\n", id->restored_from, id->restored_when);
+  else
+    printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
+            id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
 }
 
 static gboolean
@@ -364,7 +393,7 @@ kpr_cli_show (int argc, char **argv)
 
 typedef struct {
   char *to;
-  gboolean legacy;
+  gboolean legacy, force;
 } ExportArgs;
 
 static gboolean
@@ -377,7 +406,8 @@ run_export (KprAgent *agent, char **args, gpointer data, GError **error)
       g_set_error_literal (error, KPR_ERROR, KPR_ERROR_USAGE, "export needs --to FILE.p12");
       return FALSE;
     }
-  if (!kpr_agent_export (agent, args[0], a->to, a->legacy ? KPR_P12_LEGACY : KPR_P12_MODERN, error))
+  if (!kpr_agent_export (agent, args[0], a->to, a->legacy ? KPR_P12_LEGACY : KPR_P12_MODERN,
+                         a->force, error))
     return FALSE;
   printf ("Backup of “%s” written to %s and verified.\nKeep it on removable storage, "
           "then run 'certkeeper lock %s'.\n", args[0], a->to, args[0]);
@@ -396,6 +426,7 @@ kpr_cli_export (int argc, char **argv)
     { "to", 0, 0, G_OPTION_ARG_FILENAME, &a.to, "Write the backup to FILE.p12", "FILE" },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.passphrase_file, "Read the passphrase from FILE (0600)", "FILE" },
     { "legacy", 0, 0, G_OPTION_ARG_NONE, &a.legacy, "3DES/SHA-1 for old importers", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &a.force, "Replace a regular file at FILE (never a link, directory or device)", NULL },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kpr-cli.h"
@@ -63,6 +64,12 @@ cli_confirm (const char *question, gpointer data)
 }
 
 static void
+cli_warn (const char *message, gpointer data)
+{
+  fprintf (stderr, "certkeeper: warning: %s\n", message);
+}
+
+static void
 cli_progress (const char *message, gpointer data)
 {
   fprintf (stderr, "%s\n", message);
@@ -86,7 +93,12 @@ kpr_cli_agent_ui (KprCliUi *ui)
     .ask = ui->secret_needs_terminal && !ui->secret_file && !isatty (STDIN_FILENO) ? NULL : cli_ask,
     .confirm = ui->yes || isatty (STDIN_FILENO) ? cli_confirm : NULL,
     .progress = kpr_prompt_is_interactive () ? cli_progress : NULL,
+    .warn = cli_warn,
     .data = ui,
+    /* --secret-file F holds a word the person already has: requesting
+     * another would text one for nothing (and void this one).  With "-"
+     * a script answers on stdin once the server has sent the word. */
+    .secret_known = ui->secret_file && strcmp (ui->secret_file, "-") != 0,
   };
   return agent_ui;
 }

@@ -462,6 +462,11 @@ work (gpointer data)
       return;
     }
   store = kpr_agent_get_store (agent);
+  /* A certificate the server replaced (another identity of the same
+   * account) is learnt from the CA's CRL, cached for minutes: it is shown
+   * revoked and never renewed again (issue 13, item 3). */
+  if (kpr_agent_check_revocations (agent, NULL, NULL, FALSE, NULL) > 0)
+    kpr_log (KPR_LOG_WARNING, "an identity was found revoked on its CA's CRL: see certkeeper status");
   if (!(names = kpr_store_list (store, &error)))
     {
       kpr_log (KPR_LOG_ERR, "%s", error->message);

@@ -42,6 +42,52 @@ show_json alice
 check_json "$JSON" 'j["backup"]["when"] is None and j["backup_missing"] is True' \
     "unwritable target: the record still says no backup"
 
+# Issue 13 item 1: export never overwrites, truncates or deletes what is at
+# its target; it writes beside it and moves the verified file into place.
+printf 'precious\n' > "$MEDIA/taken.p12"
+run export alice --to "$MEDIA/taken.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 16 "export onto an existing file (KPR_ERROR_EXISTS)"
+expect_stderr "--force" "existing file: the message says how to replace it"
+[ "$(cat "$MEDIA/taken.p12")" = precious ] && ok "existing file: left as it was" \
+    || fail "existing file: export changed it to $(wc -c < "$MEDIA/taken.p12") bytes"
+ln -s "$MEDIA/taken.p12" "$MEDIA/link.p12"
+run export alice --to "$MEDIA/link.p12" --force --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 16 "export --force onto a symbolic link (KPR_ERROR_EXISTS)"
+[ -L "$MEDIA/link.p12" ] && [ "$(cat "$MEDIA/taken.p12")" = precious ] \
+    && ok "symbolic link: the link and its target are untouched" || fail "symbolic link: changed"
+mkdir "$MEDIA/dir.p12"
+run export alice --to "$MEDIA/dir.p12" --force --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 16 "export --force onto a directory (KPR_ERROR_EXISTS)"
+expect_stderr "directory" "directory: the message says what is there"
+mkfifo "$MEDIA/fifo.p12"
+N=$((N + 1)); OUT=$TMP/out.$N; ERR=$TMP/err.$N; RC=0
+timeout 60 "$CERTKEEPER" export alice --to "$MEDIA/fifo.p12" --force --passphrase-file "$STRONG" \
+    --pin-file "$PIN_FILE" < /dev/null > "$OUT" 2> "$ERR" || RC=$?
+expect_rc 16 "export --force onto a FIFO (KPR_ERROR_EXISTS, not a hang)"
+[ -p "$MEDIA/fifo.p12" ] && ok "FIFO: still there" || fail "FIFO: gone"
+if [ "$(id -u)" = 0 ]; then
+    # As root the old export deleted a device node given as --to.
+    mknod "$MEDIA/null.p12" c 1 3
+    run export alice --to "$MEDIA/null.p12" --force --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+    expect_rc 16 "export --force onto a device node (KPR_ERROR_EXISTS)"
+    [ -c "$MEDIA/null.p12" ] && ok "device node: still there" || fail "device node: removed"
+fi
+# Killed after the new backup is written and before it is in place: the
+# previous file is whole.
+N=$((N + 1)); OUT=$TMP/out.$N; ERR=$TMP/err.$N; RC=0
+KPR_FAULT_AT=after:backup-written "$CERTKEEPER" export alice --to "$MEDIA/taken.p12" --force \
+    --passphrase-file "$STRONG" --pin-file "$PIN_FILE" < /dev/null > "$OUT" 2> "$ERR" || RC=$?
+expect_rc 137 "export --force killed after writing (fault point after:backup-written)"
+[ "$(cat "$MEDIA/taken.p12")" = precious ] && ok "killed export: the previous file is whole" \
+    || fail "killed export: the previous file is now $(wc -c < "$MEDIA/taken.p12") bytes"
+show_json alice
+check_json "$JSON" 'j["backup"]["when"] is None' "refused and killed exports: no backup recorded"
+run export alice --to "$MEDIA/taken.p12" --force --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 0 "export --force onto a regular file"
+openssl pkcs12 -in "$MEDIA/taken.p12" -passin "file:$STRONG" -nokeys -clcerts 2>/dev/null \
+    | openssl x509 -noout >/dev/null 2>&1 && ok "--force: the file is now the backup" \
+    || fail "--force: the file is not a backup openssl can read"
+
 # --- 2. a good backup, modern and legacy --------------------------------------
 run export alice --to "$MEDIA/alice-legacy.p12" --passphrase-file "$STRONG" --legacy --pin-file "$PIN_FILE"
 expect_rc 0 "export --legacy"
@@ -75,6 +121,28 @@ check_json "$JSON" "j['backup']['when'] is not None and j['backup']['where'] == 
 check_json "$JSON" "j['backup']['sha256'] == '$(sha256sum "$MEDIA/alice.p12" | cut -d' ' -f1)'" \
     "show --json: backup.sha256 is the file's SHA-256"
 check_json "$JSON" 'j["backup_missing"] is False' "show --json: backup no longer missing"
+
+# Issue 13 item 2: lock and delete re-check the backup they rely on: still
+# there, unchanged since export, holding this identity's certificate.
+run export other --to "$MEDIA/shared.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 0 "export other to shared.p12"
+run export alice --to "$MEDIA/shared.p12" --force --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 0 "export alice over shared.p12 (--force)"
+run lock other --pin-file "$PIN_FILE"
+expect_rc 15 "lock other whose backup was replaced (KPR_ERROR_CANCELLED)"
+expect_stderr "shared.p12" "replaced backup: the message names the file"
+expect_stderr "changed" "replaced backup: the message says it changed"
+show_json other
+check_json "$JSON" 'j["exportable"] is True' "replaced backup: other is still exportable"
+run export other --to "$MEDIA/other.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
+expect_rc 0 "export other to other.p12"
+mv "$MEDIA/other.p12" "$MEDIA/other-moved.p12"
+run lock other --pin-file "$PIN_FILE"
+expect_rc 15 "lock other whose backup is gone (KPR_ERROR_CANCELLED)"
+expect_stderr "no longer" "missing backup: the message says it is gone"
+run delete other --pin-file "$PIN_FILE"
+expect_rc 15 "delete other whose backup is gone (KPR_ERROR_CANCELLED)"
+rm -f "$MEDIA/other-moved.p12"
 
 # --- 3. lock ----------------------------------------------------------------
 run lock alice --pin-file "$PIN_FILE"
@@ -125,6 +193,13 @@ expect_rc 0 "import the backup as 'restored'"
 show_json restored
 check_json "$JSON" 'j["imported"] is True and j["exportable"] is False and j["state"] == "ACTIVE"' \
     "show --json: restored is imported, non-exportable, ACTIVE"
+# Issue 13 item 5: a restored identity says where it came from.
+check_json "$JSON" "j['key_origin'] == 'imported' and j['restored']['from'] == '$MEDIA/alice.p12' and j['restored']['when'] is not None" \
+    "show --json: key_origin imported, restored.from is the backup"
+run show restored
+expect_stdout "restored from $MEDIA/alice.p12 on" "show: backup line says restored from the file"
+run show alice
+expect_stdout "generated here" "show: an enrolled key was generated here"
 REST_KID=$(key_id_of restored)
 flags=$(privkey_flags "$REST_KID" | grep -i 'Flags:')
 echo "$flags" | grep -q 'CKA_SENSITIVE' && ! echo "$flags" | grep -q 'CKA_EXTRACTABLE' \
@@ -149,6 +224,10 @@ expect_rc 0 "renew --force of the imported identity"
 show_json restored
 check_json "$JSON" "j['state'] == 'ACTIVE' and j['serial'] != '$REST_SERIAL' and j['exportable'] is False" \
     "renewed import: a new certificate, still non-exportable"
+check_json "$JSON" 'j["key_origin"] == "here" and j["imported"] is False and j["restored"]["from"] is None' \
+    "renewed import: the new key was generated here, not imported"
+run show restored
+expect_stdout "generated here" "renewed import: show says generated here"
 REST_KID2=$(key_id_of restored)
 flags=$(privkey_flags "$REST_KID2" | grep -i 'Flags:')
 echo "$flags" | grep -q 'CKA_SENSITIVE' && ! echo "$flags" | grep -q 'CKA_EXTRACTABLE' \

@@ -174,6 +174,24 @@ n=$(count_objects "Private Key" badpin)
 [ "$n" = 1 ] && ok "right PIN: exactly one private key labelled badpin" \
     || fail "right PIN: expected one private key labelled badpin, found $n"
 
+# --- 7b. a secret word already at hand (issue 13 item 10) --------------------------
+# The word was requested before (here with curl): enroll --secret-file F
+# sends it and requests no other (no text message for nothing).
+echo "--- --secret-file with a word at hand"
+"$CA_BIN" user add "$CA" carol --phone +15550102 > /dev/null
+before=$(outbox_lines)
+code=$(curl -sS --max-time 20 --cacert "$CA_PEM" -H 'Content-Type: application/json' \
+    -d '{"username": "carol"}' -o /dev/null -w '%{http_code}' "$SERVER/.well-known/est/challenge")
+[ "$code" = 202 ] && [ "$(outbox_lines)" -gt "$before" ] \
+    || fail "curl could not request a secret word for carol (HTTP $code)"
+before=$(outbox_lines)
+CAROL_WORD=$(secret_file carol-word "$(last_word)")
+run enroll given --server "$SERVER" --user carol --ca-file "$CA_PEM" --pin-file "$PIN_FILE" \
+    --secret-file "$CAROL_WORD"
+expect_rc 0 "enroll --secret-file with the word requested before"
+[ "$(outbox_lines)" = "$before" ] && ok "--secret-file: no second secret word was requested" \
+    || fail "--secret-file: the server texted another word: $(tail -n 1 "$OUTBOX")"
+
 # --- 8. everything still as it was ------------------------------------------------
 n=$(count_objects "Private Key" alice)
 [ "$n" = 1 ] && ok "alice still has exactly one private key" \

@@ -26,6 +26,9 @@ expect_stderr "certkeeper renew alice" "pending: the message says how to poll"
 expect_stderr "install" "pending: the message mentions installing a mailed certificate"
 show_json alice
 check_json "$JSON" 'j["state"] == "PENDING" and j["status"] == "pending"' "show --json: PENDING / pending"
+# Issue 13 item 4: a pending identity needs the agent or the person.
+run status
+expect_rc 26 "status with a PENDING identity (KPR_ERROR_ATTENTION)"
 ALICE_ID=$(request_id alice)
 [ -n "$ALICE_ID" ] && ok "the server logged request $ALICE_ID for alice" \
     || fail "no pending request for alice in the server log: $(cat "$TMP/server.err")"

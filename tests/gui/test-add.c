@@ -353,7 +353,7 @@ cancel_carol (void)
   GtkWidget *dialog = open_assistant ();
   gboolean ok;
 
-  if (!kpr_gui_check (fill_in (dialog, "alice", "gui-cancel"), "cancel: the assistant is filled in"))
+  if (!kpr_gui_check (fill_in (dialog, "carol", "gui-cancel"), "cancel: the assistant is filled in"))
     return;
   kpr_gui_click (kpr_gui_need (dialog, "next_button"));
   if (!kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "cancel: the fingerprint question"))
@@ -391,7 +391,7 @@ close_on_word (void)
 {
   GtkWidget *dialog = open_assistant ();
 
-  if (!kpr_gui_check (fill_in (dialog, "bob", "gui-closed"), "close: the assistant is filled in"))
+  if (!kpr_gui_check (fill_in (dialog, "carol", "gui-closed"), "close: the assistant is filled in"))
     return;
   kpr_gui_click (kpr_gui_need (dialog, "next_button"));
   if (!kpr_gui_check (kpr_gui_wait_page (dialog, "trust", SLOW_MS), "close: the fingerprint question"))

@@ -37,7 +37,14 @@ else
     fail "the driver did not record the serial before the renewal"
 fi
 check_json "$JSON" 'j["exportable"] is False' "gui-alice: no longer exportable (locked, then renewed)"
-check_json "$JSON" "j['backup']['where'] == '$BACKUP'" "gui-alice: the verified backup is recorded"
+# The backup was recorded (the audit log keeps it); the renewal's new key
+# is in no backup, so the record no longer offers that file as one (issue
+# 13, item 5).
+grep -qF "backed up to $BACKUP" "$STATE/identities/gui-alice.log" \
+    && ok "gui-alice: the verified backup was recorded" \
+    || fail "gui-alice: no 'backed up to $BACKUP' in the audit log"
+check_json "$JSON" "j['backup']['where'] is None and j['key_origin'] == 'here'" \
+    "gui-alice: after the renewal no backup is claimed for the new key"
 
 KID=$(key_id_of gui-alice)
 flags=$(privkey_flags "$KID" | grep -i 'Flags:')

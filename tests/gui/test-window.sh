@@ -33,17 +33,25 @@ gui_run "$DRIVER" empty
 [ "$GUI_RC" -eq 0 ] && ok "empty state" || fail "empty state: exit $GUI_RC"
 
 # --- server 1: the default lifetime (two weeks) ---------------------------------
+# One account per identity: certkeeper-ca keeps one certificate per
+# account, and the client shows the others revoked (issue 13, item 3).
 ca_init
+"$CA_BIN" user add "$CA" carol --phone +15550102 > /dev/null
+"$CA_BIN" user add "$CA" dave --phone +15550103 > /dev/null
 start_server
 BG_PIDS="$BG_PIDS $SERVER_PID"
+ENROLL_USER=alice
 enroll fresh
 expect_rc 0 "enroll fresh"
+ENROLL_USER=bob
 enroll locked
 expect_rc 0 "enroll locked"
 run lock locked --yes --pin-file "$PIN_FILE"
 expect_rc 0 "lock locked"
+ENROLL_USER=carol
 enroll strong --protection strong --no-backup
 expect_rc 0 "enroll strong"
+ENROLL_USER=dave
 enroll broken --no-backup
 expect_rc 0 "enroll broken"
 # FAILED is a state the agent records, not one a server can be asked for.
@@ -62,6 +70,7 @@ OUTBOX=$TMP/outbox-manual
 ca_init --approval manual
 start_server
 BG_PIDS="$BG_PIDS $SERVER_PID"
+ENROLL_USER=alice
 enroll waiting
 expect_rc 22 "enroll waiting (pending)"
 
@@ -79,12 +88,14 @@ SHORT_NAMES="old due"
 if [ -n "${KPR_GUI_QUICK:-}" ]; then
     SHORT_NAMES=
 else
+    ENROLL_USER=alice
     enroll old --no-backup
     expect_rc 0 "enroll old"
     OLD_AT=$(date +%s)
     # "due" is enrolled late enough to be due, not expired, while the
     # driver runs.
     sleep 40
+    ENROLL_USER=bob
     enroll due --no-backup
     expect_rc 0 "enroll due"
     DUE_AT=$(date +%s)
@@ -103,7 +114,7 @@ for name in fresh locked strong broken waiting $SHORT_NAMES; do
     serial=$(json "$JSON" 'j.get("serial") or ""')
     exportable=$(json "$JSON" '1 if j["exportable"] else 0')
     case $name in
-        fresh) badge="Backup missing"; parts="This computer,exportable,made on the token,expires in" ;;
+        fresh) badge="Backup missing"; parts="This computer,exportable,generated here,expires in" ;;
         locked) badge="Active"; parts="This computer,standard,expires in" ;;
         strong) badge="Active"; parts="This computer,strong,expires in" ;;
         broken) badge="Failed"; parts="This computer" ;;
