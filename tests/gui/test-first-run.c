@@ -179,7 +179,7 @@ first_run (const char *server, const char *outbox)
 static gboolean
 export_job (KprAgent *agent, gpointer data, GCancellable *cancellable, GError **error)
 {
-  return kpr_agent_export (agent, "gui-first", data, KPR_P12_MODERN, error);
+  return kpr_agent_export (agent, "gui-first", data, KPR_P12_MODERN, FALSE, error);
 }
 
 static void
