@@ -11,7 +11,14 @@ char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
 /* @brief: see kpr_store_load_brief. */
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
                                      gboolean brief, GError **error);
+/* PEM (one or more), DER, or PKCS#7 certs-only in PEM or DER. */
 KprX509Stack *kpr_load_pem_certs (const char *path, GError **error);
+/* The certificate of @certs for @key, or the best one to refuse (see
+ * kpr-store.c). */
+X509 *kpr_pick_issued (KprX509Stack *certs, EVP_PKEY *key);
+/* kpr-enroll-protocol.c: KPR_ERROR_PENDING for @id, naming the request a
+ * person quotes to the administrator and what to do next. */
+void kpr_agent_pending_error (const KprIdentity *id, guint wait, GError **error);
 
 /* kpr-lifecycle.c */
 gboolean kpr_lifecycle_enter (KprStore *store, KprIdentity *identity, KprState state,

@@ -79,6 +79,7 @@ typedef struct {
   /* a request waiting for the server */
   X509_REQ *pending_csr;
   gint64 retry_at;    /* unix time; 0 = now */
+  char *request_id;   /* the server's number for it (what a person quotes), or NULL */
   /* the last verified backup */
   char *backup_when;  /* ISO 8601 */
   char *backup_where;

@@ -251,13 +251,15 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
       if (g_error_matches (local, KPR_ERROR, KPR_ERROR_PENDING))
         {
           guint wait = kpr_est_client_get_retry_after (client);
+          const char *request = kpr_est_client_get_request_id (client);
           id->retry_at = g_get_real_time () / G_USEC_PER_SEC + wait;
+          /* A poll's answer names the same request; keep the first name
+           * when a later answer names none. */
+          if (request)
+            g_free (id->request_id), id->request_id = g_strdup (request);
           if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_PENDING, error))
             return FALSE;
-          g_set_error (error, KPR_ERROR, KPR_ERROR_PENDING,
-                       "The server has not decided on “%s” yet; run 'certkeeper renew %s' "
-                       "in %u seconds or later, or install the certificate you receive with "
-                       "'certkeeper install %s FILE.cer'", id->name, id->name, wait, id->name);
+          kpr_agent_pending_error (id, wait, error);
           return FALSE;
         }
       g_propagate_error (error, g_steal_pointer (&local));
@@ -355,6 +357,7 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
               return FALSE;
             }
           g_clear_pointer (&id->pending_csr, X509_REQ_free);
+          g_clear_pointer (&id->request_id, g_free);
           id->retry_at = 0;
           if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ACTIVE, error))
             return FALSE;
@@ -522,8 +525,9 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
       || !(key = kpr_token_get_public_key (token, id->key_id, error)))
     return NULL;
   /* Matched by public key: a certificate for anyone else's key (or from
-   * another CA) is refused before anything changes. */
-  cert = sk_X509_value (certs, 0);
+   * another CA) is refused before anything changes.  A PKCS#7 file holds
+   * the chain too, in any order. */
+  cert = kpr_pick_issued (certs, key);
   if (!kpr_est_verify_issued (cert, key, anchors, certs, 0, &local))
     {
       /* Said from the file's side: nothing came from the server here. */

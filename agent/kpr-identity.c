@@ -76,6 +76,7 @@ kpr_identity_free (KprIdentity *identity)
   X509_free (identity->cert);
   X509_free (identity->next_cert);
   X509_REQ_free (identity->pending_csr);
+  g_free (identity->request_id);
   g_free (identity->backup_when);
   g_free (identity->backup_where);
   g_free (identity->backup_sha256);
@@ -261,6 +262,7 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   set_opt (kf, "pending-csr", csr);
   if (id->retry_at)
     g_key_file_set_int64 (kf, GROUP, "retry-at", id->retry_at);
+  set_opt (kf, "request-id", id->request_id);
   set_opt (kf, "backup-when", id->backup_when);
   set_opt (kf, "backup-where", id->backup_where);
   set_opt (kf, "backup-sha256", id->backup_sha256);
@@ -320,6 +322,7 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
       id->token_uri = get_opt (kf, "token");
       id->imported = g_key_file_get_boolean (kf, GROUP, "imported", NULL);
       id->retry_at = g_key_file_get_int64 (kf, GROUP, "retry-at", NULL);
+      id->request_id = get_opt (kf, "request-id");
       id->backup_when = get_opt (kf, "backup-when");
       id->backup_where = get_opt (kf, "backup-where");
       id->backup_sha256 = get_opt (kf, "backup-sha256");

@@ -138,7 +138,7 @@ int
 kpr_cli_install (int argc, char **argv)
 {
   static const KprCliSpec spec = {
-    "install", "NAME FILE.cer", "Finish a pending identity with the certificate the server sent you.", 2, 2,
+    "install", "NAME FILE", "Finish a pending identity with the certificate the server sent you (DER, PEM or PKCS#7 .p7b/.p7c).", 2, 2,
   };
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {

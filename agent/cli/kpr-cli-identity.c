@@ -90,6 +90,7 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   }
   STR ("key_type", kpr_key_type_to_string (id->key_type));
   STR ("protection", kpr_protection_to_string (id->protection));
+  STR ("request_id", id->request_id);
   json_builder_set_member_name (b, "exportable");
   json_builder_add_boolean_value (b, id->protection == KPR_PROTECTION_EXPORTABLE);
   json_builder_set_member_name (b, "backup_missing");
@@ -304,6 +305,8 @@ print_identity (const KprIdentity *id, gint64 now)
           id->username ? id->username : "-", id->token_uri,
           kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
           id->imported ? ", imported" : ", generated");
+  if (id->request_id)
+    printf ("  request:    %s at the server (quote it to the administrator)\n", id->request_id);
   if (id->cert)
     {
       g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
