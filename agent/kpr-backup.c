@@ -440,6 +440,8 @@ kpr_agent_revoke (KprAgent *agent, const char *name, GError **error)
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” has no certificate to revoke", name);
       return FALSE;
     }
+  if (id->protocol != KPR_PROTOCOL_EST) /* kpr-enroll-protocol.c */
+    return kpr_agent_protocol_revoke (agent, id, error);
   if (!(client = kpr_agent_client_for (agent, id, error)))
     return FALSE;
   serial = kpr_ossl_serial_hex (id->cert);

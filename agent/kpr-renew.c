@@ -112,10 +112,13 @@ static X509 *
 request_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, EVP_PKEY *next_key,
                  GError **error)
 {
-  g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
+  g_autoptr (KprEstClient) client = NULL;
   X509 *cert;
 
-  if (!client)
+  /* SCEP RenewalReq, CMP KUR: kpr-enroll-protocol.c */
+  if (id->protocol != KPR_PROTOCOL_EST)
+    return kpr_agent_protocol_renew (agent, token, id, next_key, error);
+  if (!(client = kpr_agent_client_for (agent, id, error)))
     return NULL;
   cert = ask_server (agent, client, token, id, next_key, error);
   if (!cert)
@@ -140,8 +143,7 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
             kpr_agent_progress (agent, "Generating a new %s key on “%s”…",
                                 kpr_key_type_to_string (id->key_type),
                                 kpr_token_get_info (token)->label);
-            if (!kpr_token_generate_key (token, id->key_type, id->protection, id->name,
-                                         id->next_key_id, error))
+            if (!kpr_agent_generate_key (agent, token, id, id->next_key_id, error))
               return FALSE;
             kpr_fault_point ("after:next-keygen");
             if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_KEY_READY, error))
