@@ -35,6 +35,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
     2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/other.key" 2>/dev/null
 openssl pkey -in "$TMP/other.key" -pubout -out "$TMP/other.pub" 2>/dev/null
+# The mock's own certificate for signing its answers (an RA under the CA).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/ra.key" 2>/dev/null
+openssl pkey -in "$TMP/ra.key" -pubout -out "$TMP/ra.pub" 2>/dev/null
 
 # issue PUBKEY-PEM CN OUT [SERIAL]: a certificate from the test CA.
 issue() {
@@ -46,21 +49,27 @@ keyUsage=critical,digitalSignature
 EXT
 }
 
-# start_mock ARGS...: the mock on a free port (it prints "ACCEPT …:PORT").
+issue "$TMP/ra.pub" "CMP Test RA" "$TMP/ra.pem"
+
+# start_mock ARGS...: the mock on $MOCK_PORT.  One port for the whole test:
+# an identity records its server, and the second round of each step must
+# reach the restarted mock there.  The mock binds every interface (OpenSSL
+# 3.0 has no address option) and lives only for this test; certkeeper
+# speaks to it on 127.0.0.1.  -verbosity 7 logs each message it receives.
+MOCK_PORT=$(free_port)
+URL=http://127.0.0.1:$MOCK_PORT/pkix/
 start_mock() {
     : > "$TMP/mock.log"
-    openssl cmp -port 0 "$@" > "$TMP/mock.log" 2>&1 &
-    PEER_PID=$!
-    BG_PIDS="$BG_PIDS $PEER_PID"
-    PORT=
-    for _ in $(seq 200); do
-        PORT=$(sed -n 's/.*ACCEPT .*\]:\([0-9][0-9]*\).*/\1/p' "$TMP/mock.log" | head -n 1)
-        [ -n "$PORT" ] && break
-        kill -0 "$PEER_PID" 2>/dev/null || break
-        sleep 0.05
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        openssl cmp -port "$MOCK_PORT" -verbosity 7 "$@" > "$TMP/mock.log" 2>&1 &
+        PEER_PID=$!
+        BG_PIDS="$BG_PIDS $PEER_PID"
+        wait_port "$MOCK_PORT" && return 0
+        stop_peer # the port is not free again yet
+        sleep 0.5
     done
-    [ -n "$PORT" ] || { echo "FAIL: openssl cmp did not start: $(cat "$TMP/mock.log")" >&2; exit 1; }
-    URL=http://127.0.0.1:$PORT/pkix/
+    echo "FAIL: openssl cmp did not start: $(cat "$TMP/mock.log")" >&2
+    exit 1
 }
 
 # MAC-protected both ways with the reference + secret (IR, RR without key).
@@ -71,11 +80,11 @@ mac_mock() {
 }
 
 # Signature-protected both ways (KUR, RR with the key): the mock signs with
-# the CA's key and checks our requests against the CA.
+# its RA certificate and checks our requests against the CA.
 sig_mock() {
     stop_peer
-    start_mock -srv_cert "$TMP/ca.pem" -srv_key "$TMP/ca.key" -srv_trusted "$TMP/ca.pem" \
-        -rsp_cert "$1"
+    start_mock -srv_cert "$TMP/ra.pem" -srv_key "$TMP/ra.key" -srv_trusted "$TMP/ca.pem" \
+        -rsp_cert "$1" -rsp_extracerts "$TMP/ca.pem"
 }
 
 # cmp_enroll NAME SECRET-FILE [ARGS...]
@@ -109,7 +118,7 @@ enroll_on() {
     [ "$(count_objects Certificate "$name")" = 0 ] || [ "$label" != certkeeper ] \
         && ok "another key's certificate: nothing installed" \
         || fail "another key's certificate: a certificate labelled $name is on the token"
-    grep -q "certConf" "$TMP/mock.log" && ok "the mock got our certConf (the refusal)" \
+    grep -q "received CERTCONF" "$TMP/mock.log" && ok "the mock got our certConf (the refusal)" \
         || fail "no certConf in the mock's log"
     token_pubkey "$(key_id_of "$name")" "$label" > "$TMP/$name.pub"
     issue "$TMP/$name.pub" "$name-user" "$TMP/$name.pem"
@@ -135,7 +144,7 @@ renew_on() {
     sig_mock "$TMP/$name-next.pem"
     run renew "$name" --pin-file "$PIN_FILE"
     expect_rc 0 "KUR $name on “$label”, signed with the current key"
-    grep -q "kur" "$TMP/mock.log" && ok "the mock got a KUR" \
+    grep -q "received KUR" "$TMP/mock.log" && ok "the mock got a KUR" \
         || fail "no KUR in the mock's log: $(tail -n 5 "$TMP/mock.log")"
     active "$name" "$label" "$TMP/$name-next.pem" "KUR on “$label”"
     [ "$(key_id_of "$name")" = "$next_kid" ] && ok "KUR: $name uses its new key" \
@@ -146,7 +155,6 @@ renew_on() {
 }
 
 # --- usage ----------------------------------------------------------------------
-URL=http://127.0.0.1:1/pkix/
 run enroll x --protocol cmp --server "$URL" --user x --ca-file "$TMP/ca.pem" --pin-file "$PIN_FILE" \
     --secret-file "$SECRET_FILE"
 expect_rc 2 "CMP without --reference (usage)"
@@ -180,7 +188,7 @@ run revoke soft --pin-file "$PIN_FILE"
 expect_rc 0 "revoke soft: RR signed with the key"
 show_json soft
 check_json "$JSON" "j['state'] == 'REVOKED'" "revoke: soft is REVOKED"
-grep -q "rr" "$TMP/mock.log" && ok "the mock got an RR" || fail "no RR in the mock's log"
+grep -q "received RR" "$TMP/mock.log" && ok "the mock got an RR" || fail "no RR in the mock's log"
 
 # "I lost my token": the key of hw is gone; the operator gives a new
 # reference + secret.
