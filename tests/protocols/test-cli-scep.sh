@@ -124,5 +124,39 @@ expect_rc 12 "revoke over SCEP (KPR_ERROR_UNSUPPORTED: SCEP has no revocation)"
 show_json soft
 check_json "$JSON" "j['state'] == 'ACTIVE'" "revoke over SCEP: soft is still ACTIVE"
 
+# --- the headless agent (kiosk): protocol=scep, the challenge in its code file --------
+AGENT=${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}
+[ -x "$AGENT" ] || AGENT=$(dirname "$CERTKEEPER")/../resident/certkeeper-agent
+cat > "$TMP/agent.conf" <<EOF
+[identity kiosk]
+protocol=scep
+server=$URL
+username=kiosk-user
+token=pkcs11:token=$CARD
+pin-file=$PIN_FILE
+enrollment-code-file=$CH_FILE
+ca-file=$SCEP_CA
+EOF
+"$AGENT" --headless --config "$TMP/agent.conf" < /dev/null > "$TMP/agent.out" 2> "$TMP/agent.log" &
+AGENT_PID=$!
+BG_PIDS="$BG_PIDS $AGENT_PID"
+state=
+for _ in $(seq 600); do
+    state=$("$CERTKEEPER" show kiosk --json < /dev/null 2>/dev/null \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])' 2>/dev/null || true)
+    [ "$state" = ACTIVE ] && break
+    kill -0 "$AGENT_PID" 2>/dev/null || break
+    sleep 0.1
+done
+kill -TERM "$AGENT_PID" 2>/dev/null || true
+wait "$AGENT_PID" 2>/dev/null || true
+BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $AGENT_PID\$//; s/ $AGENT_PID / /")
+if [ "$state" = ACTIVE ]; then
+    ok "certkeeper-agent --headless enrolled kiosk over SCEP with the challenge from its code file"
+    enrolled kiosk "$CARD" "headless"
+else
+    fail "certkeeper-agent --headless did not enroll kiosk (state ${state:-none}): $(cat "$TMP/agent.log")"
+fi
+
 stop_peer
 finish
