@@ -201,5 +201,12 @@ expect_rc 0 "revoke hw without its key: RR protected with --reference + secret"
 show_json hw
 check_json "$JSON" "j['state'] == 'REVOKED'" "revoke without the key: hw is REVOKED"
 
+# --- a record naming a protocol this certkeeper does not know ------------------------
+sed 's/^protocol=cmp$/protocol=gopher/' "$STATE/identities/soft.ini" > "$STATE/identities/odd.ini"
+chmod 600 "$STATE/identities/odd.ini"
+run show odd
+expect_rc 3 "show of a record with an unknown protocol (KPR_ERROR_BAD_INPUT)"
+expect_stderr "its protocol is unknown" "unknown protocol: the message says what is damaged"
+
 stop_peer
 finish
