@@ -77,6 +77,8 @@ typedef struct {
   char *username;
   KprProtocol protocol;
   char *reference;    /* CMP: the reference that goes with its one-time secret */
+  char *anchor_fingerprint; /* CMP: the CA's SHA-256 confirmed by a person, until the
+                             * first answer brings that certificate (then the anchor) */
   /* where the key lives */
   char *token_uri;    /* RFC 7512, token part */
   GBytes *key_id;     /* CKA_ID of key pair and certificate */

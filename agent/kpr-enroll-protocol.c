@@ -306,10 +306,39 @@ cmp_client_for (KprAgent *agent, const KprIdentity *id, GError **error)
 
   if (!client)
     return NULL;
+  /* No anchor yet: the first MAC-protected answer brings the certificate
+   * with the fingerprint a person confirmed (kpr-cmp.h). */
+  if (id->anchor_fingerprint)
+    return kpr_cmp_client_set_anchor_fingerprint (client, id->anchor_fingerprint, error)
+             ? g_steal_pointer (&client) : NULL;
   anchors = kpr_store_load_trust (agent->store, id->name, error);
   if (!anchors || !kpr_cmp_client_set_trust_anchors (client, anchors, error))
     return NULL;
   return g_steal_pointer (&client);
+}
+
+/* The anchor found by fingerprint becomes the identity's stored anchor
+ * (before the record says ISSUED: a crash in between asks again). */
+static gboolean
+cmp_keep_anchor (KprAgent *agent, KprIdentity *id, KprCmpClient *client, GError **error)
+{
+  g_autoptr (X509) anchor = id->anchor_fingerprint ? kpr_cmp_client_get_anchor (client) : NULL;
+  g_autoptr (KprX509Stack) anchors = sk_X509_new_null ();
+
+  if (!id->anchor_fingerprint)
+    return TRUE;
+  if (!anchor)
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
+                   "The CMP server's answer did not bring a CA certificate with the fingerprint "
+                   "%s; nothing was installed", id->anchor_fingerprint);
+      return FALSE;
+    }
+  sk_X509_push (anchors, g_steal_pointer (&anchor));
+  if (!kpr_store_save_trust (agent->store, id->name, anchors, error))
+    return FALSE;
+  g_clear_pointer (&id->anchor_fingerprint, g_free);
+  return TRUE;
 }
 
 /* The one-time reference + secret on @client. */
@@ -337,6 +366,7 @@ cmp_submit (KprAgent *agent, KprIdentity *id, EVP_PKEY *key, GError **error)
   g_autoptr (KprCmpClient) client = cmp_client_for (agent, id, error);
   g_autoptr (X509_NAME) subject = kpr_agent_subject_for (id->username);
   KprCmpRequest req = { .key = key, .subject = subject };
+  X509 *cert;
 
   /* OpenSSL 3.0 cannot resume a CMP transaction: a pending request is
    * made again, with a secret (docs/cmp.md, "Polling"). */
@@ -344,7 +374,10 @@ cmp_submit (KprAgent *agent, KprIdentity *id, EVP_PKEY *key, GError **error)
     return NULL;
   kpr_agent_progress (agent, "Sending the initial request to %s (IR, protected with the "
                              "one-time secret)", id->server);
-  return kpr_cmp_client_enroll (client, &req, error);
+  cert = kpr_cmp_client_enroll (client, &req, error);
+  if (cert && !cmp_keep_anchor (agent, id, client, error))
+    g_clear_pointer (&cert, X509_free);
+  return cert;
 }
 
 /* --- the flows' entry points --------------------------------------------- */
@@ -369,12 +402,14 @@ kpr_agent_protocol_trust (KprAgent *agent, const KprEnrollOptions *o, GError **e
         }
       return scep_trust (agent, o, error);
     }
-  /* CMP: OSSL_CMP in OpenSSL 3.0 has no way to fetch the CA certificate
-   * before the first request (no genm); the anchor is the file. */
-  if (!o->ca_file)
+  /* CMP: OSSL_CMP in OpenSSL 3.0 cannot fetch the CA certificate before
+   * the first request (no genm): the anchor is a file, or the certificate
+   * with the confirmed fingerprint that the first MAC-protected answer
+   * brings (cmp_client_for); no one can be asked about a fingerprint. */
+  if (!o->ca_file && !o->trust_fingerprint)
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE,
-                   "CMP needs the CA certificate as a file: --ca-file FILE (docs/cmp.md)");
+                   "CMP needs the CA: --ca-file FILE or --trust-fingerprint SHA256 (docs/cmp.md)");
       return NULL;
     }
   if (!o->reference)
@@ -383,7 +418,7 @@ kpr_agent_protocol_trust (KprAgent *agent, const KprEnrollOptions *o, GError **e
                    "CMP needs the reference that goes with the one-time secret: --reference REF");
       return NULL;
     }
-  return kpr_agent_roots_from_file (o, error);
+  return o->ca_file ? kpr_agent_roots_from_file (o, error) : sk_X509_new_null ();
 }
 
 gboolean

@@ -398,6 +398,8 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     id->username = g_strdup (o->username);
     id->protocol = o->protocol;
     id->reference = g_strdup (o->reference);
+    if (o->protocol == KPR_PROTOCOL_CMP && !o->ca_file)
+      id->anchor_fingerprint = g_strdup (o->trust_fingerprint);
     id->token_uri = g_strdup (kpr_token_get_info (token)->uri);
     id->key_id = kpr_token_new_id ();
     id->key_type = o->key_type ? o->key_type

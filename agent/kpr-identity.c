@@ -70,6 +70,7 @@ kpr_identity_free (KprIdentity *identity)
   g_free (identity->label);
   g_free (identity->username);
   g_free (identity->reference);
+  g_free (identity->anchor_fingerprint);
   g_free (identity->token_uri);
   g_clear_pointer (&identity->key_id, g_bytes_unref);
   g_clear_pointer (&identity->next_key_id, g_bytes_unref);
@@ -241,6 +242,7 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   if (id->protocol != KPR_PROTOCOL_EST) /* records without it are EST */
     set_opt (kf, "protocol", kpr_protocol_to_string (id->protocol));
   set_opt (kf, "cmp-reference", id->reference);
+  set_opt (kf, "cmp-anchor-fingerprint", id->anchor_fingerprint);
   set_opt (kf, "token", id->token_uri);
   set_opt (kf, "key-id", key_id);
   g_key_file_set_string (kf, GROUP, "key-type", kpr_key_type_to_string (id->key_type));
@@ -325,6 +327,7 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
       id->username = get_opt (kf, "username");
       protocol = get_opt (kf, "protocol");
       id->reference = get_opt (kf, "cmp-reference");
+      id->anchor_fingerprint = get_opt (kf, "cmp-anchor-fingerprint");
       id->token_uri = get_opt (kf, "token");
       id->imported = g_key_file_get_boolean (kf, GROUP, "imported", NULL);
       id->retry_at = g_key_file_get_int64 (kf, GROUP, "retry-at", NULL);

@@ -87,11 +87,14 @@ sig_mock() {
         -rsp_cert "$1" -rsp_extracerts "$TMP/ca.pem"
 }
 
-# cmp_enroll NAME SECRET-FILE [ARGS...]
+# cmp_enroll NAME SECRET-FILE [ARGS...]: the CA from a file, or with
+# TRUST_OPT=trust-fingerprint TRUST_VAL=SHA256 by its fingerprint.
+TRUST_OPT=ca-file
+TRUST_VAL=$TMP/ca.pem
 cmp_enroll() {
     name=$1 file=$2; shift 2
     run enroll "$name" --protocol cmp --server "$URL" --user "$name-user" --reference "$REF" \
-        --ca-file "$TMP/ca.pem" --pin-file "$PIN_FILE" --secret-file "$file" "$@"
+        "--$TRUST_OPT" "$TRUST_VAL" --pin-file "$PIN_FILE" --secret-file "$file" "$@"
 }
 
 # active NAME TOKEN WANT-PEM WHAT
@@ -173,6 +176,23 @@ enroll_on soft certkeeper
 renew_on soft certkeeper
 enroll_on hw "$CARD" --token "pkcs11:token=$CARD"
 renew_on hw "$CARD"
+
+# --- the CA confirmed by its fingerprint: taken from the first answer ---------------
+CA_FP=$(openssl x509 -in "$TMP/ca.pem" -noout -fingerprint -sha256 | sed 's/^.*=//')
+TRUST_OPT=trust-fingerprint
+TRUST_VAL=$(echo "$CA_FP" | tr '0-9A-F' 'A-F0-9')
+mac_mock "$TMP/other-soft.pem"
+cmp_enroll badfp "$SECRET_FILE"
+expect_rc 23 "IR with a fingerprint the CA does not have (KPR_ERROR_UNTRUSTED)"
+show_json badfp
+check_json "$JSON" "j.get('serial') is None" "wrong fingerprint: no certificate"
+TRUST_VAL=$CA_FP
+enroll_on fp certkeeper
+[ "$(openssl x509 -in "$STATE/trust/fp.pem" -noout -fingerprint -sha256 2>/dev/null | sed 's/^.*=//')" = "$CA_FP" ] \
+    && ok "fingerprint: the CA from the answer is stored as fp's trust anchor" \
+    || fail "fingerprint: fp's trust anchor is not the CA"
+TRUST_OPT=ca-file
+TRUST_VAL=$TMP/ca.pem
 
 # --- a wrong secret -----------------------------------------------------------------
 issue "$TMP/other.pub" wrong-user "$TMP/other-wrong.pem"
