@@ -2,7 +2,7 @@
 #pragma once
 
 #include "kpr-agent.h"
-#include "kpr-est.h"
+#include "kpr-protocol.h"
 #include "kpr-token.h"
 
 #include <openssl/err.h>
@@ -14,7 +14,42 @@ char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
 /* @brief: see kpr_store_load_brief. */
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
                                      gboolean brief, GError **error);
+/* PEM (one or more), DER, or PKCS#7 certs-only in PEM or DER. */
 KprX509Stack *kpr_load_pem_certs (const char *path, GError **error);
+/* The certificate of @certs for @key, or the best one to refuse (see
+ * kpr-store.c). */
+X509 *kpr_pick_issued (KprX509Stack *certs, EVP_PKEY *key);
+/* kpr-enroll-protocol.c: what the flows ask of the server, by protocol.
+ * KPR_ERROR_PENDING for @id, naming the request a person quotes to the
+ * administrator and what to do next. */
+void kpr_agent_pending_error (const KprIdentity *id, guint wait, GError **error);
+/* The subject every protocol asks for: CN=username. */
+X509_NAME *kpr_agent_subject_for (const char *username);
+/* The roots of @roots a person confirmed (ui->confirm with the
+ * fingerprint) or that have o->trust_fingerprint; an error saying why
+ * when none.  Nothing with credentials has been sent. */
+KprX509Stack *kpr_agent_confirm_roots (KprAgent *agent, const KprEnrollOptions *o,
+                                       KprX509Stack *roots, GStrv fingerprints, GError **error);
+/* The roots in o->ca_file (or all its certificates when none is a root). */
+KprX509Stack *kpr_agent_roots_from_file (const KprEnrollOptions *o, GError **error);
+/* SCEP and CMP: checks @o, establishes the explicit anchor (file or
+ * confirmed fingerprint) before any secret is sent. */
+KprX509Stack *kpr_agent_protocol_trust (KprAgent *agent, const KprEnrollOptions *o,
+                                        GError **error);
+/* The key pair for @key_id as the identity's protocol needs it (SCEP:
+ * an RSA key that may decrypt). */
+gboolean kpr_agent_generate_key (KprAgent *agent, KprToken *token, const KprIdentity *id,
+                                 GBytes *key_id, GError **error);
+/* SCEP and CMP: KPR_STEP_SUBMIT → ISSUED or PENDING (SCEP CertPoll). */
+gboolean kpr_agent_protocol_submit (KprAgent *agent, KprIdentity *id, EVP_PKEY *key,
+                                    GError **error);
+/* SCEP RenewalReq or CMP KUR, signed with the current pair. */
+X509 *kpr_agent_protocol_renew (KprAgent *agent, KprToken *token, KprIdentity *id,
+                                EVP_PKEY *next_key, GError **error);
+/* CMP RR with the key on @token (may be NULL: lost), else with a one-time
+ * secret; SCEP has none.  The caller records the revocation. */
+gboolean kpr_agent_protocol_revoke (KprAgent *agent, KprIdentity *id, KprToken *token,
+                                    GError **error);
 
 /* kpr-lifecycle.c */
 gboolean kpr_lifecycle_enter (KprStore *store, KprIdentity *identity, KprState state,
@@ -38,6 +73,7 @@ struct _KprAgent {
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
   char *browser_note; /* what the last flow's browser step did, or NULL */
   char *renewal_note; /* a renewal that became a new enrollment: why, or NULL */
+  char *cmp_reference; /* kpr_agent_set_cmp_reference */
 };
 
 /* The process's one token context (loaded on first use). */

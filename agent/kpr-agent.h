@@ -64,14 +64,28 @@ typedef struct {
   gint64 not_before, not_after;
 } KprCertShown;
 
+/* The enrollment protocol an identity speaks (kpr-enroll-protocol.c). */
+typedef enum {
+  KPR_PROTOCOL_EST = 0, /* RFC 7030, what certkeeper-ca serves (the default) */
+  KPR_PROTOCOL_SCEP,    /* RFC 8894: NDES/Intune, EJBCA, step-ca (docs/scep.md) */
+  KPR_PROTOCOL_CMP,     /* RFC 4210/9483: EJBCA, OpenSSL (docs/cmp.md) */
+} KprProtocol;
+
+const char *kpr_protocol_to_string (KprProtocol protocol); /* "est", "scep", "cmp" */
+gboolean kpr_protocol_from_string (const char *text, KprProtocol *ret_protocol);
+
 typedef struct {
   char *name;
   KprState state;
   char *failed_reason;
   /* where it comes from */
-  char *server;       /* https://host:port */
-  char *label;        /* EST CA label or NULL */
+  char *server;       /* https://host:port (SCEP and CMP: the endpoint's URL) */
+  char *label;        /* EST CA label, SCEP CA identifier, or NULL */
   char *username;
+  KprProtocol protocol;
+  char *reference;    /* CMP: the reference that goes with its one-time secret */
+  char *anchor_fingerprint; /* CMP: the CA's SHA-256 confirmed by a person, until the
+                             * first answer brings that certificate (then the anchor) */
   /* where the key lives */
   char *token_uri;    /* RFC 7512, token part */
   GBytes *key_id;     /* CKA_ID of key pair and certificate */
@@ -90,6 +104,7 @@ typedef struct {
    * same way: "secret-word" (one-time), "password", "certificate",
    * "certificate+password"; NULL: unknown (an older record) */
   char *submitted_auth;
+  char *request_id;   /* the server's number for it (what a person quotes), or NULL */
   /* the last verified backup */
   char *backup_when;  /* ISO 8601 */
   char *backup_where;
@@ -307,6 +322,8 @@ typedef struct {
   gboolean server_keygen;        /* the server makes the key (imported locked) */
   const char *trust_fingerprint; /* SHA-256 of the CA root, "AB:CD:…" or hex */
   const char *ca_file;           /* PEM/DER file with the CA certificate(s) */
+  KprProtocol protocol;          /* EST unless set */
+  const char *reference;         /* CMP: the reference of the one-time secret */
 } KprEnrollOptions;
 
 /* Enrolls (or resumes an enrollment that was interrupted).  A server that
@@ -376,6 +393,9 @@ KprIdentity *kpr_agent_import (KprAgent *agent, const char *path, const char *na
  * (FALSE: the token is absent; `delete` removes them once it is back). */
 gboolean kpr_agent_revoke (KprAgent *agent, const char *name, gboolean *ret_wiped,
                            GError **error);
+/* CMP: the reference of a one-time secret the CA's operator gave for this
+ * run (revoking without the key); NULL: the identity's recorded one. */
+void kpr_agent_set_cmp_reference (KprAgent *agent, const char *reference);
 
 /* --- tokens, for the front ends (kpr-tokens.c) --- */
 

@@ -432,18 +432,69 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
   return g_steal_pointer (&id);
 }
 
-gboolean
-kpr_agent_revoke (KprAgent *agent, const char *name, gboolean *ret_wiped, GError **error)
+/* EST /revoke: with the key when the token is here, else with the
+ * username and a secret word.  Returns the serial the server revoked. */
+static char *
+est_revoke (KprAgent *agent, KprIdentity *id, KprToken *token, const char *serial,
+            GError **error)
 {
-  g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
   g_autoptr (KprEstClient) client = NULL;
   g_autoptr (EVP_PKEY) key = NULL;
   g_autoptr (KprSecret) secret = NULL;
   g_autofree char *revoked = NULL;
   KprEstCredentials creds = { NULL, NULL };
+  gboolean ok;
+
+  if (!(client = kpr_agent_client_for (agent, id, error)))
+    return NULL;
+  /* The token may be lost: then prove who we are with a secret word. */
+  key = token ? kpr_token_get_private_key (token, id->key_id, NULL) : NULL;
+  ok = FALSE;
+  if (key)
+    {
+      g_autoptr (GError) local = NULL;
+
+      kpr_est_client_set_client_cert (client, id->cert, key, NULL);
+      ok = kpr_est_client_revoke (client, serial, NULL, &revoked, &local);
+      kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
+      g_clear_pointer (&key, EVP_PKEY_free);
+      /* A server that no longer takes the certificate (revoked by a run
+       * that was killed before it could record it, or expired) is asked
+       * again with a secret word; anything else is the answer. */
+      if (!ok && !g_error_matches (local, KPR_ERROR, KPR_ERROR_REJECTED)
+          && !g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+    }
+  if (!ok)
+    {
+      g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, id->username, NULL);
+      g_autofree char *detail = challenge ? g_strdup_printf ("sent by %s to %s", challenge->channel,
+                                                             challenge->destination)
+                                          : g_strdup_printf ("for %s", id->username);
+      if (!agent->ui.ask || !(secret = agent->ui.ask (KPR_ASK_SECRET_WORD, detail, agent->ui.data, error)))
+        {
+          if (error && !*error)
+            g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "Revoking without the key needs a secret word");
+          return NULL;
+        }
+      creds.username = id->username;
+      creds.secret = secret;
+      if (!kpr_est_client_revoke (client, serial, &creds, &revoked, error))
+        return NULL;
+    }
+  return revoked ? g_steal_pointer (&revoked) : g_strdup (serial);
+}
+
+gboolean
+kpr_agent_revoke (KprAgent *agent, const char *name, gboolean *ret_wiped, GError **error)
+{
+  g_autoptr (KprIdentity) id = kpr_store_load (agent->store, name, error);
+  g_autofree char *revoked = NULL;
   KprToken *token;
   g_autofree char *serial = NULL;
-  gboolean ok;
 
   if (!id)
     return FALSE;
@@ -463,48 +514,17 @@ kpr_agent_revoke (KprAgent *agent, const char *name, gboolean *ret_wiped, GError
       g_set_error (error, KPR_ERROR, KPR_ERROR_USAGE, "“%s” has no certificate to revoke", name);
       return FALSE;
     }
-  if (!(client = kpr_agent_client_for (agent, id, error)))
-    return FALSE;
   serial = kpr_ossl_serial_hex (id->cert);
-  /* The token may be lost: then prove who we are with a secret word. */
+  /* The token may be lost: then prove who we are another way. */
   token = kpr_agent_token_for (agent, id, TRUE, NULL);
-  key = token ? kpr_token_get_private_key (token, id->key_id, NULL) : NULL;
-  ok = FALSE;
-  if (key)
+  if (id->protocol != KPR_PROTOCOL_EST) /* CMP RR, kpr-enroll-protocol.c */
     {
-      g_autoptr (GError) local = NULL;
-
-      kpr_est_client_set_client_cert (client, id->cert, key, NULL);
-      ok = kpr_est_client_revoke (client, serial, NULL, &revoked, &local);
-      kpr_est_client_set_client_cert (client, NULL, NULL, NULL);
-      g_clear_pointer (&key, EVP_PKEY_free);
-      /* A server that no longer takes the certificate (revoked by a run
-       * that was killed before it could record it, or expired) is asked
-       * again with a secret word; anything else is the answer. */
-      if (!ok && !g_error_matches (local, KPR_ERROR, KPR_ERROR_REJECTED)
-          && !g_error_matches (local, KPR_ERROR, KPR_ERROR_AUTH))
-        {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-    }
-  if (!ok)
-    {
-      g_autoptr (KprEstChallenge) challenge = kpr_est_client_challenge (client, id->username, NULL);
-      g_autofree char *detail = challenge ? g_strdup_printf ("sent by %s to %s", challenge->channel,
-                                                             challenge->destination)
-                                          : g_strdup_printf ("for %s", id->username);
-      if (!agent->ui.ask || !(secret = agent->ui.ask (KPR_ASK_SECRET_WORD, detail, agent->ui.data, error)))
-        {
-          if (error && !*error)
-            g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH, "Revoking without the key needs a secret word");
-          return FALSE;
-        }
-      creds.username = id->username;
-      creds.secret = secret;
-      if (!kpr_est_client_revoke (client, serial, &creds, &revoked, error))
+      if (!kpr_agent_protocol_revoke (agent, id, token, error))
         return FALSE;
+      revoked = g_strdup (serial);
     }
+  else if (!(revoked = est_revoke (agent, id, token, serial, error)))
+    return FALSE;
   kpr_store_audit (agent->store, name, "revoked certificate serial %s", revoked);
   kpr_store_record_event (agent->store, name,
                           &(KprEvent) { .type = KPR_EVENT_REVOKED, .serial = revoked });

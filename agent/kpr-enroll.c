@@ -10,101 +10,28 @@
 #include "kpr-agent-private.h"
 #include "kpr-lifecycle.h"
 
-/* "AB:CD:…" or "abcd…" to "ABCD…", for comparing fingerprints. */
-static char *
-normalize_fingerprint (const char *text)
-{
-  GString *s = g_string_new (NULL);
-
-  for (const char *p = text; p && *p; p++)
-    if (g_ascii_isxdigit (*p))
-      g_string_append_c (s, g_ascii_toupper (*p));
-  return g_string_free (s, FALSE);
-}
-
 /* The explicit trust anchor (RFC 7030 §4.1.1): from a file, or the
  * bootstrap answer checked against a fingerprint a person confirmed.
  * Nothing with credentials has been sent when this runs. */
 static KprX509Stack *
 establish_trust (KprAgent *agent, KprEstClient *client, const KprEnrollOptions *o, GError **error)
 {
-  g_autoptr (KprX509Stack) certs = NULL, roots = NULL, chosen = sk_X509_new_null ();
+  g_autoptr (KprX509Stack) certs = NULL, roots = NULL, chosen = NULL;
   g_auto (GStrv) fingerprints = NULL;
   g_autoptr (KprX509Stack) verified = NULL;
 
   if (o->ca_file)
-    {
-      certs = kpr_load_pem_certs (o->ca_file, error);
-      if (!certs)
-        return NULL;
-      roots = kpr_est_roots (certs);
-      if (sk_X509_num (roots) == 0)
-        {
-          sk_X509_free (roots);
-          roots = g_steal_pointer (&certs);
-        }
-      for (int i = 0; i < sk_X509_num (roots); i++)
-        {
-          X509_up_ref (sk_X509_value (roots, i));
-          sk_X509_push (chosen, sk_X509_value (roots, i));
-        }
-    }
+    chosen = kpr_agent_roots_from_file (o, error);
   else
     {
-      g_autofree char *want = o->trust_fingerprint ? normalize_fingerprint (o->trust_fingerprint) : NULL;
-
       kpr_agent_progress (agent, "Fetching the CA certificates of %s", o->server);
       certs = kpr_est_client_bootstrap (client, &fingerprints, error);
       if (!certs)
         return NULL;
       roots = kpr_est_roots (certs);
-      for (int i = 0; i < sk_X509_num (roots) && fingerprints && fingerprints[i]; i++)
-        {
-          g_autofree char *have = normalize_fingerprint (fingerprints[i]);
-          gboolean ok;
-
-          if (want)
-            ok = g_str_equal (want, have);
-          else
-            {
-              g_autofree char *question = NULL;
-              char subject[256];
-              X509_NAME_oneline (X509_get_subject_name (sk_X509_value (roots, i)), subject,
-                                 sizeof subject);
-              question = g_strdup_printf ("The server %s presents the certificate authority\n"
-                                          "  %s\nwith the SHA-256 fingerprint\n  %s\n"
-                                          "Check this fingerprint with the server's administrator. "
-                                          "Trust this authority?",
-                                          o->server, subject, fingerprints[i]);
-              if (agent->ui.confirm_trust)
-                ok = agent->ui.confirm_trust (o->server, subject, fingerprints[i], agent->ui.data);
-              else
-                ok = agent->ui.confirm && agent->ui.confirm (question, agent->ui.data);
-            }
-          if (ok)
-            {
-              X509_up_ref (sk_X509_value (roots, i));
-              sk_X509_push (chosen, sk_X509_value (roots, i));
-            }
-        }
-      if (sk_X509_num (chosen) == 0)
-        {
-          if (want)
-            g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
-                         "The CA of %s does not have the fingerprint %s (it has %s); "
-                         "nothing was sent to it", o->server, o->trust_fingerprint,
-                         fingerprints && fingerprints[0] ? fingerprints[0] : "no root at all");
-          else if (agent->ui.confirm)
-            g_set_error (error, KPR_ERROR, KPR_ERROR_CANCELLED,
-                         "The CA of %s was not trusted; nothing was sent to it", o->server);
-          else
-            g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
-                         "%s is not a known server: confirm its CA with --trust-fingerprint "
-                         "or --ca-file", o->server);
-          return NULL;
-        }
+      chosen = kpr_agent_confirm_roots (agent, o, roots, fingerprints, error);
     }
-  if (!kpr_est_client_set_trust_anchors (client, chosen, error))
+  if (!chosen || !kpr_est_client_set_trust_anchors (client, chosen, error))
     return NULL;
   /* The server itself must chain to what was just trusted. */
   verified = kpr_est_client_cacerts (client, error);
@@ -164,16 +91,6 @@ obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, Kpr
   return agent->ui.ask (what, detail, agent->ui.data, error);
 }
 
-static X509_NAME *
-subject_for (const char *username)
-{
-  X509_NAME *name = X509_NAME_new ();
-
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) username, -1,
-                              -1, 0);
-  return name;
-}
-
 /* ISSUED → INSTALLED: the certificate (and the CA) on the token.
  * Idempotent: an equal certificate already there is kept. */
 gboolean
@@ -225,7 +142,7 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (KprSecret) secret = NULL;
-  g_autoptr (X509_NAME) subject = subject_for (id->username);
+  g_autoptr (X509_NAME) subject = kpr_agent_subject_for (id->username);
   KprEstCredentials creds = { id->username, NULL };
   /* The request may have reached the server before (a crash, a lost
    * answer, a pending request): send it again without credentials first.
@@ -293,13 +210,15 @@ submit (KprAgent *agent, KprIdentity *id, KprEstClient *client, EVP_PKEY *key, G
       if (g_error_matches (local, KPR_ERROR, KPR_ERROR_PENDING))
         {
           guint wait = kpr_est_client_get_retry_after (client);
+          const char *request = kpr_est_client_get_request_id (client);
           id->retry_at = g_get_real_time () / G_USEC_PER_SEC + wait;
+          /* A poll's answer names the same request; keep the first name
+           * when a later answer names none. */
+          if (request)
+            g_free (id->request_id), id->request_id = g_strdup (request);
           if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_PENDING, error))
             return FALSE;
-          g_set_error (error, KPR_ERROR, KPR_ERROR_PENDING,
-                       "The server has not decided on “%s” yet; run 'certkeeper renew %s' "
-                       "in %u seconds or later, or install the certificate you receive with "
-                       "'certkeeper install %s FILE.cer'", id->name, id->name, wait, id->name);
+          kpr_agent_pending_error (id, wait, error);
           return FALSE;
         }
       g_propagate_error (error, g_steal_pointer (&local));
@@ -341,7 +260,8 @@ enrollment_key (KprAgent *agent, KprToken *token, KprIdentity *id, GError **erro
 /* Drives an enrollment to ACTIVE, one step of the lifecycle table
  * (kpr-lifecycle.c) after the other. */
 static gboolean
-drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
+drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, gboolean with_server,
+       GError **error)
 {
   KprToken *token = kpr_agent_token_for (agent, id, TRUE, error);
 
@@ -359,7 +279,7 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
           return FALSE;
         kpr_agent_progress (agent, "Generating a %s key on “%s”…",
                             kpr_key_type_to_string (id->key_type), kpr_token_get_info (token)->label);
-        if (!kpr_token_generate_key (token, id->key_type, id->protection, id->name, id->key_id, error))
+        if (!kpr_agent_generate_key (agent, token, id, id->key_id, error))
           return FALSE;
         kpr_fault_point ("after:keygen");
         if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_KEY_READY, error))
@@ -369,14 +289,19 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
       case KPR_STEP_SUBMIT:
         {
           g_autoptr (EVP_PKEY) key = enrollment_key (agent, token, id, error);
-          if (!key || !client || !submit (agent, id, client, key, error))
+          if (!key)
+            return FALSE;
+          if (!with_server)
             {
-              if (!client && key)
-                g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                             "“%s” waits for the server; run 'certkeeper renew %s'", id->name,
-                             id->name);
+              g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
+                           "“%s” waits for the server; run 'certkeeper renew %s'", id->name,
+                           id->name);
               return FALSE;
             }
+          /* SCEP and CMP: kpr-enroll-protocol.c */
+          if (!(id->protocol == KPR_PROTOCOL_EST ? submit (agent, id, client, key, error)
+                                                 : kpr_agent_protocol_submit (agent, id, key, error)))
+            return FALSE;
         }
         break;
 
@@ -400,6 +325,7 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **error)
               return FALSE;
             }
           g_clear_pointer (&id->pending_csr, X509_REQ_free);
+          g_clear_pointer (&id->request_id, g_free);
           id->retry_at = 0;
           if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ACTIVE, error))
             return FALSE;
@@ -421,7 +347,7 @@ server_keygen (KprAgent *agent, KprIdentity *id, KprEstClient *client, GError **
 {
   KprToken *token = kpr_agent_token_for (agent, id, TRUE, error);
   g_autoptr (EVP_PKEY) throwaway = NULL, key = NULL;
-  g_autoptr (X509_NAME) subject = subject_for (id->username);
+  g_autoptr (X509_NAME) subject = kpr_agent_subject_for (id->username);
   g_autoptr (X509_REQ) req = NULL;
   g_autoptr (X509) cert = NULL;
   g_autoptr (KprSecret) secret = NULL;
@@ -548,7 +474,8 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
       /* An enrollment that was interrupted goes on with its own settings. */
       kpr_agent_progress (agent, "Continuing the enrollment of “%s” (%s)", id->name,
                           kpr_state_to_string (id->state));
-      if (!(client = kpr_agent_client_for (agent, id, error)) || !drive (agent, id, client, error))
+      if ((id->protocol == KPR_PROTOCOL_EST && !(client = kpr_agent_client_for (agent, id, error)))
+          || !drive (agent, id, client, TRUE, error))
         return NULL;
       kpr_agent_after_issue (agent, id);
       kpr_agent_browser_after (agent, id);
@@ -560,10 +487,15 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     KprTokenCtx *ctx;
     KprToken *token;
 
-    if (!confirm_sibling (agent, o, error)
-        || !(client = kpr_est_client_new (o->server, o->label, error))
-        || !(anchors = establish_trust (agent, client, o, error))
-        || !(ctx = kpr_agent_get_tokens (agent, error)))
+    /* certkeeper-ca (EST) keeps one certificate per account */
+    if (o->protocol == KPR_PROTOCOL_EST && !confirm_sibling (agent, o, error))
+      return NULL;
+    if (o->protocol == KPR_PROTOCOL_EST
+          ? !(client = kpr_est_client_new (o->server, o->label, error))
+              || !(anchors = establish_trust (agent, client, o, error))
+          : !(anchors = kpr_agent_protocol_trust (agent, o, error)))
+      return NULL;
+    if (!(ctx = kpr_agent_get_tokens (agent, error)))
       return NULL;
     token = o->token_uri ? kpr_token_ctx_find (ctx, o->token_uri, error)
                          : kpr_token_ctx_software (ctx, error);
@@ -576,9 +508,14 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     id->server = g_strdup (o->server);
     id->label = g_strdup (o->label);
     id->username = g_strdup (o->username);
+    id->protocol = o->protocol;
+    id->reference = g_strdup (o->reference);
+    if (o->protocol == KPR_PROTOCOL_CMP && !o->ca_file)
+      id->anchor_fingerprint = g_strdup (o->trust_fingerprint);
     id->token_uri = g_strdup (kpr_token_get_info (token)->uri);
     id->key_id = kpr_token_new_id ();
-    id->key_type = o->key_type ? o->key_type : KPR_KEY_EC_P256;
+    id->key_type = o->key_type ? o->key_type
+                               : o->protocol == KPR_PROTOCOL_SCEP ? KPR_KEY_RSA_2048 : KPR_KEY_EC_P256;
     /* The first seed's "exporting mode": a key on the software token can
      * be backed up until it is locked. */
     id->protection = kpr_token_get_info (token)->software && !o->no_backup && !o->server_keygen
@@ -587,11 +524,11 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     if (!kpr_store_save_trust (agent->store, id->name, anchors, error)
         || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEW, error))
       return NULL;
-    kpr_store_audit (agent->store, id->name, "enrollment started with %s as %s", id->server,
-                     id->username);
+    kpr_store_audit (agent->store, id->name, "enrollment started with %s as %s (%s)", id->server,
+                     id->username, kpr_protocol_to_string (id->protocol));
   }
   if ((o->server_keygen && !server_keygen (agent, id, client, error))
-      || !drive (agent, id, client, error))
+      || !drive (agent, id, client, TRUE, error))
     {
       roll_back_unspent (agent, id, error);
       return NULL;
@@ -608,9 +545,10 @@ kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_s
 {
   g_autoptr (KprEstClient) client = NULL;
 
-  if (with_server && !(client = kpr_agent_client_for (agent, id, error)))
+  if (with_server && id->protocol == KPR_PROTOCOL_EST
+      && !(client = kpr_agent_client_for (agent, id, error)))
     return FALSE;
-  return drive (agent, id, client, error);
+  return drive (agent, id, client, with_server, error);
 }
 
 KprIdentity *
@@ -638,8 +576,9 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
       || !(key = kpr_token_get_public_key (token, id->key_id, error)))
     return NULL;
   /* Matched by public key: a certificate for anyone else's key (or from
-   * another CA) is refused before anything changes. */
-  cert = sk_X509_value (certs, 0);
+   * another CA) is refused before anything changes.  A PKCS#7 file holds
+   * the chain too, in any order. */
+  cert = kpr_pick_issued (certs, key);
   if (!kpr_est_verify_issued (cert, key, anchors, certs, 0, &local))
     {
       /* Said from the file's side: nothing came from the server here. */
@@ -655,7 +594,7 @@ kpr_agent_install (KprAgent *agent, const char *name, const char *cert_path, GEr
   X509_up_ref (cert);
   id->cert = cert;
   if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_ISSUED, error)
-      || !drive (agent, id, NULL, error))
+      || !drive (agent, id, NULL, FALSE, error))
     return NULL;
   kpr_agent_after_issue (agent, id);
   kpr_agent_browser_after (agent, id);

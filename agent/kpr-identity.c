@@ -69,6 +69,8 @@ kpr_identity_free (KprIdentity *identity)
   g_free (identity->server);
   g_free (identity->label);
   g_free (identity->username);
+  g_free (identity->reference);
+  g_free (identity->anchor_fingerprint);
   g_free (identity->token_uri);
   g_clear_pointer (&identity->key_id, g_bytes_unref);
   g_clear_pointer (&identity->next_key_id, g_bytes_unref);
@@ -77,6 +79,7 @@ kpr_identity_free (KprIdentity *identity)
   X509_free (identity->next_cert);
   X509_REQ_free (identity->pending_csr);
   g_free (identity->submitted_auth);
+  g_free (identity->request_id);
   g_free (identity->backup_when);
   g_free (identity->backup_where);
   g_free (identity->backup_sha256);
@@ -277,6 +280,10 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   set_opt (kf, "server", id->server);
   set_opt (kf, "label", id->label);
   set_opt (kf, "username", id->username);
+  if (id->protocol != KPR_PROTOCOL_EST) /* records without it are EST */
+    set_opt (kf, "protocol", kpr_protocol_to_string (id->protocol));
+  set_opt (kf, "cmp-reference", id->reference);
+  set_opt (kf, "cmp-anchor-fingerprint", id->anchor_fingerprint);
   set_opt (kf, "token", id->token_uri);
   set_opt (kf, "key-id", key_id);
   g_key_file_set_string (kf, GROUP, "key-type", kpr_key_type_to_string (id->key_type));
@@ -303,6 +310,7 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   if (id->retry_at)
     g_key_file_set_int64 (kf, GROUP, "retry-at", id->retry_at);
   set_opt (kf, "submitted-auth", id->submitted_auth);
+  set_opt (kf, "request-id", id->request_id);
   set_opt (kf, "backup-when", id->backup_when);
   set_opt (kf, "backup-where", id->backup_where);
   set_opt (kf, "backup-sha256", id->backup_sha256);
@@ -344,7 +352,7 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
   g_autoptr (KprIdentity) id = g_new0 (KprIdentity, 1);
   g_autofree char *state = NULL, *key_type = NULL, *protection = NULL, *key_id = NULL;
   g_autofree char *cert = NULL, *next_id = NULL, *next_cert = NULL, *stale_id = NULL;
-  g_autofree char *csr = NULL;
+  g_autofree char *csr = NULL, *protocol = NULL;
   const char *problem = NULL;
 
   if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, NULL))
@@ -365,10 +373,14 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
       id->server = get_opt (kf, "server");
       id->label = get_opt (kf, "label");
       id->username = get_opt (kf, "username");
+      protocol = get_opt (kf, "protocol");
+      id->reference = get_opt (kf, "cmp-reference");
+      id->anchor_fingerprint = get_opt (kf, "cmp-anchor-fingerprint");
       id->token_uri = get_opt (kf, "token");
       id->imported = g_key_file_get_boolean (kf, GROUP, "imported", NULL);
       id->retry_at = g_key_file_get_int64 (kf, GROUP, "retry-at", NULL);
       id->submitted_auth = get_opt (kf, "submitted-auth");
+      id->request_id = get_opt (kf, "request-id");
       id->backup_when = get_opt (kf, "backup-when");
       id->backup_where = get_opt (kf, "backup-where");
       id->backup_sha256 = get_opt (kf, "backup-sha256");
@@ -393,6 +405,8 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
         problem = "its key type is missing or unknown";
       else if (!protection || !kpr_protection_from_string (protection, &id->protection))
         problem = "its protection is missing or unknown";
+      else if (protocol && !kpr_protocol_from_string (protocol, &id->protocol))
+        problem = "its protocol is unknown";
       else if (!id->token_uri || !(id->key_id = bytes_of_hex (key_id)))
         problem = "it does not say where its key is";
       else if (cert && !(brief && read_shown (kf, &id->shown))

@@ -230,19 +230,21 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
         if (id->next_key_id)
           {
             /* The id is recorded; the key is made now, of the type the
-             * server's CSR attributes ask for when they do. */
-            g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
+             * server's CSR attributes ask for when they do (EST; SCEP and
+             * CMP keep the identity's type). */
+            if (id->protocol == KPR_PROTOCOL_EST)
+              {
+                g_autoptr (KprEstClient) client = kpr_agent_client_for (agent, id, error);
 
-            if (!client || !kpr_agent_adopt_key_type (agent, client, id, error))
-              return FALSE;
+                if (!client || !kpr_agent_adopt_key_type (agent, client, id, error))
+                  return FALSE;
+              }
             if (!kpr_agent_remove_objects (agent, token, id->next_key_id, "unfinished", error))
               return FALSE;
             kpr_agent_progress (agent, "Generating a new %s key on “%s”…",
                                 kpr_key_type_to_string (id->key_type),
                                 kpr_token_get_info (token)->label);
-            g_autofree char *label = kpr_agent_object_label (id, id->next_key_id);
-            if (!kpr_token_generate_key (token, id->key_type, id->protection, label,
-                                         id->next_key_id, error))
+            if (!kpr_agent_generate_key (agent, token, id, id->next_key_id, error))
               return FALSE;
             kpr_fault_point ("after:next-keygen");
             if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_KEY_READY, error))
@@ -254,20 +256,31 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
       case KPR_STEP_RENEW_REQUEST:
         {
           g_autoptr (EVP_PKEY) next_key = kpr_token_get_private_key (token, id->next_key_id, error);
-          g_autoptr (KprEstClient) client = next_key ? kpr_agent_client_for (agent, id, error)
-                                                     : NULL;
+          g_autoptr (KprEstClient) client = NULL;
           g_autoptr (GENERAL_NAMES) san = NULL;
           X509 *cert;
-          if (!client)
+          if (!next_key)
             return FALSE;
-          /* The same Subject and SubjectAltName (RFC 7030 §4.2.2), and
-           * what the server's CSR attributes ask for. */
-          san = X509_get_ext_d2i (id->cert, NID_subject_alt_name, NULL, NULL);
-          if (!kpr_agent_make_request (agent, client, id, next_key,
-                                       X509_get_subject_name (id->cert), san, error)
-              || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_SUBMITTED, error))
-            return FALSE;
-          cert = request_renewal (agent, client, token, id, next_key, error);
+          if (id->protocol != KPR_PROTOCOL_EST)
+            {
+              /* SCEP RenewalReq, CMP KUR: kpr-enroll-protocol.c */
+              if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_SUBMITTED, error))
+                return FALSE;
+              cert = kpr_agent_protocol_renew (agent, token, id, next_key, error);
+            }
+          else
+            {
+              if (!(client = kpr_agent_client_for (agent, id, error)))
+                return FALSE;
+              /* The same Subject and SubjectAltName (RFC 7030 §4.2.2), and
+               * what the server's CSR attributes ask for. */
+              san = X509_get_ext_d2i (id->cert, NID_subject_alt_name, NULL, NULL);
+              if (!kpr_agent_make_request (agent, client, id, next_key,
+                                           X509_get_subject_name (id->cert), san, error)
+                  || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_SUBMITTED, error))
+                return FALSE;
+              cert = request_renewal (agent, client, token, id, next_key, error);
+            }
           if (!cert)
             return FALSE;
           X509_free (id->next_cert);

@@ -341,6 +341,30 @@ kpr_store_load_trust (KprStore *store, const char *name, GError **error)
   return kpr_load_pem_certs (path, error);
 }
 
+/* PKCS#7 certs-only (.p7b/.p7c), PEM or DER: the certificates it holds
+ * are pushed onto @out. */
+static void
+certs_of_pkcs7 (const char *data, gsize len, KprX509Stack *out)
+{
+  g_autoptr (BIO) bio = BIO_new_mem_buf (data, (int) MIN (len, (gsize) G_MAXINT));
+  PKCS7 *p7 = PEM_read_bio_PKCS7 (bio, NULL, NULL, NULL);
+  STACK_OF (X509) *inner = NULL;
+
+  if (!p7)
+    {
+      const unsigned char *p = (const unsigned char *) data;
+      p7 = len < G_MAXLONG ? d2i_PKCS7 (NULL, &p, (long) len) : NULL;
+    }
+  if (p7 && PKCS7_type_is_signed (p7) && p7->d.sign)
+    inner = p7->d.sign->cert;
+  for (int i = 0; inner && i < sk_X509_num (inner); i++)
+    {
+      X509_up_ref (sk_X509_value (inner, i));
+      sk_X509_push (out, sk_X509_value (inner, i));
+    }
+  PKCS7_free (p7);
+}
+
 KprX509Stack *
 kpr_load_pem_certs (const char *path, GError **error)
 {
@@ -364,15 +388,37 @@ kpr_load_pem_certs (const char *path, GError **error)
       /* DER, as a .cer from a mail often is */
       const unsigned char *p = (const unsigned char *) data;
       cert = len < G_MAXLONG ? d2i_X509 (NULL, &p, (long) len) : NULL;
-      if (cert)
+      if (cert && p == (const unsigned char *) data + len)
         sk_X509_push (certs, cert);
+      else
+        X509_free (cert);
     }
   if (sk_X509_num (certs) == 0)
+    certs_of_pkcs7 (data, len, certs);
+  ERR_clear_error ();
+  if (sk_X509_num (certs) == 0)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "%s holds no certificate", path);
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+                   "%s holds no certificate (PEM, DER or PKCS#7 .p7b/.p7c were expected)", path);
       return NULL;
     }
   return g_steal_pointer (&certs);
+}
+
+/* The certificate of @certs that carries @key (a PKCS#7 file holds the
+ * chain too, in any order); else the first that is no CA, else the
+ * first, for the caller's check to refuse with the right reason. */
+X509 *
+kpr_pick_issued (KprX509Stack *certs, EVP_PKEY *key)
+{
+  for (int i = 0; i < sk_X509_num (certs); i++)
+    if (EVP_PKEY_eq (X509_get0_pubkey (sk_X509_value (certs, i)), key) == 1)
+      return sk_X509_value (certs, i);
+  ERR_clear_error ();
+  for (int i = 0; i < sk_X509_num (certs); i++)
+    if (!X509_check_ca (sk_X509_value (certs, i)))
+      return sk_X509_value (certs, i);
+  return sk_X509_value (certs, 0);
 }
 
 gboolean

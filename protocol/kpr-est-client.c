@@ -232,6 +232,13 @@ kpr_est_client_get_retry_after (KprEstClient *client)
   return client->retry_after;
 }
 
+const char *
+kpr_est_client_get_request_id (KprEstClient *client)
+{
+  g_return_val_if_fail (client != NULL, NULL);
+  return client->request_id;
+}
+
 KprEstRefusal
 kpr_est_client_get_refusal (KprEstClient *client)
 {

@@ -22,6 +22,7 @@ kpr_cli_print_identity_line (const KprIdentity *id)
 
 typedef struct {
   char *server, *label, *user, *token, *key, *protection, *fingerprint, *ca_file;
+  char *protocol, *reference;
   gboolean software, no_backup, server_keygen;
 } EnrollArgs;
 
@@ -39,7 +40,7 @@ run_enroll (KprAgent *agent, char **args, gpointer data, GError **error)
   KprEnrollOptions o = {
     .name = args[0], .server = a->server, .label = a->label, .username = a->user,
     .token_uri = a->token, .no_backup = a->no_backup, .server_keygen = a->server_keygen,
-    .trust_fingerprint = a->fingerprint, .ca_file = a->ca_file,
+    .trust_fingerprint = a->fingerprint, .ca_file = a->ca_file, .reference = a->reference,
   };
   g_autoptr (KprIdentity) id = NULL;
 
@@ -49,6 +50,12 @@ run_enroll (KprAgent *agent, char **args, gpointer data, GError **error)
     return usage_error (error, "--token and --software exclude each other");
   if (a->fingerprint && a->ca_file)
     return usage_error (error, "--trust-fingerprint and --ca-file exclude each other");
+  if (a->protocol && !kpr_protocol_from_string (a->protocol, &o.protocol))
+    return usage_error (error, "--protocol is one of est (default), scep, cmp");
+  if (a->reference && o.protocol != KPR_PROTOCOL_CMP)
+    return usage_error (error, "--reference goes with --protocol cmp");
+  if (a->server_keygen && o.protocol != KPR_PROTOCOL_EST)
+    return usage_error (error, "--server-keygen is EST's (serverkeygen): not with --protocol scep or cmp");
   if (a->key && !kpr_key_type_from_string (a->key, &o.key_type))
     return usage_error (error, "--key is one of ec-p256, ec-p384, rsa-2048, rsa-3072");
   if (a->protection && (!kpr_protection_from_string (a->protection, &o.protection)
@@ -70,7 +77,9 @@ kpr_cli_enroll (int argc, char **argv)
   EnrollArgs a = { 0 };
   const GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_STRING, &a.server, "Enrollment server (https://host[:port])", "URL" },
-    { "label", 0, 0, G_OPTION_ARG_STRING, &a.label, "CA label on the server", "LABEL" },
+    { "protocol", 0, 0, G_OPTION_ARG_STRING, &a.protocol, "est (default), scep or cmp (docs/scep.md, docs/cmp.md)", "PROTOCOL" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &a.label, "CA label on the server (SCEP: the CA identifier)", "LABEL" },
+    { "reference", 0, 0, G_OPTION_ARG_STRING, &a.reference, "CMP: the reference of the one-time secret", "REF" },
     { "user", 0, 0, G_OPTION_ARG_STRING, &a.user, "Your username at the server", "USER" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &a.token, "Make the key on this token (PKCS#11 URI)", "URI" },
     { "software", 0, 0, G_OPTION_ARG_NONE, &a.software, "Make the key on the software token (default)", NULL },
@@ -78,7 +87,7 @@ kpr_cli_enroll (int argc, char **argv)
     { "protection", 0, 0, G_OPTION_ARG_STRING, &a.protection, "standard (default) or strong (PIN to use the key)", "LEVEL" },
     { "no-backup", 0, 0, G_OPTION_ARG_NONE, &a.no_backup, "Software token: make the key non-exportable at once", NULL },
     { "server-keygen", 0, 0, G_OPTION_ARG_NONE, &a.server_keygen, "Let the server make the key (imported non-exportable)", NULL },
-    { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Read the secret word from FILE (0600; - for stdin)", "FILE" },
+    { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Read the secret word (SCEP: challenge password, CMP: secret) from FILE (0600; - for stdin)", "FILE" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Read the token PIN from FILE (0600; - for stdin)", "FILE" },
     { "trust-fingerprint", 0, 0, G_OPTION_ARG_STRING, &a.fingerprint, "SHA-256 fingerprint of the server's CA", "SHA256" },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &a.ca_file, "Trust the CA certificate in FILE", "FILE" },
@@ -89,6 +98,7 @@ kpr_cli_enroll (int argc, char **argv)
 
   g_free (a.server), g_free (a.label), g_free (a.user), g_free (a.token);
   g_free (a.key), g_free (a.protection), g_free (a.fingerprint), g_free (a.ca_file);
+  g_free (a.protocol), g_free (a.reference);
   return status;
 }
 
@@ -138,7 +148,7 @@ int
 kpr_cli_install (int argc, char **argv)
 {
   static const KprCliSpec spec = {
-    "install", "NAME FILE.cer", "Finish a pending identity with the certificate the server sent you.", 2, 2,
+    "install", "NAME FILE", "Finish a pending identity with the certificate the server sent you (DER, PEM or PKCS#7 .p7b/.p7c).", 2, 2,
   };
   g_auto (KprCliUi) ui = { 0 };
   const GOptionEntry entries[] = {
@@ -152,8 +162,10 @@ kpr_cli_install (int argc, char **argv)
 static gboolean
 run_revoke (KprAgent *agent, char **args, gpointer data, GError **error)
 {
+  char **reference = data;
   gboolean wiped = FALSE;
 
+  kpr_agent_set_cmp_reference (agent, *reference);
   if (!kpr_agent_revoke (agent, args[0], &wiped, error))
     return FALSE;
   if (wiped)
@@ -171,10 +183,12 @@ kpr_cli_revoke (int argc, char **argv)
     "revoke", "NAME", "Revoke a certificate (I lost my token) and wipe the local key.", 1, 1,
   };
   g_auto (KprCliUi) ui = { 0 };
+  g_autofree char *reference = NULL;
   const GOptionEntry entries[] = {
-    { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Secret word from FILE (when the token is lost)", "FILE" },
+    { "secret-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.secret_file, "Secret word (CMP: one-time secret) from FILE (when the token is lost)", "FILE" },
+    { "reference", 0, 0, G_OPTION_ARG_STRING, &reference, "CMP: the reference of a one-time secret from the CA (when the token is lost)", "REF" },
     { "pin-file", 0, 0, G_OPTION_ARG_FILENAME, &ui.pin_file, "Token PIN from FILE", "FILE" },
     { NULL },
   };
-  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_revoke, NULL);
+  return kpr_cli_run (&spec, entries, &ui, argc, argv, run_revoke, &reference);
 }

@@ -90,6 +90,9 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   }
   STR ("key_type", kpr_key_type_to_string (id->key_type));
   STR ("protection", kpr_protection_to_string (id->protection));
+  STR ("request_id", id->request_id);
+  STR ("protocol", kpr_protocol_to_string (id->protocol));
+  STR ("cmp_reference", id->reference);
   json_builder_set_member_name (b, "exportable");
   json_builder_add_boolean_value (b, id->protection == KPR_PROTECTION_EXPORTABLE);
   json_builder_set_member_name (b, "backup_missing");
@@ -321,13 +324,17 @@ typedef struct {
 static void
 print_identity (const KprIdentity *id, gint64 now)
 {
-  printf ("%s: %s (%s)\n  server:     %s%s%s as %s\n  token:      %s\n  key:        %s, %s, %s\n",
+  printf ("%s: %s (%s)\n  server:     %s%s%s%s%s as %s\n  token:      %s\n  key:        %s, %s, %s\n",
           id->name, kpr_status_to_string (kpr_identity_status (id, now)),
           kpr_state_to_string (id->state), id->server ? id->server : "-",
+          id->protocol != KPR_PROTOCOL_EST ? " over " : "",
+          id->protocol != KPR_PROTOCOL_EST ? kpr_protocol_to_string (id->protocol) : "",
           id->label ? " label " : "", id->label ? id->label : "",
           id->username ? id->username : "-", id->token_uri,
           kpr_key_type_to_string (id->key_type), kpr_protection_to_string (id->protection),
           kpr_key_origin_text (id->key_origin));
+  if (id->request_id)
+    printf ("  request:    %s at the server (quote it to the administrator)\n", id->request_id);
   if (id->cert)
     {
       g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));

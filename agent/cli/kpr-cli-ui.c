@@ -33,6 +33,10 @@ cli_ask (KprAsk what, const char *detail, gpointer data, GError **error)
     case KPR_ASK_PASSWORD:
       if (ui->secret_file)
         return kpr_secret_read_file (ui->secret_file, error);
+      /* SCEP's challenge password and CMP's secret come this way too:
+       * @detail says which. */
+      if (detail && !g_str_has_prefix (detail, "for "))
+        fprintf (stderr, "The server asks for the %s.\n", detail);
       return kpr_prompt_secret ("Password: ", FALSE, error);
     case KPR_ASK_NEW_PASSPHRASE:
       if (ui->passphrase_file)

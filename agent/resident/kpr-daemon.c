@@ -32,6 +32,8 @@ typedef struct {
   /* from the config */
   char *name, *server, *label, *username, *token_uri;
   char *pin_file, *code_file, *password_file, *ca_file;
+  KprProtocol protocol; /* protocol= (est, scep, cmp; docs/headless.md) */
+  char *reference;      /* cmp-reference= */
   char *browser_url; /* kiosk browser policies (kpr-browser-policy.c) */
   char **hook_argv;
   KprKeyType key_type;
@@ -64,7 +66,7 @@ identity_free (gpointer data)
 
   g_free (id->name), g_free (id->server), g_free (id->label), g_free (id->username);
   g_free (id->token_uri), g_free (id->pin_file), g_free (id->code_file), g_free (id->password_file);
-  g_free (id->ca_file);
+  g_free (id->ca_file), g_free (id->reference);
   g_free (id->browser_url);
   g_strfreev (id->hook_argv);
   g_free (id->last_error);
@@ -87,7 +89,7 @@ kpr_daemon_free (KprDaemon *daemon)
 
 static const char *const identity_keys[] = {
   "server", "label", "username", "token", "pin-file", "enrollment-code-file", "password-file",
-  "ca-file", "key", "protection", "hook", "browser-url", NULL,
+  "ca-file", "key", "protection", "hook", "browser-url", "protocol", "cmp-reference", NULL,
 };
 
 /* Relative paths are taken from the config file's directory, so a config
@@ -118,7 +120,7 @@ load_identity (KprDaemon *daemon, GKeyFile *kf, const char *group, const char *b
   g_autoptr (GPtrArray) holder = g_ptr_array_new_with_free_func (identity_free);
   DaemonIdentity *id = g_new0 (DaemonIdentity, 1);
   g_auto (GStrv) keys = g_key_file_get_keys (kf, group, NULL, NULL);
-  g_autofree char *token = NULL, *key = NULL, *protection = NULL, *hook = NULL;
+  g_autofree char *token = NULL, *key = NULL, *protection = NULL, *hook = NULL, *protocol = NULL;
   const char *path = daemon->config_path;
 
   g_ptr_array_add (holder, id);
@@ -147,6 +149,11 @@ load_identity (KprDaemon *daemon, GKeyFile *kf, const char *group, const char *b
   if (protection && (!kpr_protection_from_string (protection, &id->protection)
                      || id->protection == KPR_PROTECTION_EXPORTABLE))
     return bad_config (error, path, group, "protection= is standard or strong");
+  protocol = g_key_file_get_string (kf, group, "protocol", NULL);
+  if (protocol && !kpr_protocol_from_string (protocol, &id->protocol))
+    return bad_config (error, path, group, "protocol= is est (the default), scep or cmp");
+  /* The enrollment code file holds the SCEP challenge or the CMP secret. */
+  id->reference = g_key_file_get_string (kf, group, "cmp-reference", NULL);
   id->browser_url = g_key_file_get_string (kf, group, "browser-url", NULL);
   if (id->browser_url && !g_str_has_prefix (id->browser_url, "https://"))
     return bad_config (error, path, group, "browser-url= is the https:// address of the site");
@@ -362,7 +369,8 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
         .protection = cfg->protection ? cfg->protection : KPR_PROTECTION_STANDARD,
         /* A kiosk makes no backups: the key is non-exportable from the
          * start, and status does not report a missing backup forever. */
-        .no_backup = TRUE, .ca_file = cfg->ca_file,
+        .no_backup = TRUE, .ca_file = cfg->ca_file, .protocol = cfg->protocol,
+        .reference = cfg->reference,
       };
       kpr_log (KPR_LOG_INFO, "%s: enrolling as %s with %s", cfg->name, cfg->username, cfg->server);
       identity = kpr_agent_enroll (agent, &o, &error);

@@ -161,10 +161,11 @@ key_id_of() {
     sed -n 's/^key-id=//p' "$STATE/identities/$1.ini" 2>/dev/null
 }
 
-# token_pubkey ID-HEX: the token's public key with that CKA_ID, as PEM.
+# token_pubkey ID-HEX [TOKEN-LABEL]: the token's public key with that
+# CKA_ID, as PEM (the software token unless a label is given).
 token_pubkey() {
     SOFTHSM2_CONF=$CONF GNUTLS_PIN=$PIN p11tool --provider "$MODULE" --export-pubkey \
-        "pkcs11:token=certkeeper;id=$(echo "$1" | sed 's/../%&/g');type=public" 2>/dev/null \
+        "pkcs11:token=${2:-certkeeper};id=$(echo "$1" | sed 's/../%&/g');type=public" 2>/dev/null \
         | openssl pkey -pubin -pubout 2>/dev/null
 }
 
