@@ -199,8 +199,13 @@ issue "$TMP/other.pub" wrong-user "$TMP/other-wrong.pem"
 mac_mock "$TMP/other-wrong.pem"
 cmp_enroll wrong "$WRONG_FILE"
 expect_rc 19 "IR with a wrong secret (KPR_ERROR_AUTH)"
-show_json wrong
-check_json "$JSON" "j.get('serial') is None" "wrong secret: no certificate"
+# refused before anything was issued: rolled back like an EST refusal
+# (agent/kpr-enroll.c, roll_back_unspent)
+expect_stderr "Nothing was changed" "wrong secret: the message says nothing was changed"
+[ ! -e "$STATE/identities/wrong.ini" ] && ok "wrong secret: no record" \
+    || fail "wrong secret: $STATE/identities/wrong.ini is left"
+[ "$(count_objects 'Private Key' wrong)" = 0 ] && ok "wrong secret: no key labelled wrong on the token" \
+    || fail "wrong secret: a key labelled wrong is on the token"
 
 # --- revocation ---------------------------------------------------------------------
 sig_mock "$TMP/soft.pem"

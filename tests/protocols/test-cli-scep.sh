@@ -105,10 +105,14 @@ renewed hw "$CARD" "token $CARD"
 # --- refusals -----------------------------------------------------------------
 scep_enroll wrong "$WRONG_FILE" --ca-file "$SCEP_CA"
 expect_rc 21 "a wrong challenge password (KPR_ERROR_REJECTED)"
-show_json wrong
-check_json "$JSON" "j['state'] != 'ACTIVE' and j.get('serial') is None" "wrong challenge: no certificate"
-[ "$(count_objects Certificate wrong)" = 0 ] && ok "wrong challenge: nothing installed on the token" \
-    || fail "wrong challenge: a certificate labelled wrong is on the token"
+# refused before anything was issued: rolled back like an EST refusal
+# (agent/kpr-enroll.c, roll_back_unspent)
+expect_stderr "Nothing was changed" "wrong challenge: the message says nothing was changed"
+[ ! -e "$STATE/identities/wrong.ini" ] && ok "wrong challenge: no record" \
+    || fail "wrong challenge: $STATE/identities/wrong.ini is left"
+[ "$(count_objects Certificate wrong)" = 0 ] && [ "$(count_objects 'Private Key' wrong)" = 0 ] \
+    && ok "wrong challenge: no key and no certificate labelled wrong on the token" \
+    || fail "wrong challenge: objects labelled wrong are on the token"
 
 scep_enroll ec "$CH_FILE" --ca-file "$SCEP_CA" --key ec-p256
 expect_rc 2 "SCEP with an EC key (usage)"
