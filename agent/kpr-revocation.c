@@ -155,11 +155,14 @@ kpr_identity_revoked_text (const KprIdentity *id)
 }
 
 /* Only a certificate in plain use is judged: during a renewal the old
- * certificate is revoked by the renewal itself, which then finishes. */
+ * certificate is revoked by the renewal itself, which then finishes.
+ * The CRL is fetched from an EST server (certkeeper-ca's /crl); SCEP and
+ * CMP CAs publish theirs elsewhere, so their identities are not judged. */
 static gboolean
 judged (const KprIdentity *id)
 {
-  return id->state == KPR_STATE_ACTIVE && id->cert && id->server;
+  return id->state == KPR_STATE_ACTIVE && id->cert && id->server
+         && id->protocol == KPR_PROTOCOL_EST;
 }
 
 /* Whether @crl lists @id's certificate; if so @id becomes REVOKED. */
