@@ -259,8 +259,9 @@ daemon_ask (KprAsk what, const char *detail, gpointer data, GError **error)
     }
   /* A server's own password (one that is not one-time: renewals that
    * want it with the certificate, polls that want it again) comes from
-   * password-file=; the one-time enrollment code from its file. */
-  if (id && what == KPR_ASK_PASSWORD && id->password_file)
+   * password-file=; the one-time enrollment code from its file (which
+   * holds the SCEP challenge or the CMP secret with protocol=scep|cmp). */
+  if (id && what == KPR_ASK_PASSWORD && id->password_file && id->protocol == KPR_PROTOCOL_EST)
     return kpr_secret_read_file (id->password_file, error);
   if (!id || !id->code_file)
     {
