@@ -31,7 +31,7 @@ echo "# apt-get install ${debs[*]}"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./build-deb/"*.deb >/tmp/test-install.apt 2>&1 \
   || { cat /tmp/test-install.apt; echo "test-install: apt-get install failed" >&2; exit 1; }
 ok "apt-get install ./build-deb/*.deb"
-for p in certkeeper certkeeper-gtk certkeeper-ca; do
+for p in certkeeper certkeeper-gtk certkeeper-ca certkeeper-kiosk; do
   check "package $p is installed" sh -c "dpkg-query -W -f='\${Status}' $p | grep -q 'install ok installed'"
 done
 check "cracklib-runtime came as a recommendation" dpkg-query -W cracklib-runtime
