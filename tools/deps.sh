@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certkeeper needs to build, run its demo and
 # run its tests.  Uses sudo when not root.  Safe to run again.
+#   tools/deps.sh              the packages below
+#   tools/deps.sh PACKAGE...   those instead (tools/package.sh's)
 set -euo pipefail
 
 packages=(
@@ -32,6 +34,9 @@ packages=(
   # and, in test builds, without it too (KPR_FAULT_CRACKLIB_DICT)
   cracklib-runtime
 )
+if [ $# -gt 0 ]; then
+  packages=("$@")
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()

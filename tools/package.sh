@@ -8,32 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" -eq 0 ]; then
-  sudo=()
-elif command -v sudo >/dev/null 2>&1; then
-  sudo=(sudo)
-else
-  echo "package: not root and no sudo: install the build dependencies by hand" >&2
-  sudo=(false)
-fi
-apt_install() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ "${#missing[@]}" -eq 0 ] && return 0
-  echo "package: installing ${missing[*]}" >&2
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-}
-
 # The tools, then the packages' Build-Depends (read from debian/control).
-apt_install git dpkg-dev debhelper devscripts fakeroot lintian desktop-file-utils appstream
+tools/deps.sh git dpkg-dev debhelper devscripts fakeroot lintian desktop-file-utils appstream
 mapfile -t build_deps < <(sed -n '/^Build-Depends:/,/^[A-Z]/p' packaging/debian/control \
   | sed '1s/^Build-Depends://; /^[A-Z]/d' | tr ',' '\n' \
   | sed 's/(.*)//; s/^[[:space:]]*//; s/[[:space:]]*$//' | grep -v '^$')
-apt_install "${build_deps[@]/debhelper-compat/debhelper}"
+tools/deps.sh "${build_deps[@]/debhelper-compat/debhelper}"
 
 version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
 out=build-deb
