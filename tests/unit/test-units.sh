@@ -6,7 +6,7 @@
 # activation file (packaging/dbus) hands over to the user unit.  Exit 77 when
 # systemd-analyze is missing (Debian package: systemd).
 #
-# Usage: test-units.sh UNITS-SOURCE-DIR PATH-TO-certkeeper-agent
+# Usage: test-units.sh UNITS-SOURCE-DIR PATH-TO-certkeeper-agent [PATH-TO-certkeeper-ca]
 set -eu
 UNITS=${1:?usage: $0 UNITS-DIR certkeeper-agent}
 AGENT=${2:?usage: $0 UNITS-DIR certkeeper-agent}
@@ -20,12 +20,17 @@ bindir=$(dirname "$AGENT")
 subst() { sed -e "s|@bindir@|$bindir|g" -e "s|@policy_root@|/etc|g" "$1"; }
 subst "$UNITS/certkeeper-agent.service.in" > "$TMP/system/certkeeper-agent.service"
 subst "$UNITS/user/certkeeper-agent.service.in" > "$TMP/user/certkeeper-agent.service"
-# certkeeper-ca's unit names the server beside the agent in the build
-# tree: build/server/certkeeper-ca.
-mkdir -p "$TMP/ca"
-sed -e "s|@bindir@|$bindir/../server|g" "$UNITS/certkeeper-ca.service.in" > "$TMP/ca/certkeeper-ca.service"
+# certkeeper-ca's unit, when the server is built.
+CA=${3:-}
+modes="system user"
+if [ -n "$CA" ]; then
+    case "$CA" in /*) ;; *) CA=$(pwd)/$CA ;; esac
+    mkdir -p "$TMP/ca"
+    sed -e "s|@bindir@|$(dirname "$CA")|g" "$UNITS/certkeeper-ca.service.in" > "$TMP/ca/certkeeper-ca.service"
+    modes="$modes ca"
+fi
 failures=0
-for mode in system user ca; do
+for mode in $modes; do
     flag=; [ "$mode" = user ] && flag=--user
     unit=certkeeper-agent.service; [ "$mode" = ca ] && unit=certkeeper-ca.service
     # A user manager needs a runtime dir; a test has none of its own.
