@@ -300,6 +300,11 @@ typedef struct {
    * its own way (grouped, fixed width) without parsing a sentence. */
   gboolean (*confirm_trust) (const char *server, const char *subject, const char *fingerprint,
                              gpointer data);
+  /* A new enrollment that fails before its secret word is spent is rolled
+   * back (no record, no key) instead of kept for a retry: for front ends
+   * that cannot go on with it in the same session (the command line).
+   * The window keeps it and asks for a new word on the same page. */
+  gboolean roll_back_unspent;
 } KprAgentUi;
 
 typedef struct _KprAgent KprAgent;

@@ -13,6 +13,59 @@
 
 #include "kpr-agent-private.h"
 
+/* Used only without cracklib's dictionary: the passwords people pick
+ * most, refused in any form (reversed, case changed, inside a longer
+ * one) by pwquality's badwords check. */
+#define KPR_COMMON_PASSWORDS \
+  "password passwort motdepasse qwerty azerty qwertz letmein welcome " \
+  "iloveyou monkey dragon master secret admin login abc123 123456 " \
+  "certkeeper backup"
+
+/* libpwquality's dictionary check reads cracklib's dictionary (package
+ * cracklib-runtime, which a machine may lack).  Without it the check
+ * refuses every passphrase and cracklib prints its file error on
+ * stderr, so look first; without it require 12 characters instead of 9
+ * and refuse the commonest passwords instead. */
+static gboolean
+dictionary_present (pwquality_settings_t *settings)
+{
+  const char *path = NULL;
+
+  if (pwquality_get_str_value (settings, PWQ_SETTING_DICT_PATH, &path) != 0 || !path)
+    return FALSE;
+  for (const char *const *ext = (const char *const[]) { ".pwd", ".pwi", NULL }; *ext; ext++)
+    {
+      g_autofree char *file = g_strconcat (path, *ext, NULL);
+      if (access (file, R_OK) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static pwquality_settings_t *
+strength_settings (void)
+{
+  pwquality_settings_t *settings = pwquality_default_settings ();
+
+#ifdef KPR_FAULT_INJECTION
+  /* Test builds: the tests' way to run as on a machine without the
+   * dictionary, without removing the system's. */
+  const char *dict = g_getenv ("KPR_FAULT_CRACKLIB_DICT");
+  if (dict)
+    {
+      g_autofree char *option = g_strconcat ("dictpath=", dict, NULL);
+      pwquality_set_option (settings, option);
+    }
+#endif
+  if (!dictionary_present (settings))
+    {
+      pwquality_set_option (settings, "dictcheck=0");
+      pwquality_set_option (settings, "minlen=12");
+      pwquality_set_option (settings, "badwords=" KPR_COMMON_PASSWORDS);
+    }
+  return settings;
+}
+
 /* One pwquality check for the strength meter and for export, so the
  * meter never accepts what export refuses.  Defaults, not
  * /etc/security/pwquality.conf: a backup passphrase is not a login
@@ -20,7 +73,7 @@
 static int
 strength (const KprSecret *passphrase, const char *user, char **ret_why)
 {
-  pwquality_settings_t *settings = pwquality_default_settings ();
+  pwquality_settings_t *settings = strength_settings ();
   void *aux = NULL;
   char buf[256];
   int score;

@@ -388,8 +388,8 @@ roll_back_unspent (KprAgent *agent, KprIdentity *id, GError **error)
                              || (*error)->code == KPR_ERROR_REJECTED));
   KprToken *token;
 
-  if (!kpr_lifecycle_info (id->state)->enrolling || id->state == KPR_STATE_PENDING
-      || (agent->request_sent && !refused))
+  if (!agent->ui.roll_back_unspent || !kpr_lifecycle_info (id->state)->enrolling
+      || id->state == KPR_STATE_PENDING || (agent->request_sent && !refused))
     return;
   if (id->state != KPR_STATE_NEW
       && (!(token = kpr_agent_token_for (agent, id, FALSE, NULL))

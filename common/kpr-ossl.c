@@ -69,6 +69,28 @@ kpr_ossl_time_text (const ASN1_TIME *t, const char *format)
 }
 
 char *
+kpr_time_for_people (gint64 unix_utc)
+{
+  time_t t = (time_t) unix_utc;
+  struct tm tm;
+  char text[128];
+  char *utf8;
+
+  /* strftime, not GDateTime: the C library's rendering, as date(1)
+   * prints it; returned in UTF-8 like every other string. */
+  if (!unix_utc || !localtime_r (&t, &tm))
+    return g_strdup ("-");
+  /* The locale decides how many digits of the year it shows. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-y2k"
+  if (!strftime (text, sizeof text, "%c", &tm))
+    return g_strdup ("-");
+#pragma GCC diagnostic pop
+  utf8 = g_locale_to_utf8 (text, -1, NULL, NULL, NULL);
+  return utf8 ? utf8 : g_strdup (text);
+}
+
+char *
 kpr_ossl_fingerprint (X509 *cert, const EVP_MD *md)
 {
   unsigned char digest[EVP_MAX_MD_SIZE];

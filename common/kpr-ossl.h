@@ -48,8 +48,12 @@ char *kpr_ossl_fingerprint (X509 *cert, const EVP_MD *md);
 /* Unix seconds; 0 for NULL or a time OpenSSL cannot read. */
 gint64 kpr_ossl_time_unix (const ASN1_TIME *t);
 /* strftime(@format) in UTC; NULL for NULL or an unreadable time.
- * KPR_OSSL_TIME_ISO is what JSON, hooks and the CLI write. */
+ * KPR_OSSL_TIME_ISO (ISO 8601) is what JSON, records and hooks write:
+ * machine output. */
 #define KPR_OSSL_TIME_ISO "%Y-%m-%dT%H:%M:%SZ"
 char *kpr_ossl_time_text (const ASN1_TIME *t, const char *format);
+/* Human output's one date format: the locale's date and time (%c) in the
+ * local time zone; "-" for 0 (no time). */
+char *kpr_time_for_people (gint64 unix_utc);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certkeeper needs to build, run its demo and
 # run its tests.  Uses sudo when not root.  Safe to run again.
+#   tools/deps.sh              the packages below
+#   tools/deps.sh PACKAGE...   those instead (tools/package.sh's)
 set -euo pipefail
 
 packages=(
@@ -8,6 +10,8 @@ packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libglib2.0-dev libjson-glib-dev libssl-dev libp11-dev libp11-kit-dev
   libcurl4-openssl-dev libsqlite3-dev libevent-dev libpwquality-dev
+  # the man pages (docs/man, scdoc) and the checks of the desktop files
+  scdoc desktop-file-utils appstream
   # run: PKCS#11 modules and the software token
   p11-kit p11-kit-modules softhsm2 opensc
   # tests: independent checkers and test servers
@@ -26,10 +30,13 @@ packages=(
   libgtk-4-dev libadwaita-1-dev xvfb
   # browsers: certkeeper-nss links NSS; the browser suite drives real ones
   libnss3-dev chromium firefox-esr
-  # libpwquality's dictionary (only recommended: without it every backup
-  # passphrase check fails, DESIGN §3)
+  # libpwquality's dictionary (only recommended): the tests run with it
+  # and, in test builds, without it too (KPR_FAULT_CRACKLIB_DICT)
   cracklib-runtime
 )
+if [ $# -gt 0 ]; then
+  packages=("$@")
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()

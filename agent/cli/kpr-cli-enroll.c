@@ -9,11 +9,11 @@ void
 kpr_cli_print_identity_line (const KprIdentity *id)
 {
   g_autofree char *until =
-    id->cert ? kpr_ossl_time_text (X509_get0_notAfter (id->cert), "%Y-%m-%d %H:%M UTC") : NULL;
+    kpr_time_for_people (id->cert ? kpr_ossl_time_unix (X509_get0_notAfter (id->cert)) : 0);
 
   printf ("“%s” is %s; certificate valid until %s\n", id->name,
           kpr_status_to_string (kpr_identity_status (id, g_get_real_time () / G_USEC_PER_SEC)),
-          until ? until : "-");
+          until);
   if (kpr_identity_backup_missing (id))
     printf ("The key can still be exported: make a backup now with\n"
             "  certkeeper export %s --to /media/…/%s.p12\n"

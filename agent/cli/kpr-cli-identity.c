@@ -11,7 +11,8 @@
 #include "kpr-agent-bus.h"
 #include "kpr-cli.h"
 
-/* As time_text writes it, from unix seconds (what the record keeps). */
+/* Machine output (JSON): ISO 8601 in UTC, from unix seconds (what the
+ * record keeps). */
 static char *
 unix_text (gint64 t)
 {
@@ -20,12 +21,16 @@ unix_text (gint64 t)
   return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("-");
 }
 
+/* Human output: a record's ISO 8601 time in the locale's format; NULL
+ * for NULL, the text itself when it is not ISO 8601. */
 static char *
-time_text (const ASN1_TIME *t)
+iso_for_people (const char *iso)
 {
-  char *text = kpr_ossl_time_text (t, KPR_OSSL_TIME_ISO);
+  g_autoptr (GDateTime) dt = iso ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
 
-  return text ? text : g_strdup ("-");
+  if (!iso)
+    return NULL;
+  return dt ? kpr_time_for_people (g_date_time_to_unix (dt)) : g_strdup (iso);
 }
 
 /* "agent": what a running certkeeper-agent says about @name (status
@@ -164,8 +169,7 @@ print_agent (const KprCliAgentInfo *agent, gint64 now)
     }
   if (agent->next_check)
     {
-      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (agent->next_check);
-      g_autofree char *when = g_date_time_format (dt, "%Y-%m-%d %H:%M:%S");
+      g_autofree char *when = kpr_time_for_people (agent->next_check);
       gint64 in = MAX (agent->next_check - now, 0);
       printf ("certkeeper-agent: running, next check %s (in %" G_GINT64_FORMAT " min)\n", when,
               (in + 59) / 60);
@@ -235,7 +239,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
     }
   json_builder_begin_array (b);
   if (!a->json && names[0])
-    printf ("%-20s %-12s %-22s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
+    printf ("%-20s %-12s %-26s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
   for (char **n = names; *n; n++)
     {
       g_autoptr (GError) local = NULL;
@@ -259,8 +263,8 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
         add_identity_json (b, id, now, a->strict ? &resident : NULL);
       else
         {
-          g_autofree char *until = id->shown.serial ? unix_text (id->shown.not_after) : g_strdup ("-");
-          printf ("%-20s %-12s %-22s %s%s%s\n", id->name, kpr_status_to_string (status), until,
+          g_autofree char *until = kpr_time_for_people (id->shown.serial ? id->shown.not_after : 0);
+          printf ("%-20s %-12s %-26s %s%s%s\n", id->name, kpr_status_to_string (status), until,
                   kpr_key_type_to_string (id->key_type),
                   id->protection == KPR_PROTECTION_EXPORTABLE ? ", exportable" : "",
                   kpr_identity_backup_missing (id) ? ", backup missing" : "");
@@ -340,18 +344,22 @@ print_identity (const KprIdentity *id, gint64 now)
       g_autofree char *subject = kpr_ossl_name_text (X509_get_subject_name (id->cert));
       g_autofree char *issuer = kpr_ossl_name_text (X509_get_issuer_name (id->cert));
       g_autofree char *serial = kpr_ossl_serial_hex (id->cert), *fp = kpr_ossl_fingerprint (id->cert, EVP_sha256 ());
-      g_autofree char *until = time_text (X509_get0_notAfter (id->cert));
+      g_autofree char *until = kpr_time_for_people (kpr_ossl_time_unix (X509_get0_notAfter (id->cert)));
       printf ("  subject:    %s\n  issuer:     %s\n  serial:     %s\n  sha256:     %s\n"
               "  valid until %s; renewal %s\n",
               subject, issuer, serial, fp, until,
               kpr_identity_renew_at (id) > now ? "due later" : "due now");
     }
+  g_autofree char *revoked_when = iso_for_people (id->revoked_when);
+  g_autofree char *restored_when = iso_for_people (id->restored_when);
+  g_autofree char *backup_when = iso_for_people (id->backup_when);
+
   if (id->revoked_when)
-    printf ("  revoked:    %s — %s\n", id->revoked_when, kpr_identity_revoked_text (id));
+    printf ("  revoked:    %s — %s\n", revoked_when, kpr_identity_revoked_text (id));
   if (id->restored_from && g_strcmp0 (id->restored_from, id->backup_where) == 0)
-    printf ("  backup:     restored from %s on %s\n", id->restored_from, id->restored_when);
+    printf ("  backup:     restored from %s on %s\n", id->restored_from, restored_when);
   else
-    printf ("  backup:     %s%s%s\n", id->backup_when ? id->backup_when : "none",
+    printf ("  backup:     %s%s%s\n", backup_when ? backup_when : "none",
             id->backup_where ? " at " : "", id->backup_where ? id->backup_where : "");
 }
 

@@ -103,6 +103,7 @@ kpr_cli_agent_ui (KprCliUi *ui)
      * another would text one for nothing (and void this one).  With "-"
      * a script answers on stdin once the server has sent the word. */
     .secret_known = ui->secret_file && strcmp (ui->secret_file, "-") != 0,
+    .roll_back_unspent = TRUE,
   };
   return agent_ui;
 }

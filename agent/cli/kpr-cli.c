@@ -1,12 +1,15 @@
 /* kpr-cli.c — the certkeeper command: a table of subcommands. */
 #include "config.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 
 #include "kpr-cli.h"
 #include "kpr-common.h"
+
+static int cli_help (int argc, char **argv);
 
 static const KprCliCommand commands[] = {
   { "tokens", kpr_cli_tokens, "List the tokens that can hold keys" },
@@ -23,6 +26,7 @@ static const KprCliCommand commands[] = {
   { "delete", kpr_cli_delete, "Remove an identity's key and certificate" },
   { "revoke", kpr_cli_revoke, "Revoke a certificate (lost token)" },
   { "browser", kpr_cli_browser, "Where the identities work: Chromium, Firefox" },
+  { "help", cli_help, "Show the commands, or one command's usage and options" },
 };
 
 gboolean
@@ -31,11 +35,17 @@ kpr_cli_parse (const char *command, const char *usage, const char *summary,
 {
   g_autoptr (GOptionContext) context = g_option_context_new (usage);
   g_autoptr (GError) error = NULL;
+  g_autofree char *prgname = g_strconcat ("certkeeper ", command, NULL);
+  gboolean ok;
 
   g_option_context_set_summary (context, summary);
   if (entries)
     g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
+  /* --help's usage line names the program: "certkeeper tokens [OPTION…]". */
+  g_set_prgname (prgname);
+  ok = g_option_context_parse (context, argc, argv, &error);
+  g_set_prgname ("certkeeper");
+  if (!ok)
     {
       fprintf (stderr, "certkeeper %s: %s\nTry 'certkeeper %s --help'.\n", command,
                error->message, command);
@@ -97,7 +107,38 @@ usage (FILE *out)
   fprintf (out, "Usage: certkeeper COMMAND [OPTIONS]\n\nCommands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf (out, "\nRun 'certkeeper COMMAND --help' for a command's options.\n");
+  fprintf (out, "\nRun 'certkeeper help COMMAND' (or 'certkeeper COMMAND --help') for a command's "
+                "usage and options,\n'certkeeper --version' for the version.\n");
+}
+
+/* certkeeper help [COMMAND [SUBCOMMAND]]: the commands, or what
+ * COMMAND --help prints. */
+static int
+cli_help (int argc, char **argv)
+{
+  g_autofree char **args = NULL;
+
+  if (!kpr_cli_parse ("help", "[COMMAND [SUBCOMMAND]]",
+                      "Show the commands, or one command's usage and options.", NULL, &argc, &argv))
+    return KPR_ERROR_USAGE;
+  if (argc < 2)
+    {
+      usage (stdout);
+      return 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name) && commands[i].func != cli_help)
+      {
+        /* COMMAND [SUBCOMMAND] --help */
+        int n = MIN (argc - 1, 2);
+        args = g_new0 (char *, n + 2);
+        for (int j = 0; j < n; j++)
+          args[j] = argv[1 + j];
+        args[n] = (char *) "--help";
+        return commands[i].func (n + 1, args);
+      }
+  fprintf (stderr, "certkeeper help: unknown command “%s”; run 'certkeeper help'.\n", argv[1]);
+  return KPR_ERROR_USAGE;
 }
 
 int
@@ -106,6 +147,9 @@ main (int argc, char **argv)
   /* This process handles PINs and keys: no core dumps, no ptrace by
    * other processes of the same user. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* The person's language and charset: GOption's "…", dates (%c). */
+  setlocale (LC_ALL, "");
+  g_set_prgname ("certkeeper");
 
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
     {

@@ -4,6 +4,7 @@
  * mode (a config file: kpr-daemon.c). */
 #include "config.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 
@@ -31,6 +32,8 @@ main (int argc, char **argv)
   /* This process reads PINs and enrollment codes: no core dumps, no
    * ptrace by other processes of the same user. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* The person's language and charset: GOption's "…", dates (%c). */
+  setlocale (LC_ALL, "");
 
   g_option_context_set_summary (context, "Watches certkeeper's identities and renews them before "
                                          "they expire.");

@@ -405,8 +405,7 @@ kpr_desktop_rearm (KprDesktop *desktop, gint64 when, const char *why)
 static void
 remind (KprDesktop *desktop, KprDesktopIdentity *id, const KprSchedInput *in, gint64 now)
 {
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (in->not_after);
-  g_autofree char *until = dt ? g_date_time_format (dt, "%x %X") : g_strdup ("?");
+  g_autofree char *until = kpr_time_for_people (in->not_after);
   g_autofree char *body = NULL;
   gboolean expired = in->not_after <= now;
 

@@ -151,7 +151,6 @@ tooltip_of (GVariant *list, guint attention)
   GVariantIter iter;
   const char *name, *status, *nearest = NULL;
   gint64 not_after, soonest = G_MAXINT64;
-  g_autoptr (GDateTime) dt = NULL;
   g_autofree char *when = NULL;
 
   g_variant_iter_init (&iter, list);
@@ -163,8 +162,7 @@ tooltip_of (GVariant *list, guint attention)
       }
   if (!nearest)
     return g_strdup ("No certificates");
-  dt = g_date_time_new_from_unix_local (soonest);
-  when = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : g_strdup ("?");
+  when = kpr_time_for_people (soonest);
   if (attention)
     return g_strdup_printf ("Nearest expiry: %s on %s\n%u need%s attention", nearest, when,
                             attention, attention == 1 ? "s" : "");

@@ -33,6 +33,27 @@ run export alice --to "$MEDIA/weak.p12" --passphrase-file "$WEAK" --pin-file "$P
 expect_rc 25 "export with the passphrase 'password' (KPR_ERROR_WEAK_SECRET)"
 [ -e "$MEDIA/weak.p12" ] && fail "a weak-passphrase export left $MEDIA/weak.p12" \
     || ok "weak passphrase: no file written"
+expect_stderr "too weak" "weak passphrase"
+grep -qiE 'cracklib|no such file|error loading' "$ERR" \
+    && fail "weak passphrase: a library's error reached the person: $(cat "$ERR")" \
+    || ok "weak passphrase: no library file error on stderr"
+
+# Without cracklib's dictionary (package cracklib-runtime absent, or the
+# test build's KPR_FAULT_CRACKLIB_DICT): 12 characters at least, and the
+# commonest passwords refused in any form.
+if [ -n "${KPR_FAULT_CRACKLIB_DICT:-}" ] || [ ! -r /var/cache/cracklib/cracklib_dict.pwd ]; then
+    echo "  (without the cracklib dictionary)"
+    SHORT=$(secret_file short "Kx7#qv2Lm9")
+    run export alice --to "$MEDIA/short.p12" --passphrase-file "$SHORT" --pin-file "$PIN_FILE"
+    expect_rc 25 "no dictionary: a 10-character passphrase is refused"
+    expect_stderr "12 characters" "no dictionary: the reason"
+    COMMON=$(secret_file common "Drowssap-2024-Zq")
+    run export alice --to "$MEDIA/common.p12" --passphrase-file "$COMMON" --pin-file "$PIN_FILE"
+    expect_rc 25 "no dictionary: 'password' reversed inside a long passphrase is refused"
+    [ -e "$MEDIA/short.p12" ] || [ -e "$MEDIA/common.p12" ] \
+        && fail "no dictionary: a refused export left a file" \
+        || ok "no dictionary: refused exports wrote nothing"
+fi
 
 : > "$TMP/a-file"
 run export alice --to "$TMP/a-file/alice.p12" --passphrase-file "$STRONG" --pin-file "$PIN_FILE"

@@ -1,11 +1,12 @@
 #!/bin/sh
 # test-units.sh — the systemd units (packaging/systemd) pass
-# "systemd-analyze verify": the kiosk system service and the desktop user
-# service, with ExecStart pointing at the agent just built; the D-Bus
+# "systemd-analyze verify": the kiosk system service, the desktop user
+# service and certkeeper-ca's system service, with ExecStart pointing at
+# the programs just built; the D-Bus
 # activation file (packaging/dbus) hands over to the user unit.  Exit 77 when
 # systemd-analyze is missing (Debian package: systemd).
 #
-# Usage: test-units.sh UNITS-SOURCE-DIR PATH-TO-certkeeper-agent
+# Usage: test-units.sh UNITS-SOURCE-DIR PATH-TO-certkeeper-agent [PATH-TO-certkeeper-ca]
 set -eu
 UNITS=${1:?usage: $0 UNITS-DIR certkeeper-agent}
 AGENT=${2:?usage: $0 UNITS-DIR certkeeper-agent}
@@ -16,17 +17,28 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/kpr-units.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/system" "$TMP/user"
 bindir=$(dirname "$AGENT")
-sed "s|@bindir@|$bindir|g" "$UNITS/certkeeper-agent.service.in" > "$TMP/system/certkeeper-agent.service"
-sed "s|@bindir@|$bindir|g" "$UNITS/user/certkeeper-agent.service.in" > "$TMP/user/certkeeper-agent.service"
+subst() { sed -e "s|@bindir@|$bindir|g" -e "s|@policy_root@|/etc|g" "$1"; }
+subst "$UNITS/certkeeper-agent.service.in" > "$TMP/system/certkeeper-agent.service"
+subst "$UNITS/user/certkeeper-agent.service.in" > "$TMP/user/certkeeper-agent.service"
+# certkeeper-ca's unit, when the server is built.
+CA=${3:-}
+modes="system user"
+if [ -n "$CA" ]; then
+    case "$CA" in /*) ;; *) CA=$(pwd)/$CA ;; esac
+    mkdir -p "$TMP/ca"
+    sed -e "s|@bindir@|$(dirname "$CA")|g" "$UNITS/certkeeper-ca.service.in" > "$TMP/ca/certkeeper-ca.service"
+    modes="$modes ca"
+fi
 failures=0
-for mode in system user; do
+for mode in $modes; do
     flag=; [ "$mode" = user ] && flag=--user
+    unit=certkeeper-agent.service; [ "$mode" = ca ] && unit=certkeeper-ca.service
     # A user manager needs a runtime dir; a test has none of its own.
     mkdir -p "$TMP/run"; chmod 700 "$TMP/run"
     # verify also loads the units these depend on; its exit status and
     # any line naming our unit count.
-    if XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$TMP/run} systemd-analyze $flag verify "$TMP/$mode/certkeeper-agent.service" > "$TMP/$mode.log" 2>&1 \
-        && ! grep -q 'certkeeper-agent.service' "$TMP/$mode.log"; then
+    if XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$TMP/run} systemd-analyze $flag verify --man=no "$TMP/$mode/$unit" > "$TMP/$mode.log" 2>&1 \
+        && ! grep -q "$unit" "$TMP/$mode.log"; then
         echo "ok: systemd-analyze $flag verify: the $mode unit is clean"
     else
         echo "FAIL: systemd-analyze $flag verify on the $mode unit:" >&2
