@@ -39,14 +39,18 @@ openssl pkey -in "$TMP/other.key" -pubout -out "$TMP/other.pub" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/ra.key" 2>/dev/null
 openssl pkey -in "$TMP/ra.key" -pubout -out "$TMP/ra.pub" 2>/dev/null
 
-# issue PUBKEY-PEM CN OUT [SERIAL]: a certificate from the test CA.
-issue() {
-    openssl x509 -new -subj "/CN=$2" -force_pubkey "$1" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
-        -set_serial "${4:-0x$(openssl rand -hex 8)}" -days 20 \
-        -extfile /dev/stdin -out "$3" 2>/dev/null <<EXT
+# issue PUBKEY-PEM CN OUT [SERIAL]: a certificate from the test CA.  The
+# extensions come from a file, not /dev/stdin: a minimal root (a container,
+# fresh-debian) may have no /dev/stdin.
+cat > "$TMP/leaf.ext" <<EXT
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 EXT
+issue() {
+    openssl x509 -new -subj "/CN=$2" -force_pubkey "$1" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
+        -set_serial "${4:-0x$(openssl rand -hex 8)}" -days 20 \
+        -extfile "$TMP/leaf.ext" -out "$3" 2>"$TMP/issue.err" ||
+        { echo "FAIL: openssl x509 -new (CN=$2): $(cat "$TMP/issue.err")" >&2; exit 1; }
 }
 
 issue "$TMP/ra.pub" "CMP Test RA" "$TMP/ra.pem"
