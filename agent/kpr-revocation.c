@@ -4,8 +4,10 @@
  * one (the second seed's rule: a new certificate expires the previous
  * one), so an identity can be superseded by another identity of the same
  * account, here or on another computer.  The client learns it from the
- * CRL (GET /crl, DER, verified against the identity's trust anchor),
- * cached under the state dir for at most CRL_MAX_AGE: `status`, every
+ * CRL — the one the certificate names (its http:// or https:// CRL
+ * distribution point, as other CAs publish theirs), else an EST server's
+ * GET /crl (certkeeper-ca's) — DER, verified against the identity's trust
+ * anchor, cached under the state dir for at most CRL_MAX_AGE: `status`, every
  * renewal and every new certificate (enroll, renew, install, import) ask
  * it.  A revoked identity becomes REVOKED with the date and the reason
  * (its key stays on the token until `delete`) and is never renewed again,
@@ -25,25 +27,47 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_CRL, X509_CRL_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ASN1_ENUMERATED, ASN1_ENUMERATED_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CRL_DIST_POINTS, CRL_DIST_POINTS_free)
 
 static char *
-cache_path (KprAgent *agent, const KprIdentity *id)
+cache_path (KprAgent *agent, const char *source)
 {
-  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, id->server, -1);
+  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, source, -1);
   g_autofree char *file = g_strconcat (sum, ".der", NULL);
 
   return g_build_filename (kpr_store_get_dir (agent->store), "crl", file, NULL);
 }
 
-static X509_CRL *
-crl_from_bytes (const guint8 *data, gsize len)
+/* The first http:// or https:// URI among @cert's CRL distribution points
+ * (full names only: a name relative to the issuer needs a directory we do
+ * not have); NULL when there is none. */
+static char *
+distribution_point (X509 *cert)
 {
-  const unsigned char *p = data;
-  X509_CRL *crl = d2i_X509_CRL (NULL, &p, len);
+  g_autoptr (CRL_DIST_POINTS) points = X509_get_ext_d2i (cert, NID_crl_distribution_points,
+                                                         NULL, NULL);
 
-  if (crl && p != data + len)
-    g_clear_pointer (&crl, X509_CRL_free);
-  return crl;
+  for (int i = 0; points && i < sk_DIST_POINT_num (points); i++)
+    {
+      DIST_POINT_NAME *name = sk_DIST_POINT_value (points, i)->distpoint;
+
+      for (int j = 0; name && name->type == 0 && j < sk_GENERAL_NAME_num (name->name.fullname); j++)
+        {
+          GENERAL_NAME *gn = sk_GENERAL_NAME_value (name->name.fullname, j);
+          const char *uri;
+          int len;
+
+          if (gn->type != GEN_URI)
+            continue;
+          uri = (const char *) ASN1_STRING_get0_data (gn->d.uniformResourceIdentifier);
+          len = ASN1_STRING_length (gn->d.uniformResourceIdentifier);
+          if (len > 0 && memchr (uri, '\0', len) == NULL
+              && (g_ascii_strncasecmp (uri, "http://", 7) == 0
+                  || g_ascii_strncasecmp (uri, "https://", 8) == 0))
+            return g_strndup (uri, len);
+        }
+    }
+  return NULL;
 }
 
 static gboolean
@@ -64,7 +88,7 @@ cached (const char *path, gint64 now)
 
   if (stat (path, &st) < 0 || st.st_mtime > now + 60 || now - st.st_mtime > CRL_MAX_AGE
       || !g_file_get_contents (path, &data, &len, NULL)
-      || !(crl = crl_from_bytes ((const guint8 *) data, len)))
+      || !(crl = kpr_protocol_crl_from_der ((const guint8 *) data, len)))
     return NULL;
   if (!crl_current (crl, now))
     g_clear_pointer (&crl, X509_CRL_free);
@@ -88,7 +112,8 @@ cache_store (const char *path, X509_CRL *crl)
 /* Signed by one of the identity's trust anchors (certkeeper-ca signs its
  * CRL with the CA key that is the anchor). */
 static gboolean
-crl_trusted (KprAgent *agent, const KprIdentity *id, X509_CRL *crl, GError **error)
+crl_trusted (KprAgent *agent, const KprIdentity *id, const char *source, X509_CRL *crl,
+             GError **error)
 {
   g_autoptr (KprX509Stack) anchors = kpr_store_load_trust (agent->store, id->name, NULL);
 
@@ -102,25 +127,42 @@ crl_trusted (KprAgent *agent, const KprIdentity *id, X509_CRL *crl, GError **err
     }
   ERR_clear_error ();
   g_set_error (error, KPR_ERROR, KPR_ERROR_UNTRUSTED,
-               "The CRL of %s is not signed by the CA “%s” trusts", id->server, id->name);
+               "The CRL from %s is not signed by the CA “%s” trusts", source, id->name);
   return FALSE;
 }
 
-static X509_CRL *
-get_crl (KprAgent *agent, const KprIdentity *id, gboolean fresh, GError **error)
+/* Where @id's CRL is asked for: its distribution point, else its EST
+ * server; NULL when neither (a SCEP or CMP CA that names none). */
+static char *
+crl_source (const KprIdentity *id)
 {
-  g_autofree char *path = cache_path (agent, id);
+  char *point = distribution_point (id->cert);
+
+  if (point || id->protocol != KPR_PROTOCOL_EST || !id->server)
+    return point;
+  return g_strdup (id->server);
+}
+
+static X509_CRL *
+get_crl (KprAgent *agent, const KprIdentity *id, const char *source, gboolean fresh,
+         GError **error)
+{
+  g_autofree char *path = cache_path (agent, source);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_autoptr (KprEstClient) client = NULL;
   g_autoptr (X509_CRL) crl = NULL;
 
   if (!fresh && (crl = cached (path, now)))
     return g_steal_pointer (&crl);
-  if (!(client = kpr_agent_client_for (agent, id, error)))
-    return NULL;
-  /* status must not hang on a server that is away. */
-  kpr_est_client_set_timeouts (client, 10, 30);
-  if (!(crl = kpr_est_client_crl (client, error)) || !crl_trusted (agent, id, crl, error))
+  /* status must not hang on a server that is away: 30 s at most. */
+  if (g_strcmp0 (source, id->server) != 0)
+    crl = kpr_protocol_fetch_crl (source, 30, error);
+  else if ((client = kpr_agent_client_for (agent, id, error)))
+    {
+      kpr_est_client_set_timeouts (client, 10, 30);
+      crl = kpr_est_client_crl (client, error);
+    }
+  if (!crl || !crl_trusted (agent, id, source, crl, error))
     return NULL;
   cache_store (path, crl);
   return g_steal_pointer (&crl);
@@ -156,13 +198,15 @@ kpr_identity_revoked_text (const KprIdentity *id)
 
 /* Only a certificate in plain use is judged: during a renewal the old
  * certificate is revoked by the renewal itself, which then finishes.
- * The CRL is fetched from an EST server (certkeeper-ca's /crl); SCEP and
- * CMP CAs publish theirs elsewhere, so their identities are not judged. */
+ * The CRL's source (crl_source) is returned in *@ret_source. */
 static gboolean
-judged (const KprIdentity *id)
+judged (const KprIdentity *id, char **ret_source)
 {
-  return id->state == KPR_STATE_ACTIVE && id->cert && id->server
-         && id->protocol == KPR_PROTOCOL_EST;
+  *ret_source = NULL;
+  if (id->state != KPR_STATE_ACTIVE || !id->cert)
+    return FALSE;
+  *ret_source = crl_source (id);
+  return *ret_source != NULL;
 }
 
 /* Whether @crl lists @id's certificate; if so @id becomes REVOKED. */
@@ -195,11 +239,12 @@ gboolean
 kpr_agent_stop_if_revoked (KprAgent *agent, KprIdentity *id, GError **error)
 {
   g_autoptr (X509_CRL) crl = NULL;
+  g_autofree char *source = NULL;
   gboolean revoked = FALSE;
 
   /* A CA that cannot be asked now does not stop a renewal: the renewal
    * itself asks the same server. */
-  if (!judged (id) || !(crl = get_crl (agent, id, FALSE, NULL)))
+  if (!judged (id, &source) || !(crl = get_crl (agent, id, source, FALSE, NULL)))
     return FALSE;
   if (!apply (agent, id, crl, &revoked, error))
     return TRUE;
@@ -226,17 +271,18 @@ kpr_agent_check_revocations (KprAgent *agent, const char *server, const char *us
     {
       g_autoptr (KprIdentity) id = kpr_store_load (agent->store, *n, NULL);
       g_autoptr (GError) local = NULL;
+      g_autofree char *source = NULL;
       X509_CRL *crl;
       gboolean revoked = FALSE;
 
-      if (!id || !judged (id) || (server && g_strcmp0 (id->server, server) != 0)
-          || (username && g_strcmp0 (id->username, username) != 0))
+      if (!id || (server && g_strcmp0 (id->server, server) != 0)
+          || (username && g_strcmp0 (id->username, username) != 0) || !judged (id, &source))
         continue;
-      /* One CRL per server and round (a NULL entry: it could not be had). */
-      if (!g_hash_table_lookup_extended (crls, id->server, NULL, (gpointer *) &crl))
+      /* One CRL per source and round (a NULL entry: it could not be had). */
+      if (!g_hash_table_lookup_extended (crls, source, NULL, (gpointer *) &crl))
         {
-          crl = get_crl (agent, id, fresh, &local);
-          g_hash_table_insert (crls, g_strdup (id->server), crl);
+          crl = get_crl (agent, id, source, fresh, &local);
+          g_hash_table_insert (crls, g_strdup (source), crl);
           if (!crl)
             g_string_append_printf (problems, "%s%s", problems->len ? "; " : "", local->message);
         }

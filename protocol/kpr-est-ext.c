@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "kpr-est-private.h"
+#include "kpr-protocol.h"
 
 #include <string.h>
 
@@ -298,12 +299,9 @@ kpr_est_client_crl (KprEstClient *client, GError **error)
     return NULL;
   if (kpr_est_check_status (client, &resp, FALSE, error))
     {
-      const unsigned char *p = resp.body->data;
-
-      crl = d2i_X509_CRL (NULL, &p, resp.body->len);
-      if (!crl || p != resp.body->data + resp.body->len)
+      crl = kpr_protocol_crl_from_der (resp.body->data, resp.body->len);
+      if (!crl)
         {
-          g_clear_pointer (&crl, X509_CRL_free);
           g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
                        "The server's /crl answer is not one DER certificate revocation list");
         }

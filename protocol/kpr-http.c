@@ -3,7 +3,9 @@
 
 #include "kpr-http-private.h"
 #include "kpr-est-private.h"
+#include "kpr-protocol.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,4 +280,43 @@ kpr_http_check_status (const KprHttpResponse *resp, GError **error)
   g_set_error (error, KPR_ERROR, code, "The server answered HTTP %ld%s%s", resp->status,
                text[0] ? ": " : "", text);
   return FALSE;
+}
+
+X509_CRL *
+kpr_protocol_crl_from_der (const guint8 *data, gsize len)
+{
+  const unsigned char *p = data;
+  X509_CRL *crl;
+
+  if (!data || len == 0 || len > LONG_MAX)
+    return NULL;
+  crl = d2i_X509_CRL (NULL, &p, (long) len);
+  if (crl && p != data + len)
+    g_clear_pointer (&crl, X509_CRL_free);
+  return crl;
+}
+
+X509_CRL *
+kpr_protocol_fetch_crl (const char *url, guint timeout, GError **error)
+{
+  /* Large CAs publish CRLs of some megabytes; nothing sane is bigger. */
+  KprHttpRequest req = { .url = url, .max_body = 16 * 1024 * 1024,
+                         .connect_timeout = MIN (timeout, 10), .total_timeout = timeout };
+  KprHttpResponse resp = { 0 };
+  CURL *easy = NULL;
+  X509_CRL *crl = NULL;
+
+  if (!kpr_http_check_url (url, "The CRL distribution point", error))
+    return NULL;
+  if (kpr_http_exchange (&easy, &req, &resp, error) && kpr_http_check_status (&resp, error))
+    {
+      crl = kpr_protocol_crl_from_der (resp.body->data, resp.body->len);
+      if (!crl)
+        g_set_error (error, KPR_ERROR, KPR_ERROR_PROTOCOL,
+                     "%s does not hold one DER certificate revocation list", url);
+    }
+  kpr_http_response_clear (&resp);
+  if (easy)
+    curl_easy_cleanup (easy);
+  return crl;
 }

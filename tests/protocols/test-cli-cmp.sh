@@ -5,7 +5,9 @@
 # token and onto a second SoftHSM token standing in for hardware; `renew`
 # replaces the key through a KUR signed with the current pair; `revoke`
 # sends an RR signed with the key, and, with the key gone, one protected
-# with a new reference + secret.
+# with a new reference + secret.  Revocation is learnt from the CRL
+# distribution point the certificate names (openssl ca's CRL over http),
+# and a CRL signed by another key is not believed.
 #
 # The mock hands out one fixed certificate (-rsp_cert), whatever key it is
 # asked to certify.  certkeeper makes its key only when it enrolls, so each
@@ -49,7 +51,7 @@ EXT
 issue() {
     openssl x509 -new -subj "/CN=$2" -force_pubkey "$1" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
         -set_serial "${4:-0x$(openssl rand -hex 8)}" -days 20 \
-        -extfile "$TMP/leaf.ext" -out "$3" 2>"$TMP/issue.err" ||
+        -extfile "${LEAF_EXT:-$TMP/leaf.ext}" -out "$3" 2>"$TMP/issue.err" ||
         { echo "FAIL: openssl x509 -new (CN=$2): $(cat "$TMP/issue.err")" >&2; exit 1; }
 }
 
@@ -229,6 +231,81 @@ run revoke hw --pin-file "$PIN_FILE" --reference "$REF" --secret-file "$SECRET_F
 expect_rc 0 "revoke hw without its key: RR protected with --reference + secret"
 show_json hw
 check_json "$JSON" "j['state'] == 'REVOKED'" "revoke without the key: hw is REVOKED"
+
+# --- a CRL distribution point (issue 13, item 3: CAs other than certkeeper-ca) -------
+# A CMP CA publishes its CRL where its certificates say; certkeeper fetches
+# it there (plain http, as CAs publish them: the CRL is signed), checks
+# the signature against the identity's anchor, and caches it no longer
+# than its nextUpdate.  The CA's CRLs come from `openssl ca`, served by
+# python3's http.server on 127.0.0.1.
+mkdir -p "$TMP/ca-db" "$TMP/www"
+: > "$TMP/ca-db/index.txt"
+echo 01 > "$TMP/ca-db/crlnumber"
+printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s\ncertificate = %s\nprivate_key = %s\ndefault_md = sha256\ncrlnumber = %s\n' \
+    "$TMP/ca-db/index.txt" "$TMP/ca.pem" "$TMP/ca.key" "$TMP/ca-db/crlnumber" > "$TMP/ca.cnf"
+# publish_crl SECONDS: a CRL valid that long, as DER where the certificates point.
+publish_crl() {
+    openssl ca -config "$TMP/ca.cnf" -gencrl -crlsec "$1" -out "$TMP/crl.pem" 2>"$TMP/ca.err" &&
+        openssl crl -in "$TMP/crl.pem" -outform DER -out "$TMP/www/ca.crl.new" 2>>"$TMP/ca.err" &&
+        mv "$TMP/www/ca.crl.new" "$TMP/www/ca.crl" ||
+        { echo "FAIL: openssl ca -gencrl: $(cat "$TMP/ca.err")" >&2; exit 1; }
+}
+publish_crl 2
+CRL_PORT=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$CRL_PORT" > "$TMP/http.log" 2>&1 &
+CRL_PID=$!
+BG_PIDS="$BG_PIDS $CRL_PID"
+for _ in $(seq 100); do
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+        "$CRL_PORT" 2>/dev/null && break
+    sleep 0.05
+done
+{ cat "$TMP/leaf.ext"; echo "crlDistributionPoints=URI:http://127.0.0.1:$CRL_PORT/ca.crl"; } > "$TMP/dp.ext"
+LEAF_EXT=$TMP/dp.ext
+enroll_on dp certkeeper
+LEAF_EXT=
+grep -q 'GET /ca.crl' "$TMP/http.log" && ok "distribution point: certkeeper fetched the CRL the certificate names" \
+    || fail "distribution point: no GET /ca.crl in the server's log: $(tail -n 3 "$TMP/http.log")"
+sleep 2 # the cached CRL is past its nextUpdate
+publish_crl 2
+# (soft and hw are revoked above, so status exits non-zero whatever dp is:
+# dp's own state is what tells.)
+run status
+expect_stdout "dp " "status lists dp"
+show_json dp
+check_json "$JSON" "j['state'] == 'ACTIVE'" "status with a CRL that does not list dp: dp stays ACTIVE"
+openssl ca -config "$TMP/ca.cnf" -revoke "$TMP/dp.pem" -crl_reason superseded > /dev/null 2>&1 \
+    && ok "the CA revoked dp's certificate" || fail "openssl ca -revoke dp"
+sleep 2
+publish_crl 600
+run status
+expect_rc 26 "status once the CA's CRL lists dp (KPR_ERROR_REVOKED)"
+show_json dp
+check_json "$JSON" "j['state'] == 'REVOKED' and j['revoked']['reason'] == 'superseded' and j['revoked']['when']" \
+    "distribution point: dp is REVOKED, superseded, with the date"
+
+# A CRL that lists dp2 but is signed by another key with the CA's name is
+# not believed.
+LEAF_EXT=$TMP/dp.ext
+enroll_on dp2 certkeeper
+LEAF_EXT=
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/evil.key" \
+    -out "$TMP/evil.pem" -days 1 -subj "/CN=certkeeper CMP test CA" 2>/dev/null
+mkdir -p "$TMP/evil-db"
+: > "$TMP/evil-db/index.txt"
+echo 01 > "$TMP/evil-db/crlnumber"
+sed "s|$TMP/ca.pem|$TMP/evil.pem|; s|$TMP/ca.key|$TMP/evil.key|; s|$TMP/ca-db|$TMP/evil-db|g" \
+    "$TMP/ca.cnf" > "$TMP/evil.cnf"
+openssl ca -config "$TMP/evil.cnf" -revoke "$TMP/dp2.pem" -crl_reason superseded > /dev/null 2>&1 &&
+    openssl ca -config "$TMP/evil.cnf" -gencrl -crlsec 600 -out "$TMP/evil-crl.pem" 2>/dev/null &&
+    openssl crl -in "$TMP/evil-crl.pem" -outform DER -out "$TMP/www/ca.crl" ||
+    fail "could not make the forged CRL"
+rm -rf "$STATE/crl" # the cache holds the CA's CRL for 10 minutes
+run status
+expect_stdout "not signed by the CA" "forged CRL: status says the CRL is not the CA's"
+show_json dp2
+check_json "$JSON" "j['state'] == 'ACTIVE'" "forged CRL: dp2 stays ACTIVE"
+kill "$CRL_PID" 2>/dev/null || true
 
 # --- a record naming a protocol this certkeeper does not know ------------------------
 sed 's/^protocol=cmp$/protocol=gopher/' "$STATE/identities/soft.ini" > "$STATE/identities/odd.ini"
