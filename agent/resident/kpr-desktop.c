@@ -585,6 +585,43 @@ on_wake (const char *why, gpointer data)
   return TRUE;
 }
 
+/* --- what the tray asks (kpr-tray.h) ------------------------------------- */
+
+static gboolean
+tray_renew (gpointer data, const char *name, KprAgentNeeds *needs, GError **error)
+{
+  /* Not an asker: nobody shows the outcome, so a failure notifies. */
+  return kpr_desktop_renew_now (data, name, FALSE, needs, error);
+}
+
+static void
+tray_open_gui (gpointer data, const char *action, const char *name)
+{
+  kpr_desktop_open_gui (data, action, name);
+}
+
+static gboolean
+tray_stuck (gpointer data, const char *name, gboolean in_progress)
+{
+  KprDesktop *desktop = data;
+  KprDesktopIdentity *id = g_hash_table_lookup (desktop->identities, name);
+
+  return id && (id->blocked || (in_progress && id->failures > 0));
+}
+
+static void
+tray_quit (gpointer data)
+{
+  KprDesktop *desktop = data;
+
+  if (desktop->loop)
+    g_main_loop_quit (desktop->loop);
+}
+
+static const KprTrayActions tray_actions = {
+  .renew = tray_renew, .open_gui = tray_open_gui, .stuck = tray_stuck, .quit = tray_quit,
+};
+
 int
 kpr_desktop_run (KprDesktop *desktop)
 {
@@ -604,7 +641,7 @@ kpr_desktop_run (KprDesktop *desktop)
     {
       kpr_log (KPR_LOG_INFO, "certkeeper-agent %s: desktop mode", PACKAGE_VERSION);
       /* Without a tray the agent still reminds through notifications. */
-      if (!(desktop->tray = kpr_tray_new (desktop, &error)))
+      if (!(desktop->tray = kpr_tray_new (desktop->bus, &tray_actions, desktop, &error)))
         {
           kpr_log (KPR_LOG_WARNING, "no tray icon: %s", error->message);
           g_clear_error (&error);

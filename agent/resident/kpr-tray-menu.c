@@ -84,15 +84,14 @@ renew_due (gpointer data)
       KprAgentNeeds needs = KPR_AGENT_NEEDS_NOTHING;
 
       kpr_log (KPR_LOG_INFO, "%s: “Renew now” chosen in the tray", names[i]);
-      /* Not an asker: nobody shows the outcome, so a failure notifies. */
-      if (!kpr_desktop_renew_now (tray->desktop, names[i], FALSE, &needs, &error))
+      if (!tray->actions->renew (tray->data, names[i], &needs, &error))
         {
           kpr_log (KPR_LOG_WARNING, "%s: renewal failed: %s", names[i], error->message);
           /* The window asks for the PIN or word (one renewal at a time
            * there: the first that needs a person). */
           if (needs && !asked)
             {
-              kpr_desktop_open_gui (tray->desktop, "renew", names[i]);
+              tray->actions->open_gui (tray->data, "renew", names[i]);
               asked = TRUE;
             }
         }
@@ -113,7 +112,7 @@ menu_event (KprTray *tray, int id, const char *event)
     {
     case MENU_OPEN:
       kpr_log (KPR_LOG_INFO, "tray: “Open certkeeper” chosen");
-      kpr_desktop_open_gui (tray->desktop, NULL, NULL);
+      tray->actions->open_gui (tray->data, NULL, NULL);
       break;
     case MENU_RENEW:
       if (!tray->renew_idle)
@@ -121,8 +120,7 @@ menu_event (KprTray *tray, int id, const char *event)
       break;
     case MENU_QUIT:
       kpr_log (KPR_LOG_INFO, "tray: “Quit” chosen, stopping");
-      if (tray->desktop->loop)
-        g_main_loop_quit (tray->desktop->loop);
+      tray->actions->quit (tray->data);
       break;
     }
   return TRUE;

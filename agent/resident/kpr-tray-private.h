@@ -9,7 +9,8 @@
 enum { MENU_ROOT, MENU_OPEN, MENU_RENEW, MENU_SEPARATOR, MENU_QUIT };
 
 struct _KprTray {
-  KprDesktop *desktop;
+  const KprTrayActions *actions;
+  gpointer data;
   GDBusConnection *bus;
   GDBusNodeInfo *node;
   guint item_id, menu_id, watch_id;

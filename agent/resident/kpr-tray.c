@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "kpr-log.h"
+#include "kpr-agent.h"
 #include "kpr-tray-private.h"
 
 #define ITEM_PATH "/StatusNotifierItem"
@@ -140,9 +141,7 @@ kpr_tray_state_of (GVariant *list, guint attention)
 static gboolean
 stuck (KprTray *tray, const char *name, const char *status)
 {
-  KprDesktopIdentity *id = g_hash_table_lookup (tray->desktop->identities, name);
-
-  return id && (id->blocked || (is_status (status, KPR_STATUS_IN_PROGRESS) && id->failures > 0));
+  return tray->actions->stuck (tray->data, name, is_status (status, KPR_STATUS_IN_PROGRESS));
 }
 
 static char *
@@ -207,7 +206,7 @@ on_item_method (KprTray *tray, const char *method, GDBusMethodInvocation *invoca
   if (g_str_equal (method, "Activate"))
     {
       kpr_log (KPR_LOG_INFO, "tray: icon activated");
-      kpr_desktop_open_gui (tray->desktop, NULL, NULL);
+      tray->actions->open_gui (tray->data, NULL, NULL);
     }
   /* SecondaryActivate, ContextMenu (the panel shows Menu), Scroll: nothing
    * they could mean here. */
@@ -326,13 +325,15 @@ on_watcher_vanished (GDBusConnection *bus, const char *name, gpointer data)
 /* --- life ------------------------------------------------------------------ */
 
 KprTray *
-kpr_tray_new (KprDesktop *desktop, GError **error)
+kpr_tray_new (GDBusConnection *bus, const KprTrayActions *actions, gpointer data,
+              GError **error)
 {
   g_autoptr (KprTray) tray = g_new0 (KprTray, 1);
   g_autoptr (GError) local = NULL;
 
-  tray->desktop = desktop;
-  tray->bus = g_object_ref (desktop->bus);
+  tray->actions = actions;
+  tray->data = data;
+  tray->bus = g_object_ref (bus);
   tray->tooltip = g_strdup ("Looking at the certificates…");
   tray->revision = 1;
   if (!(tray->node = g_dbus_node_info_new_for_xml (tray_xml, &local)))

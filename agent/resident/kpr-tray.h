@@ -4,7 +4,9 @@
  * agent runs on with notifications only (docs/desktop.md, "Tray"). */
 #pragma once
 
-#include "kpr-desktop.h"
+#include <gio/gio.h>
+
+#include "kpr-agent-bus.h"
 
 G_BEGIN_DECLS
 
@@ -16,9 +18,27 @@ typedef enum {
   KPR_TRAY_EXPIRED,   /* expired, failed or a damaged record */
 } KprTrayState;
 
-/* Exports the item and its menu on @desktop->bus and registers with the
- * watcher whenever one is (or comes) on the bus. */
-KprTray *kpr_tray_new (KprDesktop *desktop, GError **error);
+/* What the tray asks of the program that shows it (the desktop agent):
+ * callbacks, so that the tray knows nothing of that program's insides. */
+typedef struct {
+  /* "Renew now" on @name; FALSE with *@needs set when a person must
+   * answer (the window is then opened for it). */
+  gboolean (*renew) (gpointer data, const char *name, KprAgentNeeds *needs, GError **error);
+  /* Opens the window, on @action ("renew") for @name when non-NULL. */
+  void (*open_gui) (gpointer data, const char *action, const char *name);
+  /* Whether "Renew now" should try @name again besides due, expired and
+   * failed ones: it waits for a person, or (@in_progress) its renewal
+   * keeps failing. */
+  gboolean (*stuck) (gpointer data, const char *name, gboolean in_progress);
+  /* "Quit". */
+  void (*quit) (gpointer data);
+} KprTrayActions;
+
+/* Exports the item and its menu on @bus and registers with the watcher
+ * whenever one is (or comes) on the bus; @actions (static) are called
+ * with @data. */
+KprTray *kpr_tray_new (GDBusConnection *bus, const KprTrayActions *actions, gpointer data,
+                       GError **error);
 void kpr_tray_free (KprTray *tray);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KprTray, kpr_tray_free)
 

@@ -11,7 +11,10 @@ Fails (one TAP line per rule, with the offending file and line) when
   * a library's source (agent/ core, common/, pkcs11/, protocol/) defines
     main() or prints (printf, g_print, fprintf to stdout/stderr, ...);
   * headers include each other in a circle, or folders depend on each
-    other in a circle.
+    other in a circle, or the agent's modules do (a module: a header and
+    the sources named after it, kpr-tray.h + kpr-tray-private.h +
+    kpr-tray.c + kpr-tray-menu.c; the tray and the desktop agent used to
+    call each other that way).
 
   test-layers.py SOURCE_ROOT
 """
@@ -182,6 +185,54 @@ for a in sorted(edges):
     if a not in fstate:
         fvisit(a, [a])
 check("no circle between folders", problems)
+
+# 6. no circle between modules (a header and the files named after it)
+problems = []
+stems = {}
+for h in headers.values():
+    stems.setdefault(os.path.dirname(h), []).append(os.path.basename(h)[:-2])
+
+
+# The agent's folders (the core and its programs), where the modules are
+# meant to call one way; a GTK window and its application know each other
+# by design, and a folder's face header includes its modules.
+MODULE_FOLDERS = {"agent", "agent/cli", "agent/resident", "agent/nss"}
+
+
+def module_of(rel):
+    folder, base = os.path.dirname(rel), os.path.basename(rel).rsplit(".", 1)[0]
+    if folder not in MODULE_FOLDERS:
+        return None
+    base = base[: -len("-private")] if base.endswith("-private") else base
+    owners = [st for st in stems.get(folder, [])
+              if not st.endswith("-private") and (base == st or base.startswith(st + "-"))]
+    return folder + "/" + max(owners, key=len) if owners else None
+
+
+medges = {}
+for rel in files:
+    a = module_of(rel)
+    for _, target in includes(rel):
+        b = module_of(target)
+        if a and b and a != b:
+            medges.setdefault(a, set()).add(b)
+mstate = {}
+
+
+def mvisit(a, path):
+    mstate[a] = 1
+    for b in sorted(medges.get(a, ())):
+        if mstate.get(b) == 1:
+            problems.append(" -> ".join(path[path.index(b):] + [b]))
+        elif b not in mstate:
+            mvisit(b, path + [b])
+    mstate[a] = 2
+
+
+for a in sorted(medges):
+    if a not in mstate:
+        mvisit(a, [a])
+check("no circle between modules", problems)
 
 # The checks must have seen the tree (a wrong SOURCE_ROOT is a failure).
 check("the sources were found", [] if len(files) > 50 and "agent/kpr-agent.h" in files
