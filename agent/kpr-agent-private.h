@@ -72,6 +72,7 @@ struct _KprAgent {
   gboolean request_sent; /* an enrollment request with credentials left */
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
   char *browser_note; /* what the last flow's browser step did, or NULL */
+  char *browser_restart; /* its "Restart Chromium to use it there." part, or NULL */
   char *renewal_note; /* a renewal that became a new enrollment: why, or NULL */
   char *cmp_reference; /* kpr_agent_set_cmp_reference */
 };

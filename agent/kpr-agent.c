@@ -27,6 +27,7 @@ kpr_agent_free (KprAgent *agent)
   kpr_token_ctx_free (agent->tokens);
   kpr_store_free (agent->store);
   g_free (agent->browser_note);
+  g_free (agent->browser_restart);
   g_free (agent->renewal_note);
   g_free (agent->cmp_reference);
   g_free (agent);

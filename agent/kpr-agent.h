@@ -567,6 +567,10 @@ void kpr_agent_set_browsers (KprAgent *agent, gboolean automatic);
 /* What that step did, for the person ("Ready in Chromium; restart Firefox
  * (work) to use it there."), or NULL; valid until the next flow. */
 const char *kpr_agent_get_browser_note (KprAgent *agent);
+/* Only the part of it that asks for a browser restart ("Restart Chromium
+ * to use it there."), or NULL when no browser needs one: what a
+ * notification after an unattended renewal says. */
+const char *kpr_agent_get_browser_restart (KprAgent *agent);
 
 /* A real TLS client-authentication probe of @url with identity @name's
  * key: what a browser would meet there. */

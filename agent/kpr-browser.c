@@ -409,6 +409,12 @@ kpr_agent_get_browser_note (KprAgent *agent)
   return agent->browser_note;
 }
 
+const char *
+kpr_agent_get_browser_restart (KprAgent *agent)
+{
+  return agent->browser_restart;
+}
+
 static gboolean
 browsers_automatic (KprAgent *agent)
 {
@@ -448,6 +454,7 @@ kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity)
   g_autoptr (GString) note = g_string_new (NULL);
 
   g_clear_pointer (&agent->browser_note, g_free);
+  g_clear_pointer (&agent->browser_restart, g_free);
   if (!identity->cert || !browsers_automatic (agent))
     return;
   kpr_agent_progress (agent, "Making “%s” usable in the browsers", identity->name);
@@ -478,9 +485,11 @@ kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity)
         }
       if (restart->len)
         {
-          g_string_append (head, head->len ? " Restart " : "Restart ");
-          append_list (head, restart);
-          g_string_append (head, " to use it there.");
+          g_autoptr (GString) sentence = g_string_new ("Restart ");
+          append_list (sentence, restart);
+          g_string_append (sentence, " to use it there.");
+          g_string_append_printf (head, "%s%s", head->len ? " " : "", sentence->str);
+          agent->browser_restart = g_string_free (g_steal_pointer (&sentence), FALSE);
         }
       g_string_prepend (note, note->len ? " " : "");
       g_string_prepend (note, head->str);

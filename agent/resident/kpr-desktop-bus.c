@@ -200,11 +200,12 @@ on_notified (GObject *source, GAsyncResult *result, gpointer data)
   g_free (call);
 }
 
-void
-kpr_desktop_notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary,
-                    const char *body)
+/* @actions: NULL-terminated key, label pairs; @urgency: 0 low, 1 normal,
+ * 2 critical. */
+static void
+notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary, const char *body,
+        const char *const *actions, guchar urgency)
 {
-  const char *actions[] = { "renew", "Renew now", "later", "Later", NULL };
   GVariantBuilder hints;
   NotifyCall *call;
 
@@ -212,7 +213,7 @@ kpr_desktop_notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *sum
     return;
   g_variant_builder_init (&hints, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (&hints, "{sv}", "desktop-entry", g_variant_new_string ("certkeeper"));
-  g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (2));
+  g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (urgency));
   call = g_new0 (NotifyCall, 1);
   call->desktop = desktop;
   call->name = g_strdup (id->name);
@@ -223,6 +224,25 @@ kpr_desktop_notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *sum
                                          g_variant_builder_end (&hints), -1),
                           G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 10000, NULL,
                           on_notified, call);
+}
+
+void
+kpr_desktop_notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary,
+                    const char *body)
+{
+  static const char *const actions[] = { "renew", "Renew now", "later", "Later", NULL };
+
+  notify (desktop, id, summary, body, actions, 2);
+}
+
+void
+kpr_desktop_inform (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary,
+                    const char *body)
+{
+  static const char *const none[] = { NULL };
+
+  /* It replaces the identity's reminder, whose "Renew now" is moot now. */
+  notify (desktop, id, summary, body, none, 1);
 }
 
 static KprDesktopIdentity *

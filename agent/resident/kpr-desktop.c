@@ -164,6 +164,26 @@ desktop_agent (KprDesktop *desktop, GError **error)
 
 /* --- one renewal ---------------------------------------------------------- */
 
+/* Nobody watched the renewal (the scheduler's, or "Renew now" in a
+ * bubble): the person learns that it happened, and whether a browser that
+ * ran while its module was registered must restart to offer the new
+ * certificate (issue 12, item 6).  Nothing to choose: no actions. */
+static void
+inform_renewed (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id,
+                const KprIdentity *identity)
+{
+  g_autofree char *until = NULL, *body = NULL;
+  g_autofree char *summary = g_strdup_printf ("Certificate “%s” renewed", id->name);
+  const char *restart = kpr_agent_get_browser_restart (agent);
+  KprSchedInput in = { 0 };
+
+  kpr_sched_input_from_identity (&in, identity);
+  until = kpr_time_for_people (in.not_after);
+  body = g_strdup_printf ("Valid until %s.%s%s", until, restart ? " " : "",
+                          restart ? restart : "");
+  kpr_desktop_inform (desktop, id, summary, body);
+}
+
 /* @asker: a front end asked (Renew) and shows the outcome itself; no
  * bubble on top of its dialog. */
 static gboolean
@@ -233,6 +253,8 @@ renew_one (KprDesktop *desktop, KprAgent *agent, KprDesktopIdentity *id, gboolea
       if (kpr_agent_get_renewal_note (agent))
         kpr_log (KPR_LOG_NOTICE, "%s: %s", id->name, kpr_agent_get_renewal_note (agent));
       kpr_desktop_emit (desktop, "Renewed", g_variant_new ("(ss)", id->name, serial));
+      if (!asker)
+        inform_renewed (desktop, agent, id, identity);
     }
   return TRUE;
 }

@@ -87,5 +87,8 @@ void kpr_desktop_emit (KprDesktop *desktop, const char *signal, GVariant *args);
  * server it is only logged. */
 void kpr_desktop_notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary,
                          const char *body);
+/* An outcome to read, without actions (a renewal done unattended). */
+void kpr_desktop_inform (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary,
+                         const char *body);
 
 G_END_DECLS

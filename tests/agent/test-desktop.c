@@ -11,6 +11,11 @@
  *     with the actions "renew" and "later" arrives;
  *   * after the server is back, ActionInvoked(id, "renew") leads to a
  *     Renewed(desk, serial) signal with a new serial;
+ *   * every renewal nobody watched (that one, then two by the scheduler
+ *     alone) is told in a notification without actions, "Valid until …",
+ *     with "Restart Chromium to use it there." while a Chromium (a fake
+ *     process of that name) runs since before desk's module was
+ *     registered, and without it once that Chromium has ended;
  *   * SIGTERM ends the agent with exit 0;
  *   * restarted without the PIN file (CONFIG removed), the due renewal
  *     cannot happen unattended: a notification says so, and its "Renew
@@ -20,6 +25,7 @@
  *     org.certkeeper.Agent1.Error.NeedsSecret naming "pin".
  *
  * Usage: test-desktop AGENT AGENT-LOG CA-BIN CA-DIR PORT OUTBOX OLD-SERIAL RESULT-FILE CONFIG
+ *        FAKE-CHROMIUM
  * Prints TAP; writes the renewed serial to RESULT-FILE for the shell to
  * compare with 'certkeeper show --json'.
  */
@@ -91,8 +97,9 @@ gui_asked_to_renew (gpointer data)
 
 static GDBusConnection *bus;
 static guint32 last_id, notify_count;
-static char *notify_summary;
+static char *notify_summary, *notify_body;
 static gboolean notify_has_actions;
+static guint notify_n_actions;
 static char *renewed_serial, *renewed_name;
 static guint failed_count, expiring_count;
 
@@ -111,11 +118,12 @@ on_notify_method (GDBusConnection *c, const char *sender, const char *path, cons
       notify_count++;
       last_id = replaces ? replaces : notify_count;
       g_free (notify_summary);
-  g_free (gui_action);
-  g_free (gui_param);
+      g_free (notify_body);
       notify_summary = g_strdup (summary);
+      notify_body = g_strdup (body);
       /* actions come as key, label pairs */
       notify_has_actions = FALSE;
+      notify_n_actions = actions ? g_strv_length ((char **) actions) / 2 : 0;
       {
         gboolean renew = FALSE, later = FALSE;
         for (int i = 0; actions && actions[i] && actions[i + 1]; i += 2)
@@ -165,6 +173,49 @@ notified (gpointer data)
   return notify_count > GPOINTER_TO_UINT (data) && notify_has_actions;
 }
 
+/* A Cond: a notification after the @data-th one that says a renewal
+ * happened (the summary names it renewed). */
+static gboolean
+renewed_notified (gpointer data)
+{
+  return notify_count > GPOINTER_TO_UINT (data) && notify_summary
+         && strstr (notify_summary, "renewed") != NULL;
+}
+
+/* The notification of a renewal nobody watched: it says so, with the
+ * new validity, offers nothing to choose, and asks for a browser restart
+ * only when @restart. */
+static void
+check_renewed_bubble (guint before, gboolean restart, const char *when)
+{
+  g_autofree char *what = NULL;
+
+  what = g_strdup_printf ("%s: a notification says desk was renewed, until when", when);
+  check (wait_for (renewed_notified, GUINT_TO_POINTER (before), 20) && notify_body
+           && strstr (notify_summary, "desk") && g_str_has_prefix (notify_body, "Valid until "),
+         what);
+  g_free (what);
+  what = g_strdup_printf ("%s: it has no actions (no Renew now, no Later)", when);
+  check (notify_summary && notify_n_actions == 0, what);
+  g_free (what);
+  if (restart)
+    what = g_strdup_printf ("%s: it asks to restart Chromium, which runs since before its module "
+                            "was registered", when);
+  else
+    what = g_strdup_printf ("%s: no browser runs, so it asks for no restart", when);
+  check (notify_body
+           && (strstr (notify_body, "Restart Chromium to use it there.") != NULL) == restart
+           && (restart || !strstr (notify_body, "Restart")),
+         what);
+}
+
+/* A Cond: a Renewed signal with a serial other than @data's. */
+static gboolean
+renewed_again (gpointer data)
+{
+  return renewed_serial && g_ascii_strcasecmp (renewed_serial, data) != 0;
+}
+
 static gboolean
 expiring_seen (gpointer data)
 {
@@ -192,20 +243,22 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (GDBusNodeInfo) node = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) agent = NULL, server = NULL;
+  g_autoptr (GSubprocess) agent = NULL, server = NULL, chromium = NULL;
   g_autoptr (GVariant) list = NULL, status = NULL;
   static const GDBusInterfaceVTable vtable = { on_notify_method, NULL, NULL, { 0 } };
-  const char *agent_path, *ca_bin, *ca_dir, *port, *outbox, *old_serial, *result;
+  const char *agent_path, *ca_bin, *ca_dir, *port, *outbox, *old_serial, *result, *fake_chromium;
+  guint before;
 
-  if (argc != 10)
+  if (argc != 11)
     {
       fprintf (stderr, "usage: %s AGENT AGENT-LOG CA-BIN CA-DIR PORT OUTBOX OLD-SERIAL RESULT "
-                       "CONFIG\n",
+                       "CONFIG FAKE-CHROMIUM\n",
                argv[0]);
       return 2;
     }
   agent_path = argv[1], agent_log = argv[2], ca_bin = argv[3], ca_dir = argv[4];
   port = argv[5], outbox = argv[6], old_serial = argv[7], result = argv[8];
+  fake_chromium = argv[10];
   printf ("TAP version 13\n");
 
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
@@ -289,6 +342,14 @@ main (int argc, char **argv)
 
   server = start_server (ca_bin, ca_dir, port, outbox);
 
+  /* A browser of this person runs from here on (test-desktop.sh made a
+   * "chromium" that only sleeps: what kpr-browser-stores.c looks for is
+   * a process of that name with this HOME).  desk was enrolled with
+   * --no-browser: this renewal registers its module in Chromium's
+   * database while that browser runs, so a restart is needed. */
+  chromium = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, fake_chromium, "600", NULL);
+  g_assert_no_error (error);
+  before = notify_count;
   g_dbus_connection_emit_signal (bus, NULL, "/org/freedesktop/Notifications",
                                  "org.freedesktop.Notifications", "ActionInvoked",
                                  g_variant_new ("(us)", last_id, "renew"), &error);
@@ -298,6 +359,26 @@ main (int argc, char **argv)
   check (renewed_serial && g_strcmp0 (renewed_name, "desk") == 0
            && g_ascii_strcasecmp (renewed_serial, old_serial) != 0,
          "Renewed(desk, serial) carries a new serial");
+  check_renewed_bubble (before, TRUE, "“Renew now” chosen in a bubble, Chromium running");
+
+  /* The next renewals come from the scheduler alone (the certificate
+   * lives 120 s and is due after about 20 s): nobody asked. */
+  {
+    g_autofree char *previous = g_strdup (renewed_serial);
+    before = notify_count;
+    check (wait_for (renewed_again, previous, 90),
+           "unattended: the scheduler renews desk again (Renewed with a new serial)");
+    check_renewed_bubble (before, TRUE, "unattended, Chromium running");
+  }
+  g_subprocess_force_exit (chromium);
+  g_subprocess_wait (chromium, NULL, NULL);
+  {
+    g_autofree char *previous = g_strdup (renewed_serial);
+    before = notify_count;
+    check (wait_for (renewed_again, previous, 90),
+           "unattended: renewed once more after Chromium ended");
+    check_renewed_bubble (before, FALSE, "unattended, no browser running");
+  }
   if (renewed_serial)
     g_file_set_contents (result, renewed_serial, -1, NULL);
 
@@ -331,7 +412,7 @@ main (int argc, char **argv)
   g_subprocess_wait_async (agent, NULL, on_agent_exit, NULL);
   check (wait_for (agent_on_bus, bus, 30), "restarted without a PIN file: on the bus again");
   {
-    guint before = notify_count;
+    before = notify_count;
     check (wait_for (notified, GUINT_TO_POINTER (before), 60),
            "the due renewal needs the PIN: a notification says so");
     g_dbus_connection_emit_signal (bus, NULL, "/org/freedesktop/Notifications",
@@ -366,6 +447,9 @@ main (int argc, char **argv)
 
   printf ("1..%d\n", tap_n);
   g_free (notify_summary);
+  g_free (notify_body);
+  g_free (gui_action);
+  g_free (gui_param);
   g_free (renewed_serial);
   g_free (renewed_name);
   g_object_unref (bus);

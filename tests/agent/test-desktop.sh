@@ -7,7 +7,8 @@
 # fail and the agent must remind) and runs test-desktop (C, GDBus) under
 # dbus-run-session: it plays the notification server and checks List,
 # Renew("nosuch"), the reminder with its actions, ActionInvoked("renew")
-# → Renewed, SIGTERM, and (the PIN file gone) Renew → Error.NeedsSecret.  Afterwards 'certkeeper show --json' must agree
+# → Renewed, the bubbles after renewals nobody watched (with and without
+# a running Chromium that needs a restart), SIGTERM, and (the PIN file gone) Renew → Error.NeedsSecret.  Afterwards 'certkeeper show --json' must agree
 # with the serial of the Renewed signal.
 #
 # Usage: test-desktop.sh certkeeper certkeeper-ca certkeeper-agent test-desktop
@@ -24,8 +25,14 @@ init_token
 # due 14-20 s after issue, expiry 60 s after issue.
 ca_init --lifetime 60s
 start_server
-enroll desk --no-backup
+# Not set up in the browsers yet: the first renewal registers desk's
+# module while the (fake) Chromium runs, which then needs a restart.
+enroll desk --no-backup --no-browser
 expect_rc 0 "enroll desk"
+# A person who uses Chromium (its config dir), and a stand-in for its
+# running browser process: a program named "chromium" that sleeps.
+mkdir -p "$XDG_CONFIG_HOME/chromium" "$TMP/bin"
+cp "$(command -v sleep)" "$TMP/bin/chromium"
 show_json desk
 OLD_SERIAL=$(json "$JSON" 'j["serial"]')
 [ -n "$OLD_SERIAL" ] || { echo "FAIL: no serial for desk: $(cat "$JSON")" >&2; exit 1; }
@@ -38,7 +45,13 @@ LOG=$TMP/agent.log
 RESULT=$TMP/renewed-serial
 rc=0
 dbus-run-session -- "$DRIVER" "$AGENT" "$LOG" "$CA_BIN" "$CA" "$PORT" "$OUTBOX" \
-    "$OLD_SERIAL" "$RESULT" "$AGENT_CONF" || rc=$?
+    "$OLD_SERIAL" "$RESULT" "$AGENT_CONF" "$TMP/bin/chromium" || rc=$?
+# The stand-in Chromium, should the driver have ended without stopping it.
+for exe in /proc/[0-9]*/exe; do
+    [ "$(readlink "$exe" 2> /dev/null)" = "$TMP/bin/chromium" ] || continue
+    pid=${exe#/proc/}
+    kill -KILL "${pid%/exe}" 2> /dev/null || true
+done
 [ "$rc" -eq 0 ] && ok "test-desktop on a private bus" \
     || fail "test-desktop: exit $rc; agent log: $(tail -25 "$LOG")"
 
