@@ -564,6 +564,12 @@ gboolean kpr_agent_browser_fix (KprAgent *agent, GError **error);
  * (--no-browser).  Unset, [browsers] automatic= in certkeeper.conf decides
  * (default true). */
 void kpr_agent_set_browsers (KprAgent *agent, gboolean automatic);
+/* That setting itself, [browsers] automatic= (the window's Preferences):
+ * read without the store's lock; written keeping the file's other keys
+ * and comments.  FALSE with KPR_ERROR_BAD_INPUT (an unreadable file, left
+ * alone) or KPR_ERROR_IO. */
+gboolean kpr_browsers_get_automatic (void);
+gboolean kpr_browsers_set_automatic (gboolean automatic, GError **error);
 /* What that step did, for the person ("Ready in Chromium; restart Firefox
  * (work) to use it there."), or NULL; valid until the next flow. */
 const char *kpr_agent_get_browser_note (KprAgent *agent);

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "kpr-browser-private.h"
@@ -415,26 +416,65 @@ kpr_agent_get_browser_restart (KprAgent *agent)
   return agent->browser_restart;
 }
 
+static char *
+config_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "certkeeper", "certkeeper.conf", NULL);
+}
+
+gboolean
+kpr_browsers_get_automatic (void)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  g_autofree char *path = config_path ();
+  gboolean on;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL)
+      || !g_key_file_has_key (kf, "browsers", "automatic", NULL))
+    return TRUE;
+  on = g_key_file_get_boolean (kf, "browsers", "automatic", &local);
+  return local ? TRUE : on; /* not a boolean: the default (docs/browsers.md) */
+}
+
+gboolean
+kpr_browsers_set_automatic (gboolean automatic, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  g_autofree char *path = config_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  /* The file also holds the desktop agent's [agent] settings, written by
+   * hand: they and their comments stay; a file that cannot be read is
+   * not replaced. */
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_KEEP_COMMENTS, &local)
+      && !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT, "Cannot read the config %s: %s", path,
+                   local->message);
+      return FALSE;
+    }
+  g_key_file_set_boolean (kf, "browsers", "automatic", automatic);
+  data = g_key_file_to_data (kf, &len, NULL);
+  g_clear_error (&local);
+  if (g_mkdir_with_parents (dir, 0700) < 0
+      || !g_file_set_contents_full (path, data, len, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local))
+    {
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot write the config %s: %s", path,
+                   local ? local->message : g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 browsers_automatic (KprAgent *agent)
 {
   if (!agent->browsers)
-    {
-      g_autoptr (GKeyFile) kf = g_key_file_new ();
-      g_autoptr (GError) local = NULL;
-      g_autofree char *path = g_build_filename (g_get_user_config_dir (), "certkeeper",
-                                                "certkeeper.conf", NULL);
-      gboolean on = TRUE;
-
-      if (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL)
-          && g_key_file_has_key (kf, "browsers", "automatic", NULL))
-        {
-          on = g_key_file_get_boolean (kf, "browsers", "automatic", &local);
-          if (local)
-            on = TRUE; /* not a boolean: the default (docs/browsers.md) */
-        }
-      agent->browsers = on ? 1 : 2;
-    }
+    agent->browsers = kpr_browsers_get_automatic () ? 1 : 2;
   return agent->browsers == 1;
 }
 

@@ -1,6 +1,7 @@
 /* kpr-preferences.c — the settings that exist (the GSettings schema), in
- * an AdwPreferencesWindow (issue 16, item 6): the reminder lead time and
- * the defaults the assistant offers for a new identity.  Each row is
+ * an AdwPreferencesWindow (issue 16, item 6): the reminder lead time,
+ * the defaults the assistant offers for a new identity, and whether
+ * certificates are set up in the browsers (certkeeper.conf).  Each row is
  * bound to its key (g_settings_bind), so the window has no Apply button
  * and other windows see a change at once. */
 #include "config.h"
@@ -51,6 +52,49 @@ choice_row (GSettings *settings, const char *key, const char *title, const char 
   return row;
 }
 
+/* [browsers] automatic= lives in certkeeper.conf, not in GSettings: the
+ * certkeeper command and the agent read it too (kpr_browsers_*). */
+static void
+on_browsers_switched (GtkSwitch *toggle, GParamSpec *pspec, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean on = gtk_switch_get_active (toggle);
+
+  if (kpr_browsers_set_automatic (on, &error))
+    return;
+  g_signal_handlers_block_by_func (toggle, on_browsers_switched, data);
+  gtk_switch_set_active (toggle, !on);
+  g_signal_handlers_unblock_by_func (toggle, on_browsers_switched, data);
+  /* The reason is long (a path): the toast stays short. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (toggle), error->message);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (data),
+                                    adw_toast_new ("The setting could not be saved."));
+}
+
+static GtkWidget *
+browsers_group (GtkWidget *window)
+{
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *toggle = gtk_switch_new ();
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), "Browsers");
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "Set up in browsers");
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
+                               "After adding, importing or renewing, make the certificate usable "
+                               "in Chromium and Firefox");
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_widget_set_name (toggle, "browsers-automatic");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Set up in browsers", -1);
+  gtk_switch_set_active (GTK_SWITCH (toggle), kpr_browsers_get_automatic ());
+  g_signal_connect (toggle, "notify::active", G_CALLBACK (on_browsers_switched), window);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  return group;
+}
+
 GtkWidget *
 kpr_preferences_new (GtkWindow *parent, GSettings *settings)
 {
@@ -72,7 +116,7 @@ kpr_preferences_new (GtkWindow *parent, GSettings *settings)
   gtk_window_set_transient_for (GTK_WINDOW (window), parent);
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);
   gtk_widget_set_name (window, "preferences");
-  /* Three rows need no search. */
+  /* Four rows need no search. */
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (window), FALSE);
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (reminders), "Reminders");
@@ -104,6 +148,8 @@ kpr_preferences_new (GtkWindow *parent, GSettings *settings)
 
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (reminders));
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (defaults));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page),
+                            ADW_PREFERENCES_GROUP (browsers_group (window)));
   adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
   return window;
 }
