@@ -268,7 +268,7 @@ on_copy_uri (GSimpleAction *action, GVariant *param, gpointer data)
       return;
     }
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (window)), uri);
-  kpr_window_toast (window, "The key’s PKCS#11 URI is copied.");
+  kpr_window_toast (window, "PKCS#11 URI copied.");
 }
 
 void

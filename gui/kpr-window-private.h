@@ -76,6 +76,7 @@ struct _KprWindow {
   guint tick_source;
   gboolean busy;
   AdwToast *toast; /* the last one shown */
+  GtkWindow *message_dialog; /* a message too long for a toast (weak) */
 };
 
 /* kpr-window.c: the list from what was loaded. */
@@ -95,7 +96,8 @@ void kpr_window_fix_browsers (KprWindow *window, const char *name);
 const KprIdentity *kpr_window_lookup (KprWindow *window, const char *name);
 /* The worker for the actions (one at a time per window). */
 KprWorker *kpr_window_get_worker (KprWindow *window);
-/* A short sentence at the bottom of the window. */
+/* A short sentence at the bottom of the window; one too long for a
+ * toast's line is said in a dialog instead, never cut short. */
 void kpr_window_toast (KprWindow *window, const char *message);
 /* While an action runs: its progress on the detail page, and the action
  * buttons insensitive.  @message NULL ends it. */

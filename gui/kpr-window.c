@@ -169,14 +169,53 @@ kpr_window_get_worker (KprWindow *self)
   return self->worker;
 }
 
+/* A toast is one line, which libadwaita cuts short ("…") when the text
+ * is wider than the window leaves it.  Its title is set in the "heading"
+ * style, and the toast's margins, padding and close button take
+ * TOAST_CHROME_PX of the width (libadwaita 1.2, measured at 360 and 720
+ * pixels: 94, the same at both; the gui suite checks that no toast is cut
+ * short). */
+#define TOAST_CHROME_PX 100
+
+static gboolean
+toast_fits (KprWindow *self, const char *message)
+{
+  g_autoptr (GtkWidget) probe = g_object_ref_sink (gtk_label_new (NULL));
+  g_autoptr (PangoLayout) layout = NULL;
+  int width = 0, room = gtk_widget_get_width (GTK_WIDGET (self->toasts));
+
+  if (room <= 0) /* not laid out yet: its default size */
+    gtk_window_get_default_size (GTK_WINDOW (self), &room, NULL);
+  gtk_widget_add_css_class (probe, "heading");
+  layout = gtk_widget_create_pango_layout (probe, message);
+  pango_layout_get_pixel_size (layout, &width, NULL);
+  return width + TOAST_CHROME_PX <= room;
+}
+
 void
 kpr_window_toast (KprWindow *self, const char *message)
 {
-  AdwToast *toast = adw_toast_new (message);
+  AdwToast *toast;
 
   /* The newest outcome replaces the last one rather than queue behind it. */
   if (self->toast)
     adw_toast_dismiss (self->toast);
+  g_clear_object (&self->toast);
+  if (self->message_dialog)
+    gtk_window_destroy (self->message_dialog);
+  if (!toast_fits (self, message))
+    {
+      /* Said in full, in a dialog, rather than cut short. */
+      GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), NULL, message);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", "_Close");
+      gtk_widget_set_name (dialog, "kpr-message-dialog");
+      self->message_dialog = GTK_WINDOW (dialog);
+      g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->message_dialog);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+  toast = adw_toast_new (message);
   g_set_object (&self->toast, toast);
   adw_toast_set_timeout (toast, 8);
   adw_toast_overlay_add_toast (self->toasts, toast);
@@ -218,6 +257,10 @@ kpr_window_dispose (GObject *object)
   g_clear_object (&self->browser_worker);
   g_clear_pointer (&self->browsers_name, g_free);
   g_clear_object (&self->toast);
+  if (self->message_dialog)
+    g_object_remove_weak_pointer (G_OBJECT (self->message_dialog),
+                                  (gpointer *) &self->message_dialog);
+  self->message_dialog = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), KPR_TYPE_WINDOW);
   G_OBJECT_CLASS (kpr_window_parent_class)->dispose (object);
 }

@@ -432,6 +432,14 @@ ui_progress (const char *message, gpointer data)
   post_progress (job->worker, message);
 }
 
+/* How many jobs of this program hold the store's lock right now.  While
+ * one does, a job that finds the lock taken is waiting for this
+ * program's own work (an enrollment waiting for its secret word, a PIN
+ * dialog), not for "another certkeeper": it waits as long as that work
+ * lasts, says nothing about another certkeeper, and never fails with
+ * KPR_ERROR_BUSY for it (issue 16, item 6). */
+static gint lock_holders;
+
 static KprAgent *
 open_agent (Job *job, const KprAgentUi *ui, GError **error)
 {
@@ -442,9 +450,17 @@ open_agent (Job *job, const KprAgentUi *ui, GError **error)
     {
       g_autoptr (GError) local = NULL;
       KprAgent *agent = kpr_agent_new (ui, &local);
+      gboolean ours;
 
       if (agent)
-        return agent;
+        {
+          g_atomic_int_inc (&lock_holders);
+          return agent;
+        }
+      /* Holding the lock, we are the only ones who can (flock). */
+      ours = g_atomic_int_get (&lock_holders) > 0;
+      if (ours)
+        deadline = g_get_monotonic_time () + KPR_WORKER_BUSY_WAIT_US;
       if (!g_error_matches (local, KPR_ERROR, KPR_ERROR_BUSY)
           || g_get_monotonic_time () >= deadline)
         {
@@ -453,9 +469,11 @@ open_agent (Job *job, const KprAgentUi *ui, GError **error)
         }
       if (g_cancellable_set_error_if_cancelled (job->cancellable, error))
         return NULL;
-      if (!told)
-        post_progress (job->worker, "Waiting for another certkeeper to finish…");
-      told = TRUE;
+      if (!told && !ours)
+        {
+          post_progress (job->worker, "Waiting for another certkeeper to finish…");
+          told = TRUE;
+        }
       g_usleep (KPR_WORKER_BUSY_STEP_US);
     }
 }
@@ -488,6 +506,7 @@ job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   /* Closed here, before the result reaches the main thread: the store's
    * lock is free again when the caller's callback runs. */
   g_clear_pointer (&agent, kpr_agent_free);
+  g_atomic_int_add (&lock_holders, -1);
   if (ok)
     g_task_return_boolean (task, TRUE);
   else if (error)

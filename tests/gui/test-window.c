@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gui-fixture.h"
+#include "test-window.h"
 
 static KprWindow *window;
 
@@ -445,6 +446,15 @@ renew_cancelled (const char *name)
                  "%s: Renew now asks for the PIN", name);
   if (!dialog)
     return;
+  /* The renewal holds the store's lock while its PIN dialog waits: a
+   * reload meanwhile (the store changed) waits for the window's own work
+   * and says nothing of "another certkeeper" — not even after the 10 s a
+   * job waits for another program (kpr-worker.c). */
+  kpr_window_refresh (window);
+  kpr_gui_settle (12000);
+  kpr_gui_check (kpr_gui_find_text (NULL, "Another certkeeper") == NULL
+                   && kpr_gui_find (NULL, "kpr-message-dialog") == NULL,
+                 "%s: no “Another certkeeper is working” for the window's own renewal", name);
   kpr_gui_click (kpr_gui_find_text (dialog, "Cancel"));
   kpr_gui_check (kpr_gui_wait (not_busy, NULL, 30000), "%s: Cancel ends the job", name);
   kpr_gui_check (kpr_gui_find_text (GTK_WIDGET (window), "Cancelled") != NULL,
@@ -521,16 +531,8 @@ renew_fresh (const char *pin_file, const char *outbox, const char *result)
 static void
 check_preferences (KprApplication *app, GSettings *settings)
 {
-  GtkWidget *prefs = NULL, *lead, *key, *protection;
-  GList *tops;
+  GtkWidget *prefs = test_window_open_preferences (app), *lead, *key, *protection;
 
-  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
-  kpr_gui_settle (300);
-  tops = gtk_window_list_toplevels ();
-  for (GList *l = tops; l; l = l->next)
-    if (ADW_IS_PREFERENCES_WINDOW (l->data) && gtk_widget_get_visible (l->data))
-      prefs = l->data;
-  g_list_free (tops);
   if (!kpr_gui_check (prefs != NULL, "app.preferences opens the Preferences window"))
     return;
   lead = kpr_gui_find (prefs, "lead-days");
@@ -556,6 +558,7 @@ check_preferences (KprApplication *app, GSettings *settings)
   g_settings_reset (settings, "default-key-type");
   g_settings_reset (settings, "default-protection");
   gtk_window_destroy (GTK_WINDOW (prefs));
+  test_window_browsers_switch (app);
 }
 
 static int
@@ -643,6 +646,7 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
     kpr_window_show_identity (window, "locked");
     kpr_gui_wait (detail_is, "locked", 5000);
   }
+  test_window_toast_policy (window);
   renew_cancelled ("locked");
   renew_fresh (pin_file, outbox, result);
   gtk_window_destroy (GTK_WINDOW (window));
