@@ -203,8 +203,8 @@ on_notified (GObject *source, GAsyncResult *result, gpointer data)
 /* @actions: NULL-terminated key, label pairs; @urgency: 0 low, 1 normal,
  * 2 critical. */
 static void
-notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary, const char *body,
-        const char *const *actions, guchar urgency)
+notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *icon, const char *summary,
+        const char *body, const char *const *actions, guchar urgency)
 {
   GVariantBuilder hints;
   NotifyCall *call;
@@ -220,7 +220,7 @@ notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *summary, const 
   /* replaces_id: one bubble per identity, updated rather than stacked. */
   g_dbus_connection_call (desktop->bus, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME, "Notify",
                           g_variant_new ("(susss^as@a{sv}i)", "certkeeper", id->notification,
-                                         "security-medium", summary, body, actions,
+                                         icon, summary, body, actions,
                                          g_variant_builder_end (&hints), -1),
                           G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 10000, NULL,
                           on_notified, call);
@@ -232,7 +232,7 @@ kpr_desktop_notify (KprDesktop *desktop, KprDesktopIdentity *id, const char *sum
 {
   static const char *const actions[] = { "renew", "Renew now", "later", "Later", NULL };
 
-  notify (desktop, id, summary, body, actions, 2);
+  notify (desktop, id, "security-medium", summary, body, actions, 2);
 }
 
 void
@@ -242,7 +242,7 @@ kpr_desktop_inform (KprDesktop *desktop, KprDesktopIdentity *id, const char *sum
   static const char *const none[] = { NULL };
 
   /* It replaces the identity's reminder, whose "Renew now" is moot now. */
-  notify (desktop, id, summary, body, none, 1);
+  notify (desktop, id, "security-high", summary, body, none, 1);
 }
 
 static KprDesktopIdentity *

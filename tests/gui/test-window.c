@@ -643,6 +643,15 @@ test_full (KprApplication *app, const char *expect_path, const char *pin_file,
     kpr_gui_wait (detail_is, "strong", 5000);
     kpr_gui_check (gtk_adjustment_get_value (adj) == 0,
                    "another identity's page opens at its top, not at the last scroll position");
+    /* The same page again, by way of the list (Back): at its top too. */
+    gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+    kpr_gui_settle (100);
+    kpr_window_show_identity (window, NULL);
+    kpr_gui_settle (300);
+    kpr_window_show_identity (window, "strong");
+    kpr_gui_wait (detail_is, "strong", 5000);
+    kpr_gui_check (gtk_adjustment_get_value (adj) == 0,
+                   "back to the list and into the same page again: it opens at its top");
     kpr_window_show_identity (window, "locked");
     kpr_gui_wait (detail_is, "locked", 5000);
   }
