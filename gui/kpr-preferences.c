@@ -71,27 +71,38 @@ on_browsers_switched (GtkSwitch *toggle, GParamSpec *pspec, gpointer data)
                                     adw_toast_new ("The setting could not be saved."));
 }
 
+/* A row with @control at its end: the row activates it, and a screen
+ * reader names it by the row's title. */
+static GtkWidget *
+control_row (const char *title, const char *subtitle, GtkWidget *control, const char *id)
+{
+  GtkWidget *row = adw_action_row_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (control, GTK_ALIGN_CENTER);
+  gtk_widget_set_name (control, id);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (control), GTK_ACCESSIBLE_PROPERTY_LABEL, title,
+                                  -1);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), control);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), control);
+  return row;
+}
+
 static GtkWidget *
 browsers_group (GtkWidget *window)
 {
   GtkWidget *group = adw_preferences_group_new ();
-  GtkWidget *row = adw_action_row_new ();
   GtkWidget *toggle = gtk_switch_new ();
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), "Browsers");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "Set up in browsers");
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                               "After adding, importing or renewing, make the certificate usable "
-                               "in Chromium and Firefox");
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_widget_set_name (toggle, "browsers-automatic");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  "Set up in browsers", -1);
   gtk_switch_set_active (GTK_SWITCH (toggle), kpr_browsers_get_automatic ());
   g_signal_connect (toggle, "notify::active", G_CALLBACK (on_browsers_switched), window);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group),
+                             control_row ("Set up in browsers",
+                                          "After adding, importing or renewing, make the "
+                                          "certificate usable in Chromium and Firefox",
+                                          toggle, "browsers-automatic"));
   return group;
 }
 
@@ -102,7 +113,6 @@ kpr_preferences_new (GtkWindow *parent, GSettings *settings)
   GtkWidget *page = adw_preferences_page_new ();
   GtkWidget *reminders = adw_preferences_group_new ();
   GtkWidget *defaults = adw_preferences_group_new ();
-  GtkWidget *lead_row = adw_action_row_new ();
   GtkWidget *lead = gtk_spin_button_new_with_range (1, 90, 1);
   const char *key_titles[G_N_ELEMENTS (key_types)] = { NULL };
   static const char *const protection_titles[] = { "Standard", "Strong", NULL };
@@ -120,18 +130,12 @@ kpr_preferences_new (GtkWindow *parent, GSettings *settings)
   adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (window), FALSE);
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (reminders), "Reminders");
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (lead_row), "Days before expiry");
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (lead_row),
-                               "From then on an active certificate is marked “Expires soon”, "
-                               "even before its renewal is due");
-  gtk_widget_set_valign (lead, GTK_ALIGN_CENTER);
-  gtk_widget_set_name (lead, "lead-days");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (lead), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  "Days before expiry", -1);
   g_settings_bind (settings, "reminder-lead-days", lead, "value", G_SETTINGS_BIND_DEFAULT);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (lead_row), lead);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (lead_row), lead);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (reminders), lead_row);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (reminders),
+                             control_row ("Days before expiry",
+                                          "From then on an active certificate is marked “Expires "
+                                          "soon”, even before its renewal is due",
+                                          lead, "lead-days"));
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (defaults), "New identities");
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (defaults),

@@ -115,6 +115,17 @@ find_in_toplevels (GtkWidget *(*find) (GtkWidget *, const char *), const char *w
 }
 
 GtkWidget *
+kpr_gui_toplevel_of_type (GType type)
+{
+  g_autoptr (GList) tops = gtk_window_list_toplevels ();
+
+  for (GList *l = tops; l; l = l->next)
+    if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type) && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
+GtkWidget *
 kpr_gui_find (GtkWidget *root, const char *id)
 {
   const char *bid;

@@ -30,6 +30,8 @@ gboolean kpr_gui_wait (gboolean (*cond) (gpointer data), gpointer data, guint ti
 /* Runs the main loop for @ms (lets widgets lay out and draw). */
 void kpr_gui_settle (guint ms);
 
+/* A shown toplevel (window or dialog) of @type, or NULL. */
+GtkWidget *kpr_gui_toplevel_of_type (GType type);
 /* The first widget under @root (depth first, @root included) whose
  * buildable id (the .ui "id") or widget name (gtk_widget_set_name) is
  * @id; NULL when there is none. */

@@ -151,7 +151,6 @@ first_run (const char *server, const char *outbox)
     GtkWidget *backup = kpr_gui_need (dialog, "backup_button");
     const char *done = kpr_gui_text (kpr_gui_need (dialog, "done_label"));
     GtkWidget *next_dialog = NULL;
-    GList *tops;
 
     kpr_gui_check (kpr_gui_can_click (backup)
                      && gtk_window_get_default_widget (GTK_WINDOW (dialog)) == backup
@@ -164,11 +163,7 @@ first_run (const char *server, const char *outbox)
     kpr_gui_screenshot (dialog, "first-run-done");
     kpr_gui_click (backup);
     kpr_gui_settle (300);
-    tops = gtk_window_list_toplevels ();
-    for (GList *l = tops; l; l = l->next)
-      if (KPR_IS_BACKUP_DIALOG (l->data) && gtk_widget_get_visible (l->data))
-        next_dialog = l->data;
-    g_list_free (tops);
+    next_dialog = kpr_gui_toplevel_of_type (KPR_TYPE_BACKUP_DIALOG);
     kpr_gui_check (next_dialog != NULL, "“Back Up Now” opens the backup dialog (which offers the lock)");
     if (next_dialog)
       gtk_window_destroy (GTK_WINDOW (next_dialog));

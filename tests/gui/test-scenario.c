@@ -69,21 +69,10 @@ answer_pin (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static GtkWidget *
-toplevel_of_type (GType type)
-{
-  g_autoptr (GList) tops = gtk_window_list_toplevels ();
-
-  for (GList *l = tops; l; l = l->next)
-    if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type) && gtk_widget_get_visible (l->data))
-      return l->data;
-  return NULL;
-}
-
 static gboolean
 add_dialog_shown (gpointer data)
 {
-  GtkWidget *d = toplevel_of_type (KPR_TYPE_ADD_DIALOG);
+  GtkWidget *d = kpr_gui_toplevel_of_type (KPR_TYPE_ADD_DIALOG);
 
   return d && gtk_widget_get_mapped (d);
 }
@@ -91,7 +80,7 @@ add_dialog_shown (gpointer data)
 static gboolean
 backup_dialog_shown (gpointer data)
 {
-  GtkWidget *d = toplevel_of_type (KPR_TYPE_BACKUP_DIALOG);
+  GtkWidget *d = kpr_gui_toplevel_of_type (KPR_TYPE_BACKUP_DIALOG);
 
   return d && gtk_widget_get_mapped (d);
 }
@@ -145,7 +134,7 @@ add_identity (KprApplication *app, GtkWidget *window)
   g_action_group_activate_action (G_ACTION_GROUP (app), "add", NULL);
   if (!kpr_gui_check (kpr_gui_wait (add_dialog_shown, NULL, 5000), "app.add opens the assistant"))
     return FALSE;
-  d = toplevel_of_type (KPR_TYPE_ADD_DIALOG);
+  d = kpr_gui_toplevel_of_type (KPR_TYPE_ADD_DIALOG);
   kpr_gui_check (gtk_window_get_transient_for (GTK_WINDOW (d)) == GTK_WINDOW (window),
                  "the assistant belongs to the main window");
   kpr_gui_set_text (kpr_gui_need (d, "server_row"), server);
@@ -202,8 +191,8 @@ back_up_and_lock (const char *target, const KprSecret *passphrase)
   if (!kpr_gui_check (kpr_gui_wait (backup_dialog_shown, NULL, 5000),
                       "“Make a backup now” opens the backup dialog"))
     return FALSE;
-  d = toplevel_of_type (KPR_TYPE_BACKUP_DIALOG);
-  kpr_gui_check (toplevel_of_type (KPR_TYPE_ADD_DIALOG) == NULL, "the assistant has closed");
+  d = kpr_gui_toplevel_of_type (KPR_TYPE_BACKUP_DIALOG);
+  kpr_gui_check (kpr_gui_toplevel_of_type (KPR_TYPE_ADD_DIALOG) == NULL, "the assistant has closed");
   if (!kpr_gui_check (kpr_gui_wait_page (d, "form", 20000), "the backup form is shown"))
     return FALSE;
   /* A native file chooser cannot be driven: the path goes in through the

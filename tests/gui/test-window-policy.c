@@ -109,17 +109,9 @@ conf_browsers (const char *path)
 GtkWidget *
 test_window_open_preferences (KprApplication *app)
 {
-  GtkWidget *prefs = NULL;
-  GList *tops;
-
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
   kpr_gui_settle (300);
-  tops = gtk_window_list_toplevels ();
-  for (GList *l = tops; l; l = l->next)
-    if (ADW_IS_PREFERENCES_WINDOW (l->data) && gtk_widget_get_visible (l->data))
-      prefs = l->data;
-  g_list_free (tops);
-  return prefs;
+  return kpr_gui_toplevel_of_type (ADW_TYPE_PREFERENCES_WINDOW);
 }
 
 /* The browsers switch writes [browsers] automatic= into certkeeper.conf,
