@@ -17,7 +17,8 @@ struct _KprWindow {
   GtkWidget *list_page;
   GtkStack *list_stack;
   GtkSpinner *loading_spinner;
-  GtkListBox *identity_list;
+  GtkListView *identity_list;
+  /* the detail page, NULL until kpr_window_ensure_detail() */
   GtkWidget *detail_page;
   AdwWindowTitle *detail_title;
   GtkRevealer *progress_revealer;
@@ -57,6 +58,7 @@ struct _KprWindow {
   GPtrArray *identities; /* KprIdentity, sorted by name */
   GHashTable *events;    /* name → GPtrArray of KprEvent (the history) */
   GPtrArray *damaged;    /* "name: why" of records that could not be read */
+  GListStore *entries;   /* the list view's items (kpr-window.c) */
   char *shown;           /* the detail page's identity, or NULL */
   gboolean loaded;
   gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
@@ -78,6 +80,9 @@ struct _KprWindow {
   AdwToast *toast; /* the last one shown */
 };
 
+/* kpr-window.c: builds the detail page (kpr-window-detail.ui) if it is
+ * not built yet; its widgets below are NULL until then. */
+void kpr_window_ensure_detail (KprWindow *window);
 /* kpr-window.c: the list from what was loaded. */
 void kpr_window_update_list (KprWindow *window);
 /* kpr-window-detail.c: the detail page from what was loaded. */
