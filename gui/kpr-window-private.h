@@ -65,6 +65,7 @@ struct _KprWindow {
   KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
   char *history_name;        /* whose history the detail page shows */
   guint history_count;       /* how many of its events it has seen */
+  guint history_limit;       /* how many it shows (kpr-window-detail.c) */
   guint present_source;
 
   KprWorker *loader;
