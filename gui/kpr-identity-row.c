@@ -97,8 +97,10 @@ kpr_identity_row_new (void)
 
   /* Names and token labels are data, not markup. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  /* The list view's own row takes the focus and the activation. */
+  /* The list view's own row takes the focus, the activation and the
+   * hover highlight. */
   gtk_widget_set_focusable (row, FALSE);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
   gtk_widget_set_name (badge, "badge");
   gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (badge, "caption-heading");

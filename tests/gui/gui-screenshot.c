@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "gui-fixture.h"
 
 #define KPR_SHOT_HEIGHT 640
@@ -28,6 +30,7 @@ static const char *const PAGES[] = {
   "add-6-done",
   "window-empty", "window-list", "detail-fresh", "detail-history",
   "preferences", "pin-dialog",
+  "backup-1-passphrase", "backup-2-done", "import", "delete-no-backup",
 };
 
 static gboolean
@@ -201,8 +204,13 @@ page_variants (GtkWidget *top, const char *name, const char *dir)
         {
           g_autofree char *file = g_strdup_printf ("%s-%d-%s.png", name, widths[w], schemes[s].name);
 
+          g_autofree char *path = g_build_filename (dir, file, NULL);
+          GStatBuf st;
+
           adw_style_manager_set_color_scheme (style, schemes[s].scheme);
-          ok = render (top, g_getenv ("KPR_SCREENSHOT_DIR"), file) && ok;
+          ok = render (top, dir, file) && ok;
+          kpr_gui_check (g_stat (path, &st) == 0 && st.st_size > 0, "screenshot %s is not empty",
+                         file);
           if (update)
             ok = render (top, source, file) && ok;
         }
