@@ -426,19 +426,9 @@ kpr_window_class_init (KprWindowClass *klass)
 static void
 kpr_window_init (KprWindow *self)
 {
-  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkListItemFactory *factory;
   GtkNoSelection *selection;
 
-  gtk_widget_init_template (GTK_WIDGET (self));
-  kpr_a11y_fix_names (GTK_WIDGET (self));
-  self->entries = g_list_store_new (GTK_TYPE_STRING_OBJECT);
-  g_signal_connect (factory, "setup", G_CALLBACK (on_factory_setup), self);
-  g_signal_connect (factory, "bind", G_CALLBACK (on_factory_bind), self);
-  gtk_list_view_set_factory (self->identity_list, factory);
-  g_object_unref (factory);
-  selection = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->entries)));
-  gtk_list_view_set_model (self->identity_list, GTK_SELECTION_MODEL (selection));
-  g_object_unref (selection);
   self->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
   self->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_ptr_array_unref);
@@ -446,13 +436,27 @@ kpr_window_init (KprWindow *self)
   self->cancellable = g_cancellable_new ();
   self->loader = kpr_worker_new (GTK_WIDGET (self));
   g_object_set_data (G_OBJECT (self->loader), "kpr-window", self);
+  /* The store is read (in the loader's thread) while the widgets are
+   * built: its answer arrives from the main loop, after this. */
+  kpr_window_start_load (self);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
+  self->entries = g_list_store_new (GTK_TYPE_STRING_OBJECT);
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (on_factory_setup), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (on_factory_bind), self);
+  gtk_list_view_set_factory (self->identity_list, factory);
+  g_object_unref (factory);
+  selection = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->entries)));
+  gtk_list_view_set_model (self->identity_list, GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
   self->worker = kpr_worker_new (GTK_WIDGET (self));
   /* Only while busy, so once the detail page is built. */
   g_signal_connect (self->worker, "progress", G_CALLBACK (on_progress), self);
   self->tick_source = g_timeout_add_seconds (60, on_tick, self);
   kpr_window_add_actions (self);
   kpr_window_update_list (self);
-  kpr_window_start_load (self);
 }
 
 static void
