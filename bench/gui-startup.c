@@ -4,17 +4,19 @@
  * This is certkeeper-gtk's own main() (gui/certkeeper-gtk.c: a
  * KprApplication, run) plus an observer: it watches the main window's
  * GdkFrameClock and exits at the end ("after-paint") of the first frame
- * painted while the identity list was on screen with at least N rows
- * mapped — the list filled, not the "loading" spinner or the empty
- * placeholder.  Widget changes are made between frames, never inside one,
- * so the rows seen at after-paint are the rows that frame laid out and
- * painted.
+ * painted while the identity list was on screen holding the N
+ * identities, its rows filling the list's height (or all N rows mapped)
+ * — the list filled, not the "loading" spinner or the empty placeholder.
+ * The list is a GtkListView: it builds the rows on screen only, so with
+ * 20 identities in a 640 px window fewer than 20 rows exist.  Widget
+ * changes are made between frames, never inside one, so the rows seen at
+ * after-paint are the rows that frame laid out and painted.
  *
  * Usage: gui-startup N
  * Prints (ms, CLOCK_MONOTONIC; see gui-bench.h):
- *   app exec-to-main E main-to-frame F total T cpu C first-frame A rows R
- * where A is the first frame of any content (from main()) and R the rows
- * shown.
+ *   app exec-to-main E main-to-frame F total T cpu C first-frame A rows R items I
+ * where A is the first frame of any content (from main()), R the rows
+ * shown and I the identities in the list.
  */
 #include "config.h"
 
@@ -27,17 +29,36 @@ static gint64 main_at;
 static gint64 first_frame_at;
 static guint expected;
 
+/* The rows mapped in the identity list; *@items: the identities it
+ * holds; *@filled: whether those rows reach the bottom of the list (the
+ * list view shows no gap where a row is still missing). */
 static guint
-rows_shown (GtkWidget *window)
+rows_shown (GtkWidget *window, guint *items, gboolean *filled)
 {
   GtkWidget *list = kpr_bench_find (window, "identity-list");
+  GtkSelectionModel *model;
+  float bottom = 0;
   guint n = 0;
 
+  *items = 0;
+  *filled = FALSE;
   if (!list || !gtk_widget_get_mapped (list))
     return 0;
+  model = gtk_list_view_get_model (GTK_LIST_VIEW (list));
+  *items = model ? g_list_model_get_n_items (G_LIST_MODEL (model)) : 0;
+  /* Each row of the list view holds one AdwActionRow. */
   for (GtkWidget *c = gtk_widget_get_first_child (list); c; c = gtk_widget_get_next_sibling (c))
-    if (ADW_IS_ACTION_ROW (c) && gtk_widget_get_mapped (c))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (c);
+      graphene_rect_t bounds;
+
+      if (!row || !ADW_IS_ACTION_ROW (row) || !gtk_widget_get_mapped (row))
+        continue;
       n++;
+      if (gtk_widget_compute_bounds (c, list, &bounds))
+        bottom = MAX (bottom, bounds.origin.y + bounds.size.height);
+    }
+  *filled = n > 0 && (n >= *items || bottom >= gtk_widget_get_height (list) - 1);
   return n;
 }
 
@@ -45,16 +66,18 @@ static void
 on_after_paint (GdkFrameClock *clock, GtkWidget *window)
 {
   gint64 now = g_get_monotonic_time ();
-  guint rows;
+  guint rows, items;
+  gboolean filled;
   g_autofree char *extra = NULL;
 
   if (!first_frame_at)
     first_frame_at = now;
-  rows = rows_shown (window);
-  if (rows < expected)
+  rows = rows_shown (window, &items, &filled);
+  if (items < expected || !filled)
     return;
   g_signal_handlers_disconnect_by_func (clock, on_after_paint, window);
-  extra = g_strdup_printf ("first-frame %.1f rows %u", (first_frame_at - main_at) / 1000.0, rows);
+  extra = g_strdup_printf ("first-frame %.1f rows %u items %u", (first_frame_at - main_at) / 1000.0,
+                           rows, items);
   kpr_bench_print_start ("app", main_at, now, extra);
   kpr_bench_marks_print (main_at);
   g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))));

@@ -1,7 +1,7 @@
 #!/bin/sh
 # gui-startup.sh — certkeeper-gtk's cold start to its first frame showing
 # the identities, next to a minimal GTK4 + libadwaita window measured in
-# the same run (issue 6: target <= 1.2x that floor).
+# the same run (issue 6: target <= 1.2x that floor; issue 16: <= 1.3x).
 #
 # Prepares IDENTITIES (20) identities in a temp HOME (software token,
 # certkeeper-ca on 127.0.0.1), starts an Xvfb, then RUNS (10) times, in
@@ -60,8 +60,8 @@ def load(path):
     return rows
 
 floor, app, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
-if len(app) != len(floor) or any(r["rows"] < n for r in app):
-    sys.exit("a run did not finish or did not show every identity")
+if len(app) != len(floor) or any(r["items"] < n for r in app):
+    sys.exit("a run did not finish or did not list every identity")
 def stats(rows, key):
     v = [r[key] for r in rows]
     return statistics.median(v), max(v), min(v)
@@ -77,7 +77,9 @@ ff = stats(app, "first-frame")
 print(f"  certkeeper-gtk's first frame of any content, from main(): {ff[0]:.1f} / {ff[1]:.1f} / {ff[2]:.1f}")
 ratio = stats(app, "total")[0] / stats(floor, "total")[0]
 pairs = [a["total"] / f["total"] for a, f in zip(app, floor)]
-print(f"ratio of the medians: {ratio:.2f} (target <= 1.20); per run pair: median {statistics.median(pairs):.2f}, max {max(pairs):.2f}")
+rows = stats(app, "rows")
+print(f"  rows built and mapped in that frame (a list view builds the visible ones): {rows[0]:.0f} / {rows[1]:.0f} / {rows[2]:.0f}")
+print(f"ratio of the medians: {ratio:.2f} (target <= 1.30); per run pair: median {statistics.median(pairs):.2f}, max {max(pairs):.2f}")
 cpu_ratio = stats(app, "cpu")[0] / stats(floor, "cpu")[0]
 print(f"ratio of the median CPU times: {cpu_ratio:.2f}")
 PY

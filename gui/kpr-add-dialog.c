@@ -146,6 +146,16 @@ kpr_add_show_page (KprAddDialog *self, const char *name)
   gtk_widget_set_visible (GTK_WIDGET (self->next_button), i >= 0);
   kpr_a11y_button_set_label (self->next_button,
                         g_str_equal (name, "key") ? "_Send me the secret word" : "_Next");
+  /* At phone width (360 px) the long label takes two lines ("Send me the
+   * / secret word") rather than widening the header bar past the screen. */
+  if (GTK_IS_LABEL (gtk_button_get_child (self->next_button)))
+    {
+      GtkLabel *label = GTK_LABEL (gtk_button_get_child (self->next_button));
+
+      gtk_label_set_wrap (label, TRUE);
+      gtk_label_set_width_chars (label, 12);
+      gtk_label_set_justify (label, GTK_JUSTIFY_CENTER);
+    }
   if (i >= 0)
     step = g_strdup_printf ("Step %d of 5", i + 1);
   else if (g_str_equal (name, "trust") || g_str_equal (name, "word")

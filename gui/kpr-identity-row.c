@@ -52,15 +52,14 @@ row_badge (const KprIdentity *id, gint64 now, gint64 lead, const char *needs, co
   return badge_label;
 }
 
-/* Sets what changed only: a label given the text it has is left alone,
- * and GTK measures again only what changed (bench/RESULTS.md). */
-void
-kpr_identity_row_update (GtkWidget *row, const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
+/* The row's subtitle and badge, set only where they changed: a label
+ * given the text it has is left alone, and GTK measures again only what
+ * changed (bench/RESULTS.md).  @css is a static string (the badge's
+ * style class) or NULL. */
+static void
+set_texts (GtkWidget *row, const char *subtitle, const char *badge_label, const char *css)
 {
-  g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
   GtkWidget *badge = g_object_get_data (G_OBJECT (row), "kpr-badge");
-  const char *css = NULL;
-  const char *badge_label = row_badge (id, now, lead, needs, &css);
   const char *was_css = g_object_get_data (G_OBJECT (row), "kpr-css");
 
   if (g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), subtitle) != 0)
@@ -73,51 +72,77 @@ kpr_identity_row_update (GtkWidget *row, const KprIdentity *id, gint64 now, gint
         gtk_widget_remove_css_class (badge, was_css);
       if (css)
         gtk_widget_add_css_class (badge, css);
-      /* The classes are static strings of kpr-identity-text.c and here. */
       g_object_set_data (G_OBJECT (row), "kpr-css", (gpointer) css);
     }
 }
 
+void
+kpr_identity_row_update (GtkWidget *row, const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
+{
+  g_autofree char *subtitle = kpr_identity_subtitle_text (id, now);
+  const char *css = NULL;
+  const char *badge_label = row_badge (id, now, lead, needs, &css);
+
+  set_texts (row, subtitle, badge_label, css);
+}
+
+/* One widget for both kinds of row: the list view (kpr-window.c) binds
+ * whatever item comes to a row it made earlier. */
 GtkWidget *
-kpr_identity_row_new (const KprIdentity *id, gint64 now, gint64 lead, const char *needs)
+kpr_identity_row_new (void)
 {
   GtkWidget *row = adw_action_row_new ();
-  g_autofree char *widget_name = g_strdup_printf ("row-%s", id->name);
   GtkWidget *badge = gtk_label_new (NULL);
+  GtkWidget *chevron = gtk_image_new_from_icon_name ("go-next-symbolic");
 
   /* Names and token labels are data, not markup. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id->name);
-  gtk_widget_set_name (row, widget_name);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-  g_object_set_data_full (G_OBJECT (row), "kpr-name", g_strdup (id->name), g_free);
-
+  /* The list view's own row takes the focus, the activation and the
+   * hover highlight. */
+  gtk_widget_set_focusable (row, FALSE);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
   gtk_widget_set_name (badge, "badge");
   gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
   gtk_widget_add_css_class (badge, "caption-heading");
   g_object_set_data (G_OBJECT (row), "kpr-badge", badge);
+  g_object_set_data (G_OBJECT (row), "kpr-chevron", chevron);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
-  kpr_identity_row_update (row, id, now, lead, needs);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), chevron);
   return row;
 }
 
-GtkWidget *
-kpr_damaged_row_new (const char *text)
+static void
+set_title (GtkWidget *row, const char *widget_name, const char *title)
 {
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *badge = gtk_label_new ("Damaged");
+  if (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) != 0)
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  gtk_widget_set_name (row, widget_name);
+}
+
+void
+kpr_identity_row_bind (GtkWidget *row, const KprIdentity *id, gint64 now, gint64 lead,
+                       const char *needs)
+{
+  g_autofree char *widget_name = g_strdup_printf ("row-%s", id->name);
+
+  set_title (row, widget_name, id->name);
+  g_object_set_data_full (G_OBJECT (row), "kpr-name", g_strdup (id->name), g_free);
+  gtk_widget_set_visible (g_object_get_data (G_OBJECT (row), "kpr-chevron"), TRUE);
+  kpr_identity_row_update (row, id, now, lead, needs);
+}
+
+void
+kpr_damaged_row_bind (GtkWidget *row, const char *text)
+{
   const char *colon = strchr (text, ':');
   g_autofree char *name = colon ? g_strndup (text, colon - text) : g_strdup (text);
+  g_autofree char *widget_name = g_strdup_printf ("damaged-%s", name);
 
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), colon ? colon + 2 : "");
-  gtk_widget_set_name (badge, "badge");
-  gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (badge, "error");
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), badge);
-  return row;
+  set_title (row, widget_name, name);
+  /* Nothing to open: the record cannot be read. */
+  g_object_set_data (G_OBJECT (row), "kpr-name", NULL);
+  set_texts (row, colon ? colon + 2 : "", "Damaged", "error");
+  gtk_widget_set_visible (g_object_get_data (G_OBJECT (row), "kpr-chevron"), FALSE);
 }
 
 GtkWidget *

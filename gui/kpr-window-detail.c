@@ -16,8 +16,13 @@
 #include "kpr-identity-text.h"
 #include "kpr-window-private.h"
 
-/* Enough history for a person; the whole audit stays in NAME.log. */
-#define KPR_HISTORY_LINES 50
+/* Enough history for a person; the whole audit stays in NAME.log.  The
+ * newest KPR_HISTORY_FIRST events are shown, older ones KPR_HISTORY_MORE
+ * at a time on request: rows are built (and laid out again after every
+ * renewal) only for what is asked for (bench/RESULTS.md, main-loop
+ * stall). */
+#define KPR_HISTORY_FIRST 8
+#define KPR_HISTORY_MORE 20
 
 static void
 set_row (AdwActionRow *row, const char *text)
@@ -27,17 +32,45 @@ set_row (AdwActionRow *row, const char *text)
 }
 
 static void
+on_history_more (GtkButton *button, KprWindow *self)
+{
+  const KprIdentity *id = self->shown ? kpr_window_lookup (self, self->shown) : NULL;
+
+  self->history_limit += KPR_HISTORY_MORE;
+  self->history_count = 0; /* built again with the new limit */
+  if (id)
+    kpr_window_update_detail (self);
+}
+
+/* The last row while older events are not shown: a button for them. */
+static GtkWidget *
+history_more_row (KprWindow *self)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *button = gtk_button_new_with_mnemonic ("Show _Older Events");
+
+  gtk_widget_set_name (row, "history-more");
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_margin_top (button, 6);
+  gtk_widget_set_margin_bottom (button, 6);
+  gtk_widget_set_halign (button, GTK_ALIGN_CENTER);
+  g_signal_connect (button, "clicked", G_CALLBACK (on_history_more), self);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), button);
+  return row;
+}
+
+static void
 update_history (KprWindow *self, const char *name)
 {
   GPtrArray *events = g_hash_table_lookup (self->events, name);
   guint n = events ? events->len : 0;
-  GtkWidget *child;
+  GtkWidget *child, *last;
+  guint shown = 0;
 
   if (self->history_count > 0 && n >= self->history_count
       && g_strcmp0 (self->history_name, name) == 0)
     {
-      guint shown = 0;
-
       /* The history only grows: its new events go on top and the oldest
        * shown drop off; the others keep their (measured) rows. */
       for (guint i = self->history_count; i < n; i++)
@@ -45,21 +78,30 @@ update_history (KprWindow *self, const char *name)
       for (child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list)); child;)
         {
           GtkWidget *next = gtk_widget_get_next_sibling (child);
-          if (++shown > KPR_HISTORY_LINES)
+          if (ADW_IS_ACTION_ROW (child) && ++shown > self->history_limit)
             gtk_list_box_remove (self->history_list, child);
           child = next;
         }
+      last = gtk_widget_get_last_child (GTK_WIDGET (self->history_list));
+      if (n > self->history_limit && !(last && g_str_equal (gtk_widget_get_name (last), "history-more")))
+        gtk_list_box_append (self->history_list, history_more_row (self));
       self->history_count = n;
       return;
     }
-  g_free (self->history_name);
-  self->history_name = g_strdup (name);
+  if (g_strcmp0 (self->history_name, name) != 0)
+    {
+      g_free (self->history_name);
+      self->history_name = g_strdup (name);
+      self->history_limit = KPR_HISTORY_FIRST;
+    }
   self->history_count = n;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))))
     gtk_list_box_remove (self->history_list, child);
   /* Newest first: what just happened is what a person looks for. */
-  for (guint i = n; i > 0 && n - i < KPR_HISTORY_LINES; i--)
+  for (guint i = n; i > 0 && n - i < self->history_limit; i--)
     gtk_list_box_append (self->history_list, kpr_history_row_new (events->pdata[i - 1]));
+  if (n > self->history_limit)
+    gtk_list_box_append (self->history_list, history_more_row (self));
   if (n == 0)
     {
       GtkWidget *label = gtk_label_new ("Nothing recorded yet.");

@@ -17,7 +17,8 @@ struct _KprWindow {
   GtkWidget *list_page;
   GtkStack *list_stack;
   GtkSpinner *loading_spinner;
-  GtkListBox *identity_list;
+  GtkListView *identity_list;
+  /* the detail page, NULL until kpr_window_ensure_detail() */
   GtkWidget *detail_page;
   AdwWindowTitle *detail_title;
   GtkRevealer *progress_revealer;
@@ -57,12 +58,14 @@ struct _KprWindow {
   GPtrArray *identities; /* KprIdentity, sorted by name */
   GHashTable *events;    /* name → GPtrArray of KprEvent (the history) */
   GPtrArray *damaged;    /* "name: why" of records that could not be read */
+  GListStore *entries;   /* the list view's items (kpr-window.c) */
   char *shown;           /* the detail page's identity, or NULL */
   gboolean loaded;
   gboolean present_on_load; /* kpr_window_present_loaded() is waiting */
   KprAgentLink *agent_link;  /* a running certkeeper-agent, if any */
   char *history_name;        /* whose history the detail page shows */
   guint history_count;       /* how many of its events it has seen */
+  guint history_limit;       /* how many it shows (kpr-window-detail.c) */
   guint present_source;
 
   KprWorker *loader;
@@ -79,6 +82,9 @@ struct _KprWindow {
   GtkWindow *message_dialog; /* a message too long for a toast (weak) */
 };
 
+/* kpr-window.c: builds the detail page (kpr-window-detail.ui) if it is
+ * not built yet; its widgets below are NULL until then. */
+void kpr_window_ensure_detail (KprWindow *window);
 /* kpr-window.c: the list from what was loaded. */
 void kpr_window_update_list (KprWindow *window);
 /* kpr-window-detail.c: the detail page from what was loaded. */

@@ -21,51 +21,139 @@ G_DEFINE_FINAL_TYPE (KprWindow, kpr_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* --- the list page --- */
 
-void
-kpr_window_update_list (KprWindow *self)
+/* What a row needs besides its identity: the clock and the settings. */
+static void
+row_context (KprWindow *self, gint64 *now, gint64 *lead)
 {
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
   GSettings *settings = KPR_IS_APPLICATION (app)
     ? kpr_application_get_settings (KPR_APPLICATION (app)) : NULL;
-  gint64 lead = (settings ? g_settings_get_uint (settings, "reminder-lead-days") : 3) * 86400;
-  GtkWidget *child;
 
-  guint i = 0;
+  *now = g_get_real_time () / G_USEC_PER_SEC;
+  *lead = (settings ? g_settings_get_uint (settings, "reminder-lead-days") : 3) * 86400;
+}
 
-  /* The same identities as shown (the usual reload: one renewed, or the
-   * minute's tick): the rows are updated in place. */
-  child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list));
-  for (; child && i < self->identities->len; child = gtk_widget_get_next_sibling (child), i++)
+/* The list's items are GtkStringObjects holding an identity's name, or
+ * for a record that cannot be read "NAME: why" and the data
+ * "kpr-damaged". */
+static void
+bind_row (KprWindow *self, GtkWidget *row, GObject *item, gint64 now, gint64 lead)
+{
+  const char *text = gtk_string_object_get_string (GTK_STRING_OBJECT (item));
+  const KprIdentity *id;
+
+  if (g_object_get_data (item, "kpr-damaged"))
     {
-      const KprIdentity *id = self->identities->pdata[i];
-      if (g_strcmp0 (g_object_get_data (G_OBJECT (child), "kpr-name"), id->name) != 0
-          || !g_object_get_data (G_OBJECT (child), "kpr-badge"))
-        break;
+      kpr_damaged_row_bind (row, text);
+      return;
     }
-  if (child || i != self->identities->len || self->damaged->len)
-    {
-      while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list))))
-        gtk_list_box_remove (self->identity_list, child);
-      for (i = 0; i < self->identities->len; i++)
-        {
-          const KprIdentity *id = self->identities->pdata[i];
+  id = kpr_window_lookup (self, text);
+  if (id)
+    kpr_identity_row_bind (row, id, now, lead, kpr_agent_link_needs (self->agent_link, id->name));
+}
 
-          gtk_list_box_append (self->identity_list,
-                               kpr_identity_row_new (id, now, lead,
-                                             kpr_agent_link_needs (self->agent_link, id->name)));
+static void
+on_row_widget_activate (GtkWidget *row, KprWindow *self)
+{
+  const char *name = g_object_get_data (G_OBJECT (row), "kpr-name");
+
+  if (name)
+    kpr_window_show_identity (self, name);
+}
+
+static void
+on_factory_setup (GtkListItemFactory *factory, GtkListItem *item, KprWindow *self)
+{
+  GtkWidget *row = kpr_identity_row_new ();
+
+  /* gtk_widget_activate() on the row itself (an AdwActionRow outside a
+   * GtkListBox) opens it too. */
+  g_signal_connect (row, "activate", G_CALLBACK (on_row_widget_activate), self);
+  gtk_list_item_set_child (item, row);
+}
+
+static void
+on_factory_bind (GtkListItemFactory *factory, GtkListItem *item, KprWindow *self)
+{
+  GObject *entry = gtk_list_item_get_item (item);
+  gint64 now, lead;
+
+  row_context (self, &now, &lead);
+  bind_row (self, gtk_list_item_get_child (item), entry, now, lead);
+  gtk_list_item_set_activatable (item, g_object_get_data (entry, "kpr-damaged") == NULL);
+}
+
+static void
+on_list_activate (KprWindow *self, guint position)
+{
+  g_autoptr (GObject) entry = g_list_model_get_item (G_LIST_MODEL (self->entries), position);
+
+  if (entry && !g_object_get_data (entry, "kpr-damaged"))
+    kpr_window_show_identity (self, gtk_string_object_get_string (GTK_STRING_OBJECT (entry)));
+}
+
+/* Whether the list holds the identities as loaded, in order, and no
+ * damaged record: then only the texts of the rows on screen change. */
+static gboolean
+same_entries (KprWindow *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->entries));
+
+  if (self->damaged->len || n != self->identities->len)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GObject) entry = g_list_model_get_item (G_LIST_MODEL (self->entries), i);
+      const KprIdentity *id = self->identities->pdata[i];
+
+      if (g_object_get_data (entry, "kpr-damaged")
+          || g_strcmp0 (gtk_string_object_get_string (GTK_STRING_OBJECT (entry)), id->name) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+void
+kpr_window_update_list (KprWindow *self)
+{
+  gint64 now, lead;
+
+  row_context (self, &now, &lead);
+  if (same_entries (self))
+    {
+      /* The usual reload (one renewed, or the minute's tick): the rows
+       * the list view has built are updated in place. */
+      for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list)); c;
+           c = gtk_widget_get_next_sibling (c))
+        {
+          GtkWidget *row = gtk_widget_get_first_child (c);
+          const char *name = row ? g_object_get_data (G_OBJECT (row), "kpr-name") : NULL;
+          const KprIdentity *id = name ? kpr_window_lookup (self, name) : NULL;
+
+          if (id)
+            kpr_identity_row_update (row, id, now, lead,
+                                     kpr_agent_link_needs (self->agent_link, id->name));
         }
-      for (i = 0; i < self->damaged->len; i++)
-        gtk_list_box_append (self->identity_list, kpr_damaged_row_new (self->damaged->pdata[i]));
     }
   else
-    for (i = 0, child = gtk_widget_get_first_child (GTK_WIDGET (self->identity_list)); child;
-         child = gtk_widget_get_next_sibling (child), i++)
-      {
-        const KprIdentity *id = self->identities->pdata[i];
+    {
+      guint n = self->identities->len + self->damaged->len;
+      g_autofree gpointer *entries = g_new0 (gpointer, n + 1);
 
-        kpr_identity_row_update (child, id, now, lead, kpr_agent_link_needs (self->agent_link, id->name));
-      }
+      for (guint i = 0; i < self->identities->len; i++)
+        entries[i] = gtk_string_object_new (((KprIdentity *) self->identities->pdata[i])->name);
+      for (guint i = 0; i < self->damaged->len; i++)
+        {
+          GtkStringObject *entry = gtk_string_object_new (self->damaged->pdata[i]);
+
+          g_object_set_data (G_OBJECT (entry), "kpr-damaged", GINT_TO_POINTER (TRUE));
+          entries[self->identities->len + i] = entry;
+        }
+      g_list_store_splice (self->entries, 0, g_list_model_get_n_items (G_LIST_MODEL (self->entries)),
+                           entries, n);
+      for (guint i = 0; i < n; i++)
+        g_object_unref (entries[i]);
+    }
   /* A spinner spins (and redraws the window every frame) even on a page
    * nobody sees: only while loading. */
   gtk_spinner_set_spinning (self->loading_spinner, !self->loaded);
@@ -75,15 +163,6 @@ kpr_window_update_list (KprWindow *self)
     gtk_stack_set_visible_child_name (self->list_stack, "empty");
   else
     gtk_stack_set_visible_child_name (self->list_stack, "list");
-}
-
-static void
-on_row_activated (KprWindow *self, GtkListBoxRow *row)
-{
-  const char *name = g_object_get_data (G_OBJECT (row), "kpr-name");
-
-  if (name)
-    kpr_window_show_identity (self, name);
 }
 
 /* --- the detail page --- */
@@ -224,11 +303,94 @@ kpr_window_toast (KprWindow *self, const char *message)
 void
 kpr_window_set_busy (KprWindow *self, const char *message)
 {
+  kpr_window_ensure_detail (self);
   self->busy = message != NULL;
   gtk_label_set_text (self->progress_label, message ? message : "");
   gtk_spinner_set_spinning (self->progress_spinner, self->busy);
   gtk_revealer_set_reveal_child (self->progress_revealer, self->busy);
   kpr_window_update_detail (self);
+}
+
+/* The detail page (kpr-window-detail.ui), built the first time it is
+ * needed rather than with the window: the first frame of the list does
+ * not wait for it (bench/RESULTS.md, cold start). */
+void
+kpr_window_ensure_detail (KprWindow *self)
+{
+#define DETAIL(name, member) { name, G_STRUCT_OFFSET (KprWindow, member) }
+  static const struct {
+    const char *id;
+    glong offset;
+  } children[] = {
+    DETAIL ("detail-page", detail_page),
+    DETAIL ("detail-title", detail_title),
+    DETAIL ("progress-revealer", progress_revealer),
+    DETAIL ("progress-spinner", progress_spinner),
+    DETAIL ("progress-label", progress_label),
+    DETAIL ("renew-button", renew_button),
+    DETAIL ("backup-button", backup_button),
+    DETAIL ("lock-button", lock_button),
+    DETAIL ("revoke-button", revoke_button),
+    DETAIL ("delete-button", delete_button),
+    DETAIL ("copy-uri-button", copy_uri_button),
+    DETAIL ("detail-state", detail_state),
+    DETAIL ("detail-subject", detail_subject),
+    DETAIL ("detail-issuer", detail_issuer),
+    DETAIL ("detail-serial", detail_serial),
+    DETAIL ("detail-validity", detail_validity),
+    DETAIL ("detail-sha256", detail_sha256),
+    DETAIL ("detail-sha1", detail_sha1),
+    DETAIL ("detail-where", detail_where),
+    DETAIL ("detail-uri", detail_uri),
+    DETAIL ("detail-backup", detail_backup),
+    DETAIL ("history-list", history_list),
+    DETAIL ("primary-button", primary_button),
+    DETAIL ("detail-scroll", detail_scroll),
+    DETAIL ("detail-account", detail_account),
+    DETAIL ("detail-key-type", detail_key_type),
+    DETAIL ("detail-until", detail_until),
+    DETAIL ("detail-browsers", detail_browsers),
+    DETAIL ("browsers-fix-button", browsers_fix_button),
+    DETAIL ("actions-group", actions_group),
+    DETAIL ("renew-row", renew_row),
+    DETAIL ("backup-row", backup_row),
+    DETAIL ("lock-row", lock_row),
+    DETAIL ("remove-group", remove_group),
+    DETAIL ("revoke-row", revoke_row),
+  };
+#undef DETAIL
+  g_autoptr (GtkBuilder) builder = NULL;
+  g_autoptr (GtkBuilderScope) scope = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (self->detail_page)
+    return;
+  builder = gtk_builder_new ();
+  scope = gtk_builder_cscope_new ();
+  gtk_builder_cscope_add_callback (scope, on_back_clicked);
+  gtk_builder_cscope_add_callback (scope, on_renew_clicked);
+  gtk_builder_cscope_add_callback (scope, on_backup_clicked);
+  gtk_builder_cscope_add_callback (scope, on_lock_clicked);
+  gtk_builder_cscope_add_callback (scope, on_revoke_clicked);
+  gtk_builder_cscope_add_callback (scope, on_delete_clicked);
+  gtk_builder_cscope_add_callback (scope, on_copy_uri_clicked);
+  gtk_builder_cscope_add_callback (scope, on_browsers_fix_clicked);
+  gtk_builder_cscope_add_callback (scope, on_primary_clicked);
+  gtk_builder_set_scope (builder, scope);
+  /* The handlers are swapped: the window is their first argument. */
+  gtk_builder_set_current_object (builder, G_OBJECT (self));
+  /* Compiled into the program: failing is a build error. */
+  gtk_builder_add_from_resource (builder, "/org/certkeeper/Certkeeper/kpr-window-detail.ui", &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (children); i++)
+    {
+      GObject *child = gtk_builder_get_object (builder, children[i].id);
+
+      g_assert (child);
+      G_STRUCT_MEMBER (GObject *, self, children[i].offset) = child;
+    }
+  kpr_a11y_fix_names (self->detail_page);
+  adw_leaflet_append (self->leaflet, self->detail_page);
 }
 
 /* --- the object --- */
@@ -274,6 +436,7 @@ kpr_window_finalize (GObject *object)
   g_ptr_array_unref (self->identities);
   g_hash_table_unref (self->events);
   g_ptr_array_unref (self->damaged);
+  g_clear_object (&self->entries);
   g_free (self->shown);
   G_OBJECT_CLASS (kpr_window_parent_class)->finalize (object);
 }
@@ -298,60 +461,17 @@ kpr_window_class_init (KprWindowClass *klass)
   BIND ("list-stack", list_stack);
   BIND ("loading-spinner", loading_spinner);
   BIND ("identity-list", identity_list);
-  BIND ("detail-page", detail_page);
-  BIND ("detail-title", detail_title);
-  BIND ("progress-revealer", progress_revealer);
-  BIND ("progress-spinner", progress_spinner);
-  BIND ("progress-label", progress_label);
-  BIND ("renew-button", renew_button);
-  BIND ("backup-button", backup_button);
-  BIND ("lock-button", lock_button);
-  BIND ("revoke-button", revoke_button);
-  BIND ("delete-button", delete_button);
-  BIND ("copy-uri-button", copy_uri_button);
-  BIND ("detail-state", detail_state);
-  BIND ("detail-subject", detail_subject);
-  BIND ("detail-issuer", detail_issuer);
-  BIND ("detail-serial", detail_serial);
-  BIND ("detail-validity", detail_validity);
-  BIND ("detail-sha256", detail_sha256);
-  BIND ("detail-sha1", detail_sha1);
-  BIND ("detail-where", detail_where);
-  BIND ("detail-uri", detail_uri);
-  BIND ("detail-backup", detail_backup);
-  BIND ("history-list", history_list);
-  BIND ("primary-button", primary_button);
-  BIND ("detail-scroll", detail_scroll);
-  BIND ("detail-account", detail_account);
-  BIND ("detail-key-type", detail_key_type);
-  BIND ("detail-until", detail_until);
-  BIND ("detail-browsers", detail_browsers);
-  BIND ("browsers-fix-button", browsers_fix_button);
-  BIND ("actions-group", actions_group);
-  BIND ("renew-row", renew_row);
-  BIND ("backup-row", backup_row);
-  BIND ("lock-row", lock_row);
-  BIND ("remove-group", remove_group);
-  BIND ("revoke-row", revoke_row);
-  gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
-  gtk_widget_class_bind_template_callback (widget_class, on_back_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_list_activate);
   gtk_widget_class_bind_template_callback (widget_class, on_page_changed);
-  gtk_widget_class_bind_template_callback (widget_class, on_renew_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_backup_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_lock_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_revoke_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_delete_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_copy_uri_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_browsers_fix_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_primary_clicked);
 }
 #undef BIND
 
 static void
 kpr_window_init (KprWindow *self)
 {
-  gtk_widget_init_template (GTK_WIDGET (self));
-  kpr_a11y_fix_names (GTK_WIDGET (self));
+  GtkListItemFactory *factory;
+  GtkNoSelection *selection;
+
   self->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) kpr_identity_free);
   self->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_ptr_array_unref);
@@ -359,12 +479,27 @@ kpr_window_init (KprWindow *self)
   self->cancellable = g_cancellable_new ();
   self->loader = kpr_worker_new (GTK_WIDGET (self));
   g_object_set_data (G_OBJECT (self->loader), "kpr-window", self);
+  /* The store is read (in the loader's thread) while the widgets are
+   * built: its answer arrives from the main loop, after this. */
+  kpr_window_start_load (self);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  kpr_a11y_fix_names (GTK_WIDGET (self));
+  self->entries = g_list_store_new (GTK_TYPE_STRING_OBJECT);
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (on_factory_setup), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (on_factory_bind), self);
+  gtk_list_view_set_factory (self->identity_list, factory);
+  g_object_unref (factory);
+  selection = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->entries)));
+  gtk_list_view_set_model (self->identity_list, GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
   self->worker = kpr_worker_new (GTK_WIDGET (self));
+  /* Only while busy, so once the detail page is built. */
   g_signal_connect (self->worker, "progress", G_CALLBACK (on_progress), self);
   self->tick_source = g_timeout_add_seconds (60, on_tick, self);
   kpr_window_add_actions (self);
   kpr_window_update_list (self);
-  kpr_window_start_load (self);
 }
 
 static void
@@ -451,6 +586,7 @@ kpr_window_show_identity (KprWindow *window, const char *name)
       kpr_window_toast (window, message);
       return;
     }
+  kpr_window_ensure_detail (window);
   if (g_strcmp0 (window->shown, name) != 0)
     {
       g_free (window->shown);
