@@ -1,4 +1,4 @@
-/* kpr-keys.c — key pairs on a token: generation, EVP_PKEY, provenance.
+/* kpr-keys.c — key pairs on a token: generation, public keys, provenance.
  *
  * Generation is raw C_GenerateKeyPair: libp11 0.4.12 can only make RSA
  * keys and cannot set the protection attributes we need (DESIGN §3).
@@ -143,54 +143,6 @@ kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection prot
   return TRUE;
 }
 
-EVP_PKEY *
-kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error)
-{
-  gsize id_len;
-  const guint8 *id_data = g_bytes_get_data (id, &id_len);
-
-  /* Two passes at most: the list libp11 read last, then a fresh one when
-   * the key is not in it (libp11 re-reads the objects, so keys made by
-   * raw calls are seen). */
-  for (int pass = 0; pass < 2; pass++)
-    {
-      gboolean fresh = !token->keys_valid;
-
-      if (fresh && PKCS11_enumerate_keys (token->slot->token, &token->keys, &token->n_keys) < 0)
-        {
-          g_autofree char *detail = kpr_ossl_error_string ();
-          g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN, "Cannot list the keys of token “%s”: %s",
-                       token->info.label, detail);
-          return NULL;
-        }
-      token->keys_valid = TRUE;
-      for (unsigned int i = 0; i < token->n_keys; i++)
-        {
-          PKCS11_KEY *key = &token->keys[i];
-          EVP_PKEY *pkey;
-
-          if (key->id_len != id_len || memcmp (key->id, id_data, id_len) != 0)
-            continue;
-          pkey = PKCS11_get_private_key (key);
-          if (!pkey)
-            {
-              g_autofree char *detail = kpr_ossl_error_string ();
-              g_set_error (error, KPR_ERROR, KPR_ERROR_TOKEN,
-                           "Cannot use the private key on token “%s”: %s", token->info.label,
-                           detail);
-            }
-          return pkey;
-        }
-      if (fresh)
-        break;
-      token->keys_valid = FALSE;
-    }
-  g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND,
-               "No private key with this id on token “%s”%s", token->info.label,
-               kpr_token_is_logged_in (token) ? "" : " (not logged in)");
-  return NULL;
-}
-
 void
 kpr_params_free_erased (OSSL_PARAM *params)
 {
@@ -236,12 +188,20 @@ EVP_PKEY *
 kpr_token_get_public_key (KprToken *token, GBytes *id, GError **error)
 {
   CK_OBJECT_HANDLE obj;
+
+  if (!kpr_token_find_one (token, CKO_PUBLIC_KEY, id, &obj, error))
+    return NULL;
+  return kpr_token_public_key_of (token, obj, error);
+}
+
+EVP_PKEY *
+kpr_token_public_key_of (KprToken *token, CK_OBJECT_HANDLE obj, GError **error)
+{
   CK_ULONG key_type;
   OSSL_PARAM_BLD *bld;
   EVP_PKEY *pkey = NULL;
 
-  if (!kpr_token_find_one (token, CKO_PUBLIC_KEY, id, &obj, error)
-      || !kpr_token_get_ulong (token, obj, CKA_KEY_TYPE, &key_type, error))
+  if (!kpr_token_get_ulong (token, obj, CKA_KEY_TYPE, &key_type, error))
     return NULL;
 
   bld = OSSL_PARAM_BLD_new ();

@@ -202,7 +202,6 @@ kpr_token_destroy (KprToken *token, CK_OBJECT_HANDLE obj, GError **error)
 {
   CK_RV rv = token->module->fn->C_DestroyObject (token->session, obj);
 
-  token->keys_valid = FALSE;
   if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID)
     {
       kpr_set_ckr_error (error, rv, "Cannot remove an object from token “%s”", token->info.label);
@@ -401,7 +400,6 @@ kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **er
                                  token->info.label, label);
               return FALSE;
             }
-          token->keys_valid = FALSE;
         }
     }
   return TRUE;

@@ -3,8 +3,8 @@
  * Login is a raw C_Login on our session, not PKCS11_login(): libp11 0.4.12
  * keeps a plain copy of the PIN on the heap for as long as the process
  * lives (to log in again after a fork), which we measured; C_Login keeps
- * none.  PKCS#11 login state belongs to the application, so libp11's own
- * sessions, and the EVP_PKEY it hands out, are logged in with ours.
+ * none.  PKCS#11 login state belongs to the application, so the sessions
+ * the token-backed EVP_PKEYs open (kpr-pkey.c) are logged in with ours.
  * Never PKCS11_open_session() (it closes every session on the slot) nor
  * PKCS11_logout() (it logs the whole process out) — DESIGN §3.
  */
@@ -94,11 +94,7 @@ kpr_token_login (KprToken *token, KprPinFunc pin_func, gpointer user_data, GErro
       return FALSE;
     rv = token->module->fn->C_Login (session, CKU_USER, (CK_UTF8CHAR_PTR) pin->data, pin->len);
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
-      {
-        /* Private keys read before the login were hidden. */
-        token->keys_valid = FALSE;
-        return TRUE;
-      }
+      return TRUE;
     /* Re-read the flags so the message can say how many tries are left. */
     (void) kpr_token_update_info (token, NULL);
     if (token->info.pin_locked)

@@ -10,7 +10,7 @@
 typedef struct {
   char *path;             /* as given or registered */
   char *name;             /* p11-kit name, or the file name */
-  PKCS11_CTX *p11;        /* libp11: enumeration, login, EVP_PKEY */
+  PKCS11_CTX *p11;        /* libp11: slot enumeration */
   CK_FUNCTION_LIST *fn;   /* raw calls into the same module instance */
   PKCS11_SLOT *slots;
   unsigned int n_slots;
@@ -24,13 +24,6 @@ struct _KprToken {
   CK_SLOT_ID slot_id;
   KprTokenInfo info;
   CK_SESSION_HANDLE session; /* our raw R/W session, 0 until needed */
-  /* libp11's key list as last enumerated (owned by libp11): enumerating
-   * reads every key's attributes, so it is done again only when a key is
-   * not found there (made since by a raw call) or the list went stale
-   * (an object destroyed, a login that shows private keys). */
-  PKCS11_KEY *keys;
-  unsigned int n_keys;
-  gboolean keys_valid;
 };
 
 struct _KprTokenCtx {
@@ -68,6 +61,8 @@ gboolean kpr_token_destroy (KprToken *token, CK_OBJECT_HANDLE obj, GError **erro
 
 /* kpr-keys.c */
 gboolean kpr_key_type_is_ec (KprKeyType type);
+/* The public key object @obj as an EVP_PKEY (RSA or EC P-256/P-384). */
+EVP_PKEY *kpr_token_public_key_of (KprToken *token, CK_OBJECT_HANDLE obj, GError **error);
 
 /* The one attribute template of an identity's key pair, for keys made on
  * the token (kpr-keys.c, C_GenerateKeyPair) and keys imported into it

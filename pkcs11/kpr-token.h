@@ -5,10 +5,12 @@
  * and find certificates, import and export PKCS#12, lock keys.
  *
  * One KprTokenCtx per process owns every PKCS#11 module instance
- * (DESIGN §3): libp11 for enumeration, login and the EVP_PKEY bridge; raw
- * PKCS#11 through the same module instance for what libp11 0.4.12 lacks
- * (EC key generation, certificates with CKA_SERIAL_NUMBER, non-exportable
- * import, attribute reads); p11-kit for module discovery and RFC 7512 URIs.
+ * (DESIGN §3): libp11 for slot enumeration; raw PKCS#11 through the same
+ * module instance for what libp11 0.4.12 lacks or does slowly (login, EC
+ * key generation, certificates with CKA_SERIAL_NUMBER, non-exportable
+ * import, attribute reads, the token-backed EVP_PKEY, which libp11 finds
+ * only by reading every key on the token); p11-kit for module discovery
+ * and RFC 7512 URIs.
  *
  * Objects of one identity share one CKA_ID; callers choose it (see
  * kpr_token_new_id()) and record it before the objects exist, so that a
@@ -170,8 +172,9 @@ gboolean kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtec
                                      KprKeyUsage usage, const char *label, GBytes *id,
                                      GError **error);
 
-/* The private key as an EVP_PKEY that signs on the token (libp11).  Valid
- * while @token's context lives. */
+/* The private key as an EVP_PKEY that signs (and decrypts) on the token,
+ * found by one search for @id whatever the token holds (kpr-pkey.c).
+ * Valid while @token's context lives; usable from any thread. */
 EVP_PKEY *kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error);
 
 /* The public key, read from the token into a plain OpenSSL key. */
