@@ -317,6 +317,7 @@ test_oversized_attribute (void)
 }
 
 void register_key_tests (void);
+void register_pkey_tests (void);
 
 int
 main (int argc, char **argv)
@@ -337,6 +338,7 @@ main (int argc, char **argv)
   g_test_add_func ("/token/login/keeps-no-pin", test_login_keeps_no_pin);
   g_test_add_func ("/token/module/oversized-attribute", test_oversized_attribute);
   register_key_tests ();
+  register_pkey_tests ();
 
   status = g_test_run ();
   fixture_global_teardown ();
