@@ -369,27 +369,49 @@ objects_with_id (KprToken *token, GBytes *id, GError **error)
   return kpr_token_find_objects (token, tmpl, 1, error);
 }
 
+/* The class of each object in @found (0xffffffff when unreadable). */
+static GArray *
+classes_of (KprToken *token, GArray *found)
+{
+  GArray *classes = g_array_sized_new (FALSE, FALSE, sizeof (CK_ULONG), found->len);
+
+  for (guint i = 0; i < found->len; i++)
+    {
+      CK_ULONG klass = (CK_ULONG) -1;
+      (void) kpr_token_get_ulong (token, g_array_index (found, CK_OBJECT_HANDLE, i), CKA_CLASS,
+                                  &klass, NULL);
+      g_array_append_val (classes, klass);
+    }
+  return classes;
+}
+
 gboolean
 kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **error)
 {
   /* Keys first, the certificate last: programs that look the identity up
    * by label find the certificate first and then the key of that name. */
-  static const CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_CERTIFICATE };
+  static const CK_OBJECT_CLASS order[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_CERTIFICATE };
   gsize label_len = strlen (label);
+  /* One search for all three classes: each search costs SoftHSM a look at
+   * every object on the token (issue 11, item 6). */
+  g_autoptr (GArray) found = objects_with_id (token, id, error);
+  g_autoptr (GArray) classes = NULL;
 
-  for (gsize c = 0; c < G_N_ELEMENTS (classes); c++)
+  if (!found)
+    return FALSE;
+  classes = classes_of (token, found);
+  for (gsize c = 0; c < G_N_ELEMENTS (order); c++)
     {
-      g_autoptr (GArray) found = find_by_id (token, classes[c], id, error);
-
-      if (!found)
-        return FALSE;
       for (guint i = 0; i < found->len; i++)
         {
           CK_OBJECT_HANDLE obj = g_array_index (found, CK_OBJECT_HANDLE, i);
-          g_autoptr (GBytes) now = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
+          g_autoptr (GBytes) now = NULL;
           CK_ATTRIBUTE attr = { CKA_LABEL, (void *) label, label_len };
           CK_RV rv;
 
+          if (g_array_index (classes, CK_ULONG, i) != order[c])
+            continue;
+          now = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
           if (now && g_bytes_get_size (now) == label_len
               && memcmp (g_bytes_get_data (now, NULL), label, label_len) == 0)
             continue;
@@ -435,33 +457,31 @@ kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error)
 static gboolean
 delete_orphans (KprToken *token, guint *ret_count, GError **error)
 {
-  static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE };
+  CK_ATTRIBUTE tmpl[] = { { CKA_ID, NULL, 0 } };
+  g_autoptr (GArray) found = NULL;
+  g_autoptr (GArray) classes = NULL;
   guint count = 0;
 
   if (!token->info.software)
     return TRUE;
-  for (gsize c = 0; c < G_N_ELEMENTS (classes); c++)
+  /* Every class in one search (see kpr_token_set_label). */
+  if (!(found = kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error)))
+    return FALSE;
+  classes = classes_of (token, found);
+  for (guint i = 0; i < found->len; i++)
     {
-      CK_OBJECT_CLASS klass = classes[c];
-      CK_ATTRIBUTE tmpl[] = {
-        { CKA_CLASS, &klass, sizeof klass },
-        { CKA_ID, NULL, 0 },
-      };
-      g_autoptr (GArray) found = kpr_token_find_objects (token, tmpl, G_N_ELEMENTS (tmpl), error);
+      CK_OBJECT_HANDLE obj = g_array_index (found, CK_OBJECT_HANDLE, i);
+      CK_ULONG klass = g_array_index (classes, CK_ULONG, i);
+      g_autoptr (GBytes) label = NULL;
 
-      if (!found)
+      if (klass != CKO_PRIVATE_KEY && klass != CKO_PUBLIC_KEY && klass != CKO_CERTIFICATE)
+        continue;
+      label = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
+      if (!label || g_bytes_get_size (label) != 0)
+        continue;
+      if (!kpr_token_destroy (token, obj, error))
         return FALSE;
-      for (guint i = 0; i < found->len; i++)
-        {
-          CK_OBJECT_HANDLE obj = g_array_index (found, CK_OBJECT_HANDLE, i);
-          g_autoptr (GBytes) label = kpr_token_get_attr (token, obj, CKA_LABEL, NULL);
-
-          if (!label || g_bytes_get_size (label) != 0)
-            continue;
-          if (!kpr_token_destroy (token, obj, error))
-            return FALSE;
-          count++;
-        }
+      count++;
     }
   *ret_count = count;
   return TRUE;
