@@ -203,33 +203,34 @@ wrap_public (KprToken *token, CK_OBJECT_HANDLE obj, EVP_PKEY *pub)
 {
   static GOnce once = G_ONCE_INIT;
   g_autoptr (EVP_PKEY) pkey = EVP_PKEY_new ();
-  KeyRef *ref = g_new0 (KeyRef, 1);
+  g_autofree KeyRef *ref = g_new0 (KeyRef, 1);
 
   g_once (&once, methods_init, NULL);
   *ref = (KeyRef) { token->module->fn, token->slot_id, obj };
+  /* Once attached, @ref belongs to the RSA or EC_KEY (key_ref_free). */
   if (EVP_PKEY_get_base_id (pub) == EVP_PKEY_RSA)
     {
       RSA *rsa = RSAPublicKey_dup (EVP_PKEY_get0_RSA (pub));
-      if (!rsa || RSA_set_method (rsa, rsa_method) != 1 || RSA_set_ex_data (rsa, rsa_index, ref) != 1
-          || EVP_PKEY_assign_RSA (pkey, rsa) != 1)
-        {
-          g_free (ref);
-          RSA_free (rsa);
-          return NULL;
-        }
+
+      if (rsa && RSA_set_method (rsa, rsa_method) == 1
+          && RSA_set_ex_data (rsa, rsa_index, ref) == 1)
+        ref = NULL;
+      if (!ref && EVP_PKEY_assign_RSA (pkey, rsa) == 1)
+        return g_steal_pointer (&pkey);
+      RSA_free (rsa);
     }
   else
     {
       EC_KEY *ec = EC_KEY_dup (EVP_PKEY_get0_EC_KEY (pub));
-      if (!ec || EC_KEY_set_method (ec, ec_method) != 1 || EC_KEY_set_ex_data (ec, ec_index, ref) != 1
-          || EVP_PKEY_assign_EC_KEY (pkey, ec) != 1)
-        {
-          g_free (ref);
-          EC_KEY_free (ec);
-          return NULL;
-        }
+
+      if (ec && EC_KEY_set_method (ec, ec_method) == 1
+          && EC_KEY_set_ex_data (ec, ec_index, ref) == 1)
+        ref = NULL;
+      if (!ref && EVP_PKEY_assign_EC_KEY (pkey, ec) == 1)
+        return g_steal_pointer (&pkey);
+      EC_KEY_free (ec);
     }
-  return g_steal_pointer (&pkey);
+  return NULL;
 }
 
 /* The public half: the public key object, else the certificate. */

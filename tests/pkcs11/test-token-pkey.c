@@ -25,7 +25,8 @@ sign (EVP_PKEY *key, const EVP_MD *md, int padding, guint8 *sig, gsize sig_size)
   g_assert_cmpint (EVP_DigestSignInit (ctx, &pctx, md, NULL, key), ==, 1);
   if (padding)
     g_assert_cmpint (EVP_PKEY_CTX_set_rsa_padding (pctx, padding), ==, 1);
-  g_assert_cmpint (EVP_DigestSign (ctx, sig, &len, (const guint8 *) message, sizeof message), ==, 1);
+  g_assert_cmpint (EVP_DigestSign (ctx, sig, &len, (const guint8 *) message, sizeof message), ==,
+                   1);
   return len;
 }
 
