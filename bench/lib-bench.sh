@@ -4,7 +4,10 @@
 #   bench_serve COMMAND…                      runs a `certkeeper-ca serve … --listen
 #                                             127.0.0.1:0` command line in the
 #                                             background; sets SERVER_PID and PORT
-W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-$1.XXXXXX")
+# dash passes no arguments to a sourced file: $1 is then the script's own
+# first argument (often a build directory, maybe absolute), so only its
+# last component names the directory.
+W=$(mktemp -d "${TMPDIR:-/tmp}/kpr-bench-$(basename "$1").XXXXXX")
 SERVER_PID=
 bench_cleanup() {
     [ -n "$SERVER_PID" ] && { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
