@@ -442,6 +442,7 @@ typedef enum {
 typedef struct {
   double renew_fraction; /* of the lifetime; default 2/3 */
   double max_jitter;     /* of the lifetime, taken off the renewal time; default 0.05 */
+  gboolean remind_expired; /* keep reminding once the certificate expired; default TRUE */
 } KprSchedPolicy;
 
 /* What the scheduler knows of one identity; times are unix seconds. */
@@ -470,7 +471,8 @@ void kpr_sched_policy_init (KprSchedPolicy *policy);
  * of the lifetime before renew_fraction, never past 90 % of it. */
 gint64 kpr_sched_renew_at (const KprSchedPolicy *policy, const char *name, gint64 not_before,
                            gint64 not_after);
-/* Seconds to wait after the @failures-th consecutive failure. */
+/* Seconds to wait after the @failures-th consecutive failure; @remaining:
+ * seconds of validity left (0: no certificate, < 0: expired). */
 gint64 kpr_sched_backoff (guint failures, gint64 lifetime, gint64 remaining);
 /* Seconds between two reminders for a certificate of @lifetime seconds. */
 gint64 kpr_sched_reminder_interval (gint64 lifetime);
