@@ -474,6 +474,10 @@ gint64 kpr_sched_renew_at (const KprSchedPolicy *policy, const char *name, gint6
 /* Seconds to wait after the @failures-th consecutive failure; @remaining:
  * seconds of validity left (0: no certificate, < 0: expired). */
 gint64 kpr_sched_backoff (guint failures, gint64 lifetime, gint64 remaining);
+/* When an attempt may be made again after @input's failures (the
+ * backoff, or the server's Retry-After when longer); G_MININT64 without
+ * failures. */
+gint64 kpr_sched_retry_at (const KprSchedInput *input, gint64 now);
 /* Seconds between two reminders for a certificate of @lifetime seconds. */
 gint64 kpr_sched_reminder_interval (gint64 lifetime);
 /* Fills the certificate and state fields of @input from @identity. */

@@ -118,8 +118,8 @@ kpr_sched_input_from_identity (KprSchedInput *input, const KprIdentity *identity
 }
 
 /* When the next attempt may be made after the recorded failures. */
-static gint64
-retry_time (const KprSchedInput *in, gint64 now)
+gint64
+kpr_sched_retry_at (const KprSchedInput *in, gint64 now)
 {
   gint64 lifetime = in->not_after - in->not_before;
   /* 0: no certificate; < 0: it has expired (even at its last second). */
@@ -137,7 +137,7 @@ KprSchedNext
 kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 now)
 {
   KprSchedNext next = { KPR_SCHED_NONE, G_MAXINT64 };
-  gint64 retry = retry_time (in, now);
+  gint64 retry = kpr_sched_retry_at (in, now);
   gboolean interrupted = FALSE;
   const KprStateInfo *info;
 
