@@ -88,6 +88,8 @@ typedef struct {
                              * first answer brings that certificate (then the anchor) */
   /* where the key lives */
   char *token_uri;    /* RFC 7512, token part */
+  char *token_module; /* the PKCS#11 library of that token (its path): the one module its
+                       * commands load; NULL in older records (then every module) */
   GBytes *key_id;     /* CKA_ID of key pair and certificate */
   KprKeyType key_type;
   KprProtection protection;
