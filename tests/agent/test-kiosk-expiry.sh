@@ -22,28 +22,15 @@
 # Usage: test-kiosk-expiry.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca PATH-TO-certkeeper-agent
 . "$(dirname "$0")/lib.sh"
 
-AGENT=${3:?usage: $0 certkeeper certkeeper-ca certkeeper-agent}
-case "$AGENT" in /*) ;; *) AGENT=$OLDPWD/$AGENT ;; esac
-[ -x "$AGENT" ] || { echo "FAIL: $AGENT is not an executable" >&2; exit 1; }
+AGENT=$(agent_exe "${3:?usage: $0 certkeeper certkeeper-ca certkeeper-agent}")
 
 init_token
 # notBefore is backdated 60 s: a 60 s lifetime expires 60 s after issue
 # (120 s of validity: backoff floor 120/20 = 6 s).
 ca_init --lifetime 60s
 start_server
-CODE=$("$CA_BIN" code "$CA" alice)
-[ -n "$CODE" ] || { echo "FAIL: certkeeper-ca code printed nothing" >&2; exit 1; }
-CODE_FILE=$(secret_file code "$CODE")
-
-cat > "$TMP/agent.conf" <<CONF
-[identity kiosk]
-server=$SERVER
-username=alice
-token=software
-pin-file=$PIN_FILE
-enrollment-code-file=$CODE_FILE
-ca-file=$CA_PEM
-CONF
+kiosk_code
+kiosk_config "$TMP/agent.conf"
 LOG=$TMP/agent.log
 "$AGENT" --headless --config "$TMP/agent.conf" < /dev/null > /dev/null 2> "$LOG" &
 AGENT_PID=$!

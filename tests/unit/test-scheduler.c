@@ -140,6 +140,23 @@ test_due_on_arrival (void)
   g_assert_cmpint (next.when, ==, T0 + 4);
 }
 
+/* After 1, 2, … failures at T0 the next step is a renewal @expected[i]
+ * seconds later. */
+static void
+check_backoff (const KprSchedPolicy *p, KprSchedInput *in, const gint64 *expected, gsize n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      KprSchedNext next;
+
+      in->failures = i + 1;
+      in->last_failure = T0;
+      next = kpr_sched_next (p, in, T0);
+      g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
+      g_assert_cmpint (next.when - T0, ==, expected[i]);
+    }
+}
+
 static void
 test_backoff (void)
 {
@@ -149,16 +166,7 @@ test_backoff (void)
   KprSchedInput in = active ("backoff", T0 - 300 * DAY, 365 * (gint64) DAY);
 
   in.last_reminder = T0; /* reminders aside */
-  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
-    {
-      KprSchedNext next;
-
-      in.failures = i + 1;
-      in.last_failure = T0;
-      next = kpr_sched_next (&p, &in, T0);
-      g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
-      g_assert_cmpint (next.when - T0, ==, expected[i]);
-    }
+  check_backoff (&p, &in, expected, G_N_ELEMENTS (expected));
   /* Near expiry the cap is a tenth of what is left: 10 minutes left → at
    * most 60 s between tries; never below 30 s. */
   g_assert_cmpint (kpr_sched_backoff (9, 365 * (gint64) DAY, 600), ==, 60);
@@ -184,16 +192,7 @@ test_expired_backoff (void)
 
   p.remind_expired = FALSE;
   in.last_reminder = T0 - 60;
-  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
-    {
-      KprSchedNext next;
-
-      in.failures = i + 1;
-      in.last_failure = T0;
-      next = kpr_sched_next (&p, &in, T0);
-      g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
-      g_assert_cmpint (next.when - T0, ==, expected[i]);
-    }
+  check_backoff (&p, &in, expected, G_N_ELEMENTS (expected));
   /* A certificate of minutes (the tests' 120 s): floor lifetime/20. */
   in = active ("kiosk", T0 - 200, 120);
   in.failures = 3;
