@@ -10,6 +10,9 @@
  * code in the file again, tells the administrator what to put there
  * instead of sending it.  The digest of a code that can never be used
  * again gives nothing away; the code itself is never written anywhere.
+ * Only EST's codes (certkeeper-ca's) are one-time for sure: a SCEP
+ * challenge is often static (micromdm's scepserver wants the same one
+ * with every renewal), so with protocol=scep|cmp nothing is remembered.
  */
 #include "config.h"
 
@@ -137,7 +140,7 @@ kpr_daemon_code_used (const KprDaemonCode *code, const char *state_dir, const ch
   g_autofree char *text = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (!digest || was_used (code, state_dir, digest))
+  if (!digest || code->protocol != KPR_PROTOCOL_EST || was_used (code, state_dir, digest))
     return;
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {

@@ -288,7 +288,8 @@ daemon_ask (KprAsk what, const char *detail, gpointer data, GError **error)
    * holds the SCEP challenge or the CMP secret with protocol=scep|cmp). */
   if (id && what == KPR_ASK_PASSWORD && id->password_file && id->protocol == KPR_PROTOCOL_EST)
     return kpr_secret_read_file (id->password_file, error);
-  g_return_val_if_fail (id != NULL, NULL); /* asked only within act() and resume */
+  if (!id) /* asked only within act() and resume */
+    return g_set_error_literal (error, KPR_ERROR, KPR_ERROR_AUTH, "No identity asks"), NULL;
   {
     KprDaemonCode code = daemon_code (daemon, id);
     KprSecret *secret;
