@@ -78,7 +78,8 @@ struct _KprAgent {
   char *cmp_reference; /* kpr_agent_set_cmp_reference */
 };
 
-/* The process's one token context (loaded on first use). */
+/* The process's one token context with every registered module (each
+ * tried in a child process first) and the software token's. */
 KprTokenCtx *kpr_agent_get_tokens (KprAgent *agent, GError **error);
 /* The token context with the module of one token loaded: @module (a
  * record's token-module), else the software token's when @token_uri is

@@ -74,8 +74,10 @@ load_tokens (KprAgent *agent, KprTokenCtxFlags flags, const char *module, GError
 KprTokenCtx *
 kpr_agent_get_tokens (KprAgent *agent, GError **error)
 {
+  /* Every module: each tried in a child first (a broken one is left out). */
   if (!agent->tokens_all
-      && !load_tokens (agent, KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE, NULL, error))
+      && !load_tokens (agent, KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE
+                                | KPR_TOKEN_CTX_PROBE, NULL, error))
     return NULL;
   agent->tokens_all = TRUE;
   return agent->tokens;

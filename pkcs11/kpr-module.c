@@ -369,19 +369,25 @@ build_tokens (KprTokenCtx *ctx, guint from, GError **error)
   return TRUE;
 }
 
+static gboolean
+is_softhsm (KprTokenCtx *ctx, const char *path)
+{
+  g_autofree char *real = canonical_path (path);
+
+  return ctx->softhsm_path && g_str_equal (real, ctx->softhsm_path);
+}
+
 gboolean
 kpr_token_ctx_add (KprTokenCtx *ctx, KprTokenCtxFlags flags, const char *const *extra_modules,
                    GError **error)
 {
   guint from = ctx->modules->len;
 
-  /* SoftHSM named as a module is the software token's: loaded as such. */
+  /* SoftHSM named as a module is the software token's: loaded as such
+   * (its config first, its name "softhsm2"), below. */
   for (const char *const *m = extra_modules; m && *m; m++)
-    {
-      g_autofree char *real = canonical_path (*m);
-      if (ctx->softhsm_path && g_str_equal (real, ctx->softhsm_path))
-        flags |= KPR_TOKEN_CTX_SOFTWARE;
-    }
+    if (is_softhsm (ctx, *m))
+      flags |= KPR_TOKEN_CTX_SOFTWARE;
   /* Before SoftHSM is initialized anywhere in this process: without a
    * config of its own the person's SoftHSM reads the system one, which
    * they cannot read (or, as root, is the system's token store). */
@@ -389,7 +395,7 @@ kpr_token_ctx_add (KprTokenCtx *ctx, KprTokenCtxFlags flags, const char *const *
       && !kpr_softhsm_ensure_config (NULL, error))
     return FALSE;
   for (const char *const *m = extra_modules; m && *m; m++)
-    if (!module_add (ctx, *m, NULL, TRUE, error))
+    if (!is_softhsm (ctx, *m) && !module_add (ctx, *m, NULL, TRUE, error))
       return FALSE;
   if ((flags & KPR_TOKEN_CTX_SOFTWARE) && !has_module (ctx, KPR_SOFTHSM_MODULE))
     {

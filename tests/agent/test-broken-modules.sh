@@ -8,7 +8,8 @@
 # /usr/share/p11-kit/modules is a copy of the system's plus the two.
 #   * enroll, status, renew, export of a software-token identity work (only
 #     the identity's module is loaded), also for a record written before
-#     token-module= existed;
+#     token-module= existed; enroll --token URI (every module, each tried in
+#     a child first) works too;
 #   * `certkeeper tokens` lists the software token, names both broken
 #     modules ("crashed (Aborted)", "did not answer in 5 s") and exits 7
 #     (KPR_ERROR_MODULE), in bounded time (timeout 60 never fires);
@@ -111,6 +112,12 @@ bounded 7 "tokens --json with a broken module" tokens --json
 check_json "$OUT" 'any(t["label"] == "certkeeper" for t in j)' \
     "tokens --json: valid JSON with the software token"
 expect_stderr "crashed" "tokens --json names the crash on stderr"
+
+# A token named by URI is looked for in every module: each tried in a
+# child first, the broken ones left out.
+ENROLL_USER=bob
+enroll other --token "pkcs11:token=certkeeper"
+expect_rc 0 "enroll --token URI with broken modules registered"
 
 stop_server
 finish
