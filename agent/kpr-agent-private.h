@@ -68,6 +68,7 @@ struct _KprAgent {
   KprAgentUi ui;
   KprStore *store;
   KprTokenCtx *tokens;
+  gboolean tokens_all; /* every registered module is loaded into @tokens */
   guint retry_after; /* the server's Retry-After with the last failure */
   gboolean request_sent; /* an enrollment request with credentials left */
   int browsers;       /* kpr-browser.c: 0 unset (certkeeper.conf decides), 1 on, 2 off */
@@ -77,8 +78,14 @@ struct _KprAgent {
   char *cmp_reference; /* kpr_agent_set_cmp_reference */
 };
 
-/* The process's one token context (loaded on first use). */
+/* The process's one token context with every registered module (each
+ * tried in a child process first) and the software token's. */
 KprTokenCtx *kpr_agent_get_tokens (KprAgent *agent, GError **error);
+/* The token context with the module of one token loaded: @module (a
+ * record's token-module), else the software token's when @token_uri is
+ * NULL or names it, else every module (kpr_agent_get_tokens). */
+KprTokenCtx *kpr_agent_tokens_for (KprAgent *agent, const char *token_uri, const char *module,
+                                   GError **error);
 /* The identity's token, logged in through ui->pin when needed. */
 KprToken *kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login,
                                GError **error);

@@ -53,19 +53,58 @@ kpr_agent_progress (KprAgent *agent, const char *format, ...)
   agent->ui.progress (message, agent->ui.data);
 }
 
+/* Modules are libraries running in this process: one that crashes or
+ * hangs takes the command with it.  So a command about one identity loads
+ * its token's module alone, and only what must look at every token
+ * (listing them, a token named by URI) loads every registered module
+ * (issue 13, item 11).  Modules are only ever added to the context, so
+ * tokens found before stay valid. */
+static KprTokenCtx *
+load_tokens (KprAgent *agent, KprTokenCtxFlags flags, const char *module, GError **error)
+{
+  const char *extra[] = { module, NULL };
+
+  if (!agent->tokens)
+    agent->tokens = kpr_token_ctx_new (flags, extra, error);
+  else if (!kpr_token_ctx_add (agent->tokens, flags, extra, error))
+    return NULL;
+  return agent->tokens;
+}
+
 KprTokenCtx *
 kpr_agent_get_tokens (KprAgent *agent, GError **error)
 {
-  if (!agent->tokens)
-    agent->tokens = kpr_token_ctx_new (KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE, NULL,
-                                       error);
+  /* Every module: each tried in a child first (a broken one is left out). */
+  if (!agent->tokens_all
+      && !load_tokens (agent, KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE
+                                | KPR_TOKEN_CTX_PROBE, NULL, error))
+    return NULL;
+  agent->tokens_all = TRUE;
   return agent->tokens;
+}
+
+KprTokenCtx *
+kpr_agent_tokens_for (KprAgent *agent, const char *token_uri, const char *module,
+                      GError **error)
+{
+  KprIdentity probe = { .token_uri = (char *) token_uri };
+  gboolean software = FALSE;
+  g_autofree char *label = token_uri ? kpr_identity_token_label (&probe, &software) : NULL;
+
+  if (agent->tokens_all)
+    return agent->tokens;
+  if (module)
+    return load_tokens (agent, 0, module, error);
+  if (!token_uri || software)
+    return load_tokens (agent, KPR_TOKEN_CTX_SOFTWARE, NULL, error);
+  return kpr_agent_get_tokens (agent, error);
 }
 
 KprToken *
 kpr_agent_token_for (KprAgent *agent, const KprIdentity *identity, gboolean login, GError **error)
 {
-  KprTokenCtx *ctx = kpr_agent_get_tokens (agent, error);
+  KprTokenCtx *ctx = kpr_agent_tokens_for (agent, identity->token_uri, identity->token_module,
+                                           error);
   KprToken *token;
 
   if (!ctx)

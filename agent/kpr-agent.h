@@ -88,6 +88,8 @@ typedef struct {
                              * first answer brings that certificate (then the anchor) */
   /* where the key lives */
   char *token_uri;    /* RFC 7512, token part */
+  char *token_module; /* the PKCS#11 library of that token (its path): the one module its
+                       * commands load; NULL in older records (then every module) */
   GBytes *key_id;     /* CKA_ID of key pair and certificate */
   KprKeyType key_type;
   KprProtection protection;
@@ -442,6 +444,7 @@ typedef enum {
 typedef struct {
   double renew_fraction; /* of the lifetime; default 2/3 */
   double max_jitter;     /* of the lifetime, taken off the renewal time; default 0.05 */
+  gboolean remind_expired; /* keep reminding once the certificate expired; default TRUE */
 } KprSchedPolicy;
 
 /* What the scheduler knows of one identity; times are unix seconds. */
@@ -470,8 +473,13 @@ void kpr_sched_policy_init (KprSchedPolicy *policy);
  * of the lifetime before renew_fraction, never past 90 % of it. */
 gint64 kpr_sched_renew_at (const KprSchedPolicy *policy, const char *name, gint64 not_before,
                            gint64 not_after);
-/* Seconds to wait after the @failures-th consecutive failure. */
+/* Seconds to wait after the @failures-th consecutive failure; @remaining:
+ * seconds of validity left (0: no certificate, < 0: expired). */
 gint64 kpr_sched_backoff (guint failures, gint64 lifetime, gint64 remaining);
+/* When an attempt may be made again after @input's failures (the
+ * backoff, or the server's Retry-After when longer); G_MININT64 without
+ * failures. */
+gint64 kpr_sched_retry_at (const KprSchedInput *input, gint64 now);
 /* Seconds between two reminders for a certificate of @lifetime seconds. */
 gint64 kpr_sched_reminder_interval (gint64 lifetime);
 /* Fills the certificate and state fields of @input from @identity. */

@@ -425,7 +425,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
     }
   else
     {
-      if (!(ctx = kpr_agent_get_tokens (agent, error)))
+      if (!(ctx = kpr_agent_tokens_for (agent, token_uri, NULL, error)))
         return NULL;
       token = token_uri ? kpr_token_ctx_find (ctx, token_uri, error) : kpr_token_ctx_software (ctx, error);
       if (!token)
@@ -440,6 +440,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
       if (!id->username)
         id->username = common_name (cert);
       id->token_uri = g_strdup (kpr_token_get_info (token)->uri);
+      id->token_module = g_strdup (kpr_token_get_info (token)->module_path);
       id->key_id = kpr_token_new_id ();
       id->key_type = EVP_PKEY_is_a (key, "EC")
                        ? (EVP_PKEY_get_bits (key) > 256 ? KPR_KEY_EC_P384 : KPR_KEY_EC_P256)

@@ -115,8 +115,9 @@ collect_wanted (KprAgent *agent, const char *only, GError **error)
       w->serial = kpr_ossl_serial_hex (id->cert);
       w->issuer = issuer_der (id->cert);
       g_ptr_array_add (wanted, w);
-      if (!ctx && !ctx_error)
-        ctx = kpr_agent_get_tokens (agent, &ctx_error);
+      /* Each identity's own module only (issue 13, item 11). */
+      if (!ctx_error)
+        ctx = kpr_agent_tokens_for (agent, id->token_uri, id->token_module, &ctx_error);
       if (ctx)
         {
           KprToken *token = kpr_token_ctx_find (ctx, id->token_uri, &local);

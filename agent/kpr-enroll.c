@@ -495,7 +495,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
               || !(anchors = establish_trust (agent, client, o, error))
           : !(anchors = kpr_agent_protocol_trust (agent, o, error)))
       return NULL;
-    if (!(ctx = kpr_agent_get_tokens (agent, error)))
+    if (!(ctx = kpr_agent_tokens_for (agent, o->token_uri, NULL, error)))
       return NULL;
     token = o->token_uri ? kpr_token_ctx_find (ctx, o->token_uri, error)
                          : kpr_token_ctx_software (ctx, error);
@@ -513,6 +513,7 @@ kpr_agent_enroll (KprAgent *agent, const KprEnrollOptions *o, GError **error)
     if (o->protocol == KPR_PROTOCOL_CMP && !o->ca_file)
       id->anchor_fingerprint = g_strdup (o->trust_fingerprint);
     id->token_uri = g_strdup (kpr_token_get_info (token)->uri);
+    id->token_module = g_strdup (kpr_token_get_info (token)->module_path);
     id->key_id = kpr_token_new_id ();
     id->key_type = o->key_type ? o->key_type
                                : o->protocol == KPR_PROTOCOL_SCEP ? KPR_KEY_RSA_2048 : KPR_KEY_EC_P256;

@@ -72,6 +72,7 @@ kpr_identity_free (KprIdentity *identity)
   g_free (identity->reference);
   g_free (identity->anchor_fingerprint);
   g_free (identity->token_uri);
+  g_free (identity->token_module);
   g_clear_pointer (&identity->key_id, g_bytes_unref);
   g_clear_pointer (&identity->next_key_id, g_bytes_unref);
   g_clear_pointer (&identity->stale_key_id, g_bytes_unref);
@@ -285,6 +286,7 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   set_opt (kf, "cmp-reference", id->reference);
   set_opt (kf, "cmp-anchor-fingerprint", id->anchor_fingerprint);
   set_opt (kf, "token", id->token_uri);
+  set_opt (kf, "token-module", id->token_module);
   set_opt (kf, "key-id", key_id);
   g_key_file_set_string (kf, GROUP, "key-type", kpr_key_type_to_string (id->key_type));
   g_key_file_set_string (kf, GROUP, "protection", kpr_protection_to_string (id->protection));
@@ -377,6 +379,7 @@ kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean 
       id->reference = get_opt (kf, "cmp-reference");
       id->anchor_fingerprint = get_opt (kf, "cmp-anchor-fingerprint");
       id->token_uri = get_opt (kf, "token");
+      id->token_module = get_opt (kf, "token-module");
       id->imported = g_key_file_get_boolean (kf, GROUP, "imported", NULL);
       id->retry_at = g_key_file_get_int64 (kf, GROUP, "retry-at", NULL);
       id->submitted_auth = get_opt (kf, "submitted-auth");

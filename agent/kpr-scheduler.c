@@ -17,8 +17,14 @@
  *   reminders  from the renewal time on while the certificate is not
  *              renewed, every lifetime/50 (10 s … 1 day).
  *   backoff    after a failure: 30 s doubling to 1 h or 1/10 of the
- *              remaining lifetime, whichever is smaller; a server's
- *              Retry-After is waited out when it is longer.
+ *              remaining lifetime, whichever is smaller; once the
+ *              certificate has expired, doubling to 15 min (the identity is
+ *              useless until the server answers again, so it is asked more
+ *              often than a healthy one, but never in a tight loop); a
+ *              server's Retry-After is waited out when it is longer.
+ *   expired    reminders stop at expiry when the policy says so (the
+ *              headless agent: each failed attempt is logged once with
+ *              its next time, a reminder in between says nothing new).
  *   pending    polled at the server's retry_at (and the backoff after a
  *              failed poll).
  *   spacing    never two renewals closer than lifetime/20 (1 … 30 s), even
@@ -31,6 +37,7 @@
 
 #define BACKOFF_MIN 30
 #define BACKOFF_MAX 3600
+#define BACKOFF_EXPIRED_MAX 900
 #define RETRY_AFTER_MAX 86400 /* a server asking for more is not believed */
 #define REMIND_MIN 10
 #define REMIND_MAX 86400
@@ -40,6 +47,7 @@ kpr_sched_policy_init (KprSchedPolicy *policy)
 {
   policy->renew_fraction = 2.0 / 3.0;
   policy->max_jitter = 0.05;
+  policy->remind_expired = TRUE;
 }
 
 /* FNV-1a: stable across versions and platforms, unlike g_str_hash's
@@ -81,6 +89,8 @@ kpr_sched_backoff (guint failures, gint64 lifetime, gint64 remaining)
     return 0;
   if (remaining > 0)
     cap = MIN (cap, remaining / 10);
+  else if (remaining < 0)
+    cap = BACKOFF_EXPIRED_MAX;
   for (guint i = 1; i < failures && delay < BACKOFF_MAX; i++)
     delay *= 2;
   return MAX (floor_, MIN (delay, cap));
@@ -108,15 +118,17 @@ kpr_sched_input_from_identity (KprSchedInput *input, const KprIdentity *identity
 }
 
 /* When the next attempt may be made after the recorded failures. */
-static gint64
-retry_time (const KprSchedInput *in, gint64 now)
+gint64
+kpr_sched_retry_at (const KprSchedInput *in, gint64 now)
 {
   gint64 lifetime = in->not_after - in->not_before;
+  /* 0: no certificate; < 0: it has expired (even at its last second). */
+  gint64 remaining = !in->not_after ? 0 : in->not_after > now ? in->not_after - now : -1;
   gint64 wait;
 
   if (in->failures == 0)
     return G_MININT64;
-  wait = kpr_sched_backoff (in->failures, lifetime, in->not_after ? in->not_after - now : 0);
+  wait = kpr_sched_backoff (in->failures, lifetime, remaining);
   wait = MAX (wait, CLAMP (in->retry_after, 0, RETRY_AFTER_MAX));
   return in->last_failure + wait;
 }
@@ -125,7 +137,7 @@ KprSchedNext
 kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 now)
 {
   KprSchedNext next = { KPR_SCHED_NONE, G_MAXINT64 };
-  gint64 retry = retry_time (in, now);
+  gint64 retry = kpr_sched_retry_at (in, now);
   gboolean interrupted = FALSE;
   const KprStateInfo *info;
 
@@ -197,6 +209,8 @@ kpr_sched_next (const KprSchedPolicy *policy, const KprSchedInput *in, gint64 no
     if (in->failures == 0)
       remind = MAX (remind, attempt + 1);
     remind = MAX (remind, renew_at);
+    if (!policy->remind_expired && in->not_after <= MAX (now, remind))
+      remind = G_MAXINT64;
     next.action = KPR_SCHED_RENEW;
     next.when = attempt;
     if (remind < attempt)

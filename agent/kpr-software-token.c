@@ -68,7 +68,7 @@ kpr_agent_create_software_token (KprAgent *agent, const KprSecret *pin, GError *
       g_set_error (error, KPR_ERROR, KPR_ERROR_WEAK_SECRET, "%s", problem);
       return NULL;
     }
-  ctx = kpr_agent_get_tokens (agent, error);
+  ctx = kpr_agent_tokens_for (agent, NULL, NULL, error);
   if (!ctx || !(so_pin = random_so_pin (error)))
     return NULL;
   token = kpr_token_init_software (ctx, pin, so_pin, error);

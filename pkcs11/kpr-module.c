@@ -241,12 +241,29 @@ module_add (KprTokenCtx *ctx, const char *path, const char *name, gboolean requi
   return TRUE;
 }
 
+static gboolean
+has_module (KprTokenCtx *ctx, const char *path)
+{
+  g_autofree char *real = canonical_path (path);
+
+  for (guint i = 0; i < ctx->modules->len; i++)
+    if (g_str_equal (((KprModule *) ctx->modules->pdata[i])->path, real))
+      return TRUE;
+  return FALSE;
+}
+
 /* Registered modules, except trust-policy modules (p11-kit-trust holds the
- * system's CA list, never a person's keys). */
+ * system's CA list, never a person's keys).  @probe: each is started in a
+ * child process first (kpr-probe.c); one that crashes or hangs there is
+ * not loaded here. */
 static void
-add_registered (KprTokenCtx *ctx)
+add_registered (KprTokenCtx *ctx, gboolean probe)
 {
   CK_FUNCTION_LIST **list = p11_kit_modules_load (NULL, P11_KIT_MODULE_UNMANAGED);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  g_autoptr (GArray) known = g_array_new (FALSE, TRUE, sizeof (gboolean));
+  g_auto (GStrv) broken = NULL;
 
   if (!list)
     {
@@ -257,25 +274,47 @@ add_registered (KprTokenCtx *ctx)
     {
       g_autofree char *trust = p11_kit_config_option (*m, "trust-policy");
       g_autofree char *file = p11_kit_module_get_filename (*m);
-      g_autofree char *name = p11_kit_module_get_name (*m);
-      g_autofree char *path = NULL;
-      g_autoptr (GError) local = NULL;
 
       if (!file || (trust && g_ascii_strcasecmp (trust, "yes") == 0))
         continue;
-      path = g_path_is_absolute (file) ? g_strdup (file)
-                                       : g_build_filename (P11_MODULE_PATH, file, NULL);
-      if (!module_add (ctx, path, name, FALSE, &local))
-        g_ptr_array_add (ctx->warnings, g_strdup (local->message));
+      g_ptr_array_add (paths, g_path_is_absolute (file)
+                                ? g_strdup (file)
+                                : g_build_filename (P11_MODULE_PATH, file, NULL));
+      g_ptr_array_add (names, p11_kit_module_get_name (*m));
+      {
+        gboolean loaded = has_module (ctx, paths->pdata[paths->len - 1]);
+        g_array_append_val (known, loaded);
+      }
     }
   p11_kit_modules_release (list);
+  /* All at once, so that a list with several hanging modules still takes
+   * one timeout.  Those loaded already (SoftHSM) are known to start. */
+  if (probe)
+    broken = kpr_module_probe_all ((const char *const *) paths->pdata,
+                                   (const char *const *) names->pdata,
+                                   (const gboolean *) known->data, paths->len,
+                                   KPR_TOKEN_PROBE_TIMEOUT);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr (GError) local = NULL;
+
+      if (broken && broken[i][0])
+        {
+          g_ptr_array_add (ctx->broken, g_strdup (broken[i]));
+          continue;
+        }
+      if (!module_add (ctx, paths->pdata[i], names->pdata[i], FALSE, &local))
+        g_ptr_array_add (ctx->warnings, g_strdup (local->message));
+    }
 }
 
+/* The tokens of the modules from @from on; from 0: all of them, anew. */
 static gboolean
-build_tokens (KprTokenCtx *ctx, GError **error)
+build_tokens (KprTokenCtx *ctx, guint from, GError **error)
 {
-  g_ptr_array_set_size (ctx->tokens, 0);
-  for (guint i = 0; i < ctx->modules->len; i++)
+  if (from == 0)
+    g_ptr_array_set_size (ctx->tokens, 0);
+  for (guint i = from; i < ctx->modules->len; i++)
     {
       KprModule *module = ctx->modules->pdata[i];
       int rc;
@@ -330,6 +369,52 @@ build_tokens (KprTokenCtx *ctx, GError **error)
   return TRUE;
 }
 
+static gboolean
+is_softhsm (KprTokenCtx *ctx, const char *path)
+{
+  g_autofree char *real = canonical_path (path);
+
+  return ctx->softhsm_path && g_str_equal (real, ctx->softhsm_path);
+}
+
+gboolean
+kpr_token_ctx_add (KprTokenCtx *ctx, KprTokenCtxFlags flags, const char *const *extra_modules,
+                   GError **error)
+{
+  guint from = ctx->modules->len;
+
+  /* SoftHSM named as a module is the software token's: loaded as such
+   * (its config first, its name "softhsm2"), below. */
+  for (const char *const *m = extra_modules; m && *m; m++)
+    if (is_softhsm (ctx, *m))
+      flags |= KPR_TOKEN_CTX_SOFTWARE;
+  /* Before SoftHSM is initialized anywhere in this process: without a
+   * config of its own the person's SoftHSM reads the system one, which
+   * they cannot read (or, as root, is the system's token store). */
+  if ((flags & KPR_TOKEN_CTX_SOFTWARE) && !has_module (ctx, KPR_SOFTHSM_MODULE)
+      && !kpr_softhsm_ensure_config (NULL, error))
+    return FALSE;
+  for (const char *const *m = extra_modules; m && *m; m++)
+    if (!is_softhsm (ctx, *m) && !module_add (ctx, *m, NULL, TRUE, error))
+      return FALSE;
+  if ((flags & KPR_TOKEN_CTX_SOFTWARE) && !has_module (ctx, KPR_SOFTHSM_MODULE))
+    {
+      g_autoptr (GError) local = NULL;
+      if (!module_add (ctx, KPR_SOFTHSM_MODULE, "softhsm2", TRUE, &local))
+        {
+          g_set_error (error, KPR_ERROR, KPR_ERROR_MODULE,
+                       "The software token is not available: %s", local->message);
+          return FALSE;
+        }
+      if (!kpr_softhsm_check_tokendir (&local))
+        g_ptr_array_add (ctx->warnings, g_strdup (local->message));
+    }
+  if (flags & KPR_TOKEN_CTX_REGISTERED)
+    add_registered (ctx, (flags & KPR_TOKEN_CTX_PROBE) != 0);
+  /* Only the new modules' tokens: those of the others stay valid. */
+  return build_tokens (ctx, from, error);
+}
+
 KprTokenCtx *
 kpr_token_ctx_new (KprTokenCtxFlags flags, const char *const *extra_modules, GError **error)
 {
@@ -338,37 +423,14 @@ kpr_token_ctx_new (KprTokenCtxFlags flags, const char *const *extra_modules, GEr
   ctx->modules = g_ptr_array_new_with_free_func ((GDestroyNotify) module_free);
   ctx->tokens = g_ptr_array_new_with_free_func ((GDestroyNotify) token_free);
   ctx->warnings = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  ctx->broken = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   ctx->softhsm_path = canonical_path (KPR_SOFTHSM_MODULE);
-
-  /* Before SoftHSM is initialized anywhere in this process: without a
-   * config of its own the person's SoftHSM reads the system one, which
-   * they cannot read (or, as root, is the system's token store). */
-  if ((flags & KPR_TOKEN_CTX_SOFTWARE) && !kpr_softhsm_ensure_config (NULL, error))
-    goto fail;
-  for (const char *const *m = extra_modules; m && *m; m++)
-    if (!module_add (ctx, *m, NULL, TRUE, error))
-      goto fail;
-  if (flags & KPR_TOKEN_CTX_SOFTWARE)
+  if (!kpr_token_ctx_add (ctx, flags, extra_modules, error))
     {
-      g_autoptr (GError) local = NULL;
-      if (!module_add (ctx, KPR_SOFTHSM_MODULE, "softhsm2", TRUE, &local))
-        {
-          g_set_error (error, KPR_ERROR, KPR_ERROR_MODULE,
-                       "The software token is not available: %s", local->message);
-          goto fail;
-        }
-      if (!kpr_softhsm_check_tokendir (&local))
-        g_ptr_array_add (ctx->warnings, g_strdup (local->message));
+      kpr_token_ctx_free (ctx);
+      return NULL;
     }
-  if (flags & KPR_TOKEN_CTX_REGISTERED)
-    add_registered (ctx);
-  if (!build_tokens (ctx, error))
-    goto fail;
   return ctx;
-
-fail:
-  kpr_token_ctx_free (ctx);
-  return NULL;
 }
 
 void
@@ -380,6 +442,7 @@ kpr_token_ctx_free (KprTokenCtx *ctx)
   g_ptr_array_unref (ctx->tokens);
   g_ptr_array_unref (ctx->modules);
   g_ptr_array_unref (ctx->warnings);
+  g_ptr_array_unref (ctx->broken);
   g_free (ctx->softhsm_path);
   g_free (ctx);
 }
@@ -388,6 +451,12 @@ const char *const *
 kpr_token_ctx_get_warnings (KprTokenCtx *ctx)
 {
   return (const char *const *) ctx->warnings->pdata;
+}
+
+const char *const *
+kpr_token_ctx_get_broken (KprTokenCtx *ctx)
+{
+  return (const char *const *) ctx->broken->pdata;
 }
 
 GPtrArray *
@@ -399,7 +468,7 @@ kpr_token_ctx_list (KprTokenCtx *ctx)
 gboolean
 kpr_token_ctx_refresh (KprTokenCtx *ctx, GError **error)
 {
-  return build_tokens (ctx, error);
+  return build_tokens (ctx, 0, error);
 }
 
 KprToken *

@@ -30,6 +30,7 @@ struct _KprTokenCtx {
   GPtrArray *modules;  /* KprModule* */
   GPtrArray *tokens;   /* KprToken* */
   GPtrArray *warnings; /* char*, NULL-terminated on request */
+  GPtrArray *broken;   /* char*: registered modules that crashed or hung when probed */
   char *softhsm_path;  /* realpath of the SoftHSM module, or NULL */
 };
 
@@ -39,6 +40,14 @@ void kpr_set_ckr_error (GError **error, CK_RV rv, const char *fmt, ...) G_GNUC_P
 
 /* kpr-module.c */
 void kpr_token_info_clear (KprTokenInfo *info);
+
+/* kpr-probe.c: starts each of the @n modules at @paths (except where
+ * @skip[i]) in a child process of its own — load, C_Initialize,
+ * C_GetSlotList, C_Finalize — all at once, for at most @timeout_s.
+ * Returns @n strings: "" where the child ended, else what went wrong
+ * ("module NAME (PATH) crashed (Aborted) …", "… did not answer in N s …"). */
+char **kpr_module_probe_all (const char *const *paths, const char *const *names,
+                             const gboolean *skip, guint n, guint timeout_s);
 
 /* kpr-session.c: our raw R/W session on the token, opened on first use. */
 CK_SESSION_HANDLE kpr_token_session (KprToken *token, GError **error);

@@ -83,7 +83,13 @@ typedef KprSecret *(*KprPinFunc) (const KprTokenInfo *info, gpointer user_data,
 typedef enum {
   KPR_TOKEN_CTX_REGISTERED = 1 << 0, /* modules registered with p11-kit */
   KPR_TOKEN_CTX_SOFTWARE = 1 << 1,   /* the SoftHSM module for our token */
+  /* With REGISTERED: each registered module is started in a child process
+   * first, for at most KPR_TOKEN_PROBE_TIMEOUT s; one that crashes or does
+   * not answer there is not loaded (kpr_token_ctx_get_broken says so). */
+  KPR_TOKEN_CTX_PROBE = 1 << 2,
 } KprTokenCtxFlags;
+
+#define KPR_TOKEN_PROBE_TIMEOUT 5
 
 /* --- modules and tokens (kpr-module.c) --- */
 
@@ -93,6 +99,12 @@ typedef enum {
 KprTokenCtx *kpr_token_ctx_new (KprTokenCtxFlags flags, const char *const *extra_modules,
                                 GError **error);
 void kpr_token_ctx_free (KprTokenCtx *ctx);
+/* Loads more modules into @ctx (those already there stay as they are,
+ * and so do their tokens); their tokens join the list. */
+gboolean kpr_token_ctx_add (KprTokenCtx *ctx, KprTokenCtxFlags flags,
+                            const char *const *extra_modules, GError **error);
+/* One line per registered module left out by KPR_TOKEN_CTX_PROBE. */
+const char *const *kpr_token_ctx_get_broken (KprTokenCtx *ctx);
 
 /* Messages about registered modules that were skipped. */
 const char *const *kpr_token_ctx_get_warnings (KprTokenCtx *ctx);

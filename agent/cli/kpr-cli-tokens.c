@@ -101,11 +101,16 @@ kpr_cli_tokens (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   KprTokenCtx *ctx;
   GPtrArray *tokens;
+  int status = 0;
 
   if (!kpr_cli_parse ("tokens", "", "List the tokens that can hold keys.", entries, &argc, &argv))
     return KPR_ERROR_USAGE;
 
-  ctx = kpr_token_ctx_new (KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE, NULL, &error);
+  /* Every registered module is looked at here, so each is tried in a
+   * child process first: a broken one is reported, not fatal (issue 13,
+   * item 11).  No state lock is taken. */
+  ctx = kpr_token_ctx_new (KPR_TOKEN_CTX_REGISTERED | KPR_TOKEN_CTX_SOFTWARE
+                             | KPR_TOKEN_CTX_PROBE, NULL, &error);
   if (!ctx)
     return kpr_cli_report (error);
   tokens = kpr_token_ctx_list (ctx);
@@ -145,8 +150,15 @@ kpr_cli_tokens (int argc, char **argv)
     }
   for (const char *const *w = kpr_token_ctx_get_warnings (ctx); w && *w; w++)
     fprintf (stderr, "certkeeper: warning: %s\n", *w);
+  /* The tokens above are all there is to use; the exit status says that
+   * a module is broken (KPR_ERROR_MODULE). */
+  for (const char *const *b = kpr_token_ctx_get_broken (ctx); b && *b; b++)
+    {
+      fprintf (stderr, "certkeeper: %s\n", *b);
+      status = KPR_ERROR_MODULE;
+    }
   kpr_token_ctx_free (ctx);
-  return 0;
+  return status;
 }
 
 static int

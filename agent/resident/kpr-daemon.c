@@ -10,10 +10,16 @@
  * SIGTERM waits for the work at hand, which the main loop only sees once
  * the current step returns.
  *
- * Failures are retried on the scheduler's backoff, except those no retry
- * can fix (a wrong enrollment code or PIN, an untrusted server): those are
- * logged with what to do and left alone until SIGHUP or a restart, so
- * that a used code is not replayed into the server's lockout.
+ * Failures are retried on the scheduler's backoff (each logged once, with
+ * the time of the next attempt), except those no retry can fix (a wrong
+ * enrollment code or PIN, an untrusted server): those are logged with
+ * what to do and left alone until SIGHUP or a restart, so that a used
+ * code is not replayed into the server's lockout.
+ *
+ * A certificate expired during an outage: the backoff restarts at expiry,
+ * the server refuses the certificate once back, and the identity enrolls
+ * again with its code file, or says what the administrator must put there
+ * and waits for the file to change (kpr-daemon-code.c; issue 13, item 14).
  */
 #include "config.h"
 
@@ -23,6 +29,7 @@
 #include <string.h>
 
 #include "kpr-agent.h"
+#include "kpr-daemon-code.h"
 #include "kpr-daemon-hook.h"
 #include "kpr-daemon.h"
 #include "kpr-log.h"
@@ -45,6 +52,10 @@ typedef struct {
   gint64 last_reminder;
   gint64 last_renewal;
   gboolean blocked;
+  gboolean needs_code;  /* blocked for want of a code the server has not seen */
+  gboolean past_expiry; /* the backoff was restarted at the certificate's expiry */
+  char *code_digest;    /* of the code sent in the attempt at hand */
+  GFileMonitor *code_monitor;
   char *last_error;
 } DaemonIdentity;
 
@@ -54,6 +65,7 @@ struct _KprDaemon {
   GPtrArray *identities; /* DaemonIdentity */
   DaemonIdentity *current; /* whose files answer the agent's questions */
   char *policy_error; /* the last browser-policy failure logged, not to repeat it */
+  char *state_dir;    /* the store's, for what the agent remembers of codes */
   KprLoop *loop; /* timer, signals, re-checks (kpr-loop.c) */
   gboolean resumed;
   int status;
@@ -69,6 +81,8 @@ identity_free (gpointer data)
   g_free (id->ca_file), g_free (id->reference);
   g_free (id->browser_url);
   g_strfreev (id->hook_argv);
+  g_free (id->code_digest);
+  g_clear_object (&id->code_monitor);
   g_free (id->last_error);
   g_free (id);
 }
@@ -80,6 +94,7 @@ kpr_daemon_free (KprDaemon *daemon)
     return;
   g_free (daemon->config_path);
   g_free (daemon->policy_error);
+  g_free (daemon->state_dir);
   g_clear_pointer (&daemon->identities, g_ptr_array_unref);
   g_clear_pointer (&daemon->loop, kpr_loop_free);
   g_free (daemon);
@@ -189,6 +204,8 @@ kpr_daemon_new (const char *config_path, GError **error)
   daemon->config_path = g_strdup (config_path);
   daemon->identities = g_ptr_array_new_with_free_func (identity_free);
   kpr_sched_policy_init (&daemon->policy);
+  /* Once expired, each attempt's failure is the log line (no reminders). */
+  daemon->policy.remind_expired = FALSE;
   if (!g_key_file_load_from_file (kf, config_path, G_KEY_FILE_NONE, &local))
     {
       g_set_error (error, KPR_ERROR,
@@ -245,6 +262,14 @@ daemon_pin (const KprAgentToken *info, gpointer data, GError **error)
   return kpr_secret_read_file (id->pin_file, error);
 }
 
+static KprDaemonCode
+daemon_code (KprDaemon *daemon, DaemonIdentity *id)
+{
+  return (KprDaemonCode) { .name = id->name, .username = id->username,
+                           .code_file = id->code_file, .config_path = daemon->config_path,
+                           .protocol = id->protocol, .reference = id->reference };
+}
+
 static KprSecret *
 daemon_ask (KprAsk what, const char *detail, gpointer data, GError **error)
 {
@@ -263,16 +288,17 @@ daemon_ask (KprAsk what, const char *detail, gpointer data, GError **error)
    * holds the SCEP challenge or the CMP secret with protocol=scep|cmp). */
   if (id && what == KPR_ASK_PASSWORD && id->password_file && id->protocol == KPR_PROTOCOL_EST)
     return kpr_secret_read_file (id->password_file, error);
-  if (!id || !id->code_file)
-    {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_AUTH,
-                   "The server wants a password or code for “%s” (%s) and [identity %s] has "
-                   "neither password-file= (the server's password) nor enrollment-code-file= "
-                   "(a one-time code: 'certkeeper-ca code DIR %s')", id ? id->username : "?",
-                   detail ? detail : "", id ? id->name : "?", id ? id->username : "USER");
-      return NULL;
-    }
-  return kpr_secret_read_file (id->code_file, error);
+  if (!id) /* asked only within act() and resume */
+    return g_set_error_literal (error, KPR_ERROR, KPR_ERROR_AUTH, "No identity asks"), NULL;
+  {
+    KprDaemonCode code = daemon_code (daemon, id);
+    KprSecret *secret;
+
+    g_clear_pointer (&id->code_digest, g_free);
+    secret = kpr_daemon_code_read (&code, daemon->state_dir, &id->code_digest, error);
+    id->needs_code = !secret && error && g_error_matches (*error, KPR_ERROR, KPR_ERROR_AUTH);
+    return secret;
+  }
 }
 
 static void
@@ -285,6 +311,14 @@ daemon_progress (const char *message, gpointer data)
 
 /* --- one round of work ----------------------------------------------------------- */
 
+static char *
+iso_time (gint64 unix_time)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_time);
+
+  return dt ? g_date_time_format_iso8601 (dt) : g_strdup ("?");
+}
+
 /* The scheduler's view of @cfg; the record, when there is one, in
  * *ret_identity. */
 static gboolean
@@ -293,6 +327,7 @@ sched_input (KprDaemon *daemon, KprStore *store, DaemonIdentity *cfg, KprSchedIn
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (KprIdentity) identity = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
   memset (in, 0, sizeof *in);
   if (kpr_store_exists (store, cfg->name))
@@ -305,6 +340,18 @@ sched_input (KprDaemon *daemon, KprStore *store, DaemonIdentity *cfg, KprSchedIn
         }
       else
         kpr_sched_input_from_identity (in, identity);
+    }
+  if (in->not_after && in->not_after <= now && !cfg->past_expiry && !cfg->blocked)
+    {
+      g_autofree char *at = iso_time (in->not_after);
+
+      /* Out of service until a new enrollment works: back off anew. */
+      cfg->past_expiry = TRUE;
+      cfg->failures = 0;
+      kpr_log (KPR_LOG_ERR, "%s: the certificate expired at %s and is not renewed yet (last "
+               "error: %s); it is renewed, or enrolled again with %s, as soon as the server "
+               "answers", cfg->name, at, cfg->last_error ? cfg->last_error : "none",
+               cfg->code_file ? cfg->code_file : "an enrollment code");
     }
   in->name = cfg->name;
   in->failures = cfg->failures;
@@ -319,10 +366,29 @@ sched_input (KprDaemon *daemon, KprStore *store, DaemonIdentity *cfg, KprSchedIn
 }
 
 static void
-failed (DaemonIdentity *cfg, const char *what, const GError *error, gint64 now)
+failed (KprDaemon *daemon, DaemonIdentity *cfg, const char *what, const GError *error,
+        gint64 now, const KprSchedInput *in)
 {
   g_free (cfg->last_error);
   cfg->last_error = g_strdup (error->message);
+  if (cfg->needs_code)
+    {
+      /* The message is the administrator's instruction (kpr-daemon-code.c). */
+      cfg->blocked = TRUE;
+      kpr_log (KPR_LOG_ERR, "%s failed: %s", what, error->message);
+      return;
+    }
+  if (cfg->code_digest && g_error_matches (error, KPR_ERROR, KPR_ERROR_AUTH))
+    {
+      /* The server refused the code: it is not sent again. */
+      KprDaemonCode code = daemon_code (daemon, cfg);
+      g_autofree char *message = kpr_daemon_code_refused (&code, daemon->state_dir,
+                                                          cfg->code_digest, error);
+
+      cfg->blocked = cfg->needs_code = TRUE;
+      kpr_log (KPR_LOG_ERR, "%s failed: %s", what, message);
+      return;
+    }
   if (kpr_error_is_permanent (error))
     {
       cfg->blocked = TRUE;
@@ -333,8 +399,21 @@ failed (DaemonIdentity *cfg, const char *what, const GError *error, gint64 now)
     }
   cfg->failures++;
   cfg->last_failure = now;
-  kpr_log (KPR_LOG_WARNING, "%s: %s failed (attempt %u): %s", cfg->name, what, cfg->failures,
-           error->message);
+  {
+    KprSchedInput next = *in;
+    gint64 at;
+    g_autofree char *when = NULL;
+
+    next.failures = cfg->failures;
+    next.last_failure = cfg->last_failure;
+    next.retry_after = cfg->retry_after;
+    at = kpr_sched_retry_at (&next, now);
+    when = iso_time (at);
+    kpr_log (KPR_LOG_WARNING, "%s: %s failed (attempt %u%s): %s; next attempt at %s (in %"
+             G_GINT64_FORMAT " s)", cfg->name, what, cfg->failures,
+             in->not_after && in->not_after <= now ? ", the certificate has expired" : "",
+             error->message, when, at - now);
+  }
 }
 
 static void
@@ -352,8 +431,7 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
 
   if (action == KPR_SCHED_REMIND)
     {
-      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (in->not_after);
-      g_autofree char *until = dt ? g_date_time_format_iso8601 (dt) : g_strdup ("?");
+      g_autofree char *until = iso_time (in->not_after);
       kpr_log (in->not_after <= now ? KPR_LOG_ERR : KPR_LOG_WARNING,
                "%s: the certificate %s %s and is not renewed yet (last error: %s)", cfg->name,
                in->not_after <= now ? "expired" : "expires", until,
@@ -362,6 +440,8 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
       return;
     }
   daemon->current = cfg;
+  g_clear_pointer (&cfg->code_digest, g_free);
+  cfg->needs_code = FALSE;
   if (action == KPR_SCHED_ENROLL && !kpr_store_exists (store, cfg->name))
     {
       KprEnrollOptions o = {
@@ -396,9 +476,17 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
           return;
         }
       cfg->retry_after = kpr_agent_get_retry_after (agent);
-      failed (cfg, what, error, now);
+      failed (daemon, cfg, what, error, now, in);
       return;
     }
+  if (cfg->code_digest)
+    {
+      /* The code enrolled: spent. */
+      KprDaemonCode code = daemon_code (daemon, cfg);
+      kpr_daemon_code_used (&code, daemon->state_dir, cfg->code_digest);
+      g_clear_pointer (&cfg->code_digest, g_free);
+    }
+  cfg->past_expiry = FALSE;
   cfg->failures = 0;
   cfg->retry_after = 0;
   cfg->last_reminder = 0;
@@ -485,6 +573,8 @@ work (gpointer data)
       kpr_loop_retry (daemon->loop, error);
       return;
     }
+  g_free (daemon->state_dir);
+  daemon->state_dir = g_strdup (kpr_store_get_dir (kpr_agent_get_store (agent)));
   /* A certificate the server replaced (another identity of the same
    * account) is learnt from the CA's CRL, cached for minutes: it is shown
    * revoked and never renewed again (issue 13, item 3). */
@@ -550,9 +640,34 @@ on_hangup (gpointer data)
     {
       DaemonIdentity *cfg = daemon->identities->pdata[i];
       cfg->blocked = FALSE;
+      cfg->needs_code = FALSE;
       cfg->failures = 0;
     }
   kpr_loop_arm (daemon->loop, 0, "SIGHUP");
+}
+
+/* The enrollment code file changed: an identity that waits for a new code
+ * tries it (a moment later, so that a file being written is complete). */
+static void
+on_code_file (const char *path, gpointer data)
+{
+  KprDaemon *daemon = data;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < daemon->identities->len; i++)
+    {
+      DaemonIdentity *cfg = daemon->identities->pdata[i];
+
+      if (!cfg->needs_code || g_strcmp0 (cfg->code_file, path) != 0)
+        continue;
+      kpr_log (KPR_LOG_INFO, "%s: %s changed: trying the code", cfg->name, cfg->code_file);
+      cfg->blocked = cfg->needs_code = FALSE;
+      cfg->failures = 0;
+      any = TRUE;
+    }
+  if (any)
+    kpr_loop_arm (daemon->loop, g_get_real_time () / G_USEC_PER_SEC + 2,
+                  "a new enrollment code");
 }
 
 /* Resumed from suspend, or the network is back: what failed for want of
@@ -575,6 +690,11 @@ kpr_daemon_run (KprDaemon *daemon)
   static const KprLoopFuncs funcs = { .work = work, .wake = on_wake, .hangup = on_hangup };
 
   daemon->loop = kpr_loop_new (&funcs, daemon);
+  for (guint i = 0; i < daemon->identities->len; i++)
+    {
+      DaemonIdentity *cfg = daemon->identities->pdata[i];
+      cfg->code_monitor = kpr_daemon_code_watch (cfg->name, cfg->code_file, on_code_file, daemon);
+    }
   kpr_log (KPR_LOG_INFO, "certkeeper-agent %s: %u identit%s from %s", PACKAGE_VERSION,
            daemon->identities->len, daemon->identities->len == 1 ? "y" : "ies",
            daemon->config_path);

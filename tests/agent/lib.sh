@@ -119,6 +119,38 @@ expect_stdout() { # PATTERN WHAT
     fi
 }
 
+# --- the headless agent (kiosks) ---------------------------------------------
+# agent_exe PATH: certkeeper-agent, made absolute (the test runs in $TMP);
+# fails the test when it is not an executable.
+agent_exe() {
+    case "$1" in /*) a=$1 ;; *) a=$OLDPWD/$1 ;; esac
+    [ -x "$a" ] || { echo "FAIL: $a is not an executable" >&2; exit 1; }
+    echo "$a"
+}
+
+# kiosk_code: a one-time enrollment code for alice from the CA; sets CODE
+# and CODE_FILE (a 0600 file holding it).
+kiosk_code() {
+    CODE=$("$CA_BIN" code "$CA" alice)
+    [ -n "$CODE" ] || { echo "FAIL: certkeeper-ca code printed nothing" >&2; exit 1; }
+    CODE_FILE=$(secret_file code "$CODE")
+}
+
+# kiosk_config FILE [LINE]: certkeeper-agent's config with [identity kiosk]
+# for alice on the software token (PIN_FILE, CODE_FILE, CA_PEM), and LINE.
+kiosk_config() {
+    cat > "$1" <<EOF
+[identity kiosk]
+server=$SERVER
+username=alice
+token=software
+pin-file=$PIN_FILE
+enrollment-code-file=$CODE_FILE
+ca-file=$CA_PEM
+${2:-}
+EOF
+}
+
 # --- the token -------------------------------------------------------------
 PIN=${PIN:-Pin-Test-2468}
 SO_PIN=So-Pin-Test-1357

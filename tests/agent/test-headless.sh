@@ -21,8 +21,7 @@
 # The agent: the third argument, else the one in the meson build dir.
 AGENT=${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}}
 [ -n "$AGENT" ] || { echo "FAIL: usage: $0 certkeeper certkeeper-ca certkeeper-agent" >&2; exit 1; }
-case "$AGENT" in /*) ;; *) AGENT=$OLDPWD/$AGENT ;; esac
-[ -x "$AGENT" ] || { echo "FAIL: $AGENT is not an executable" >&2; exit 1; }
+AGENT=$(agent_exe "$AGENT")
 
 init_token
 # certkeeper-ca backdates notBefore by 60 s (clock skew): a 60 s lifetime
@@ -30,9 +29,7 @@ init_token
 ca_init --lifetime 60s
 start_server
 
-CODE=$("$CA_BIN" code "$CA" alice)
-[ -n "$CODE" ] || { echo "FAIL: certkeeper-ca code printed nothing" >&2; exit 1; }
-CODE_FILE=$(secret_file code "$CODE")
+kiosk_code
 
 HOOK_LOG=$TMP/hook.log
 cat > "$TMP/hook.sh" <<EOF
@@ -46,16 +43,7 @@ EOF
 chmod 700 "$TMP/hook.sh"
 
 CONFIG=$TMP/agent.conf
-cat > "$CONFIG" <<EOF
-[identity kiosk]
-server=$SERVER
-username=alice
-token=software
-pin-file=$PIN_FILE
-enrollment-code-file=$CODE_FILE
-ca-file=$CA_PEM
-hook=$TMP/hook.sh "one arg;with \$(no) shell"
-EOF
+kiosk_config "$CONFIG" "hook=$TMP/hook.sh \"one arg;with \$(no) shell\""
 
 AGENT_PID=
 start_agent() { # LOG [ENV=VALUE]

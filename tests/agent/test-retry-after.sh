@@ -11,15 +11,12 @@
 # Usage: test-retry-after.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca PATH-TO-certkeeper-agent
 . "$(dirname "$0")/lib.sh"
 
-AGENT=${3:?usage: $0 certkeeper certkeeper-ca certkeeper-agent}
-case "$AGENT" in /*) ;; *) AGENT=$OLDPWD/$AGENT ;; esac
+AGENT=$(agent_exe "${3:?usage: $0 certkeeper certkeeper-ca certkeeper-agent}")
 
 init_token
 ca_init
 start_server
-CODE=$("$CA_BIN" code "$CA" alice)
-[ -n "$CODE" ] || { echo "FAIL: certkeeper-ca code printed nothing" >&2; exit 1; }
-CODE_FILE=$(secret_file code "$CODE")
+kiosk_code
 
 # Wrong passwords from this address until the server's back-off for it
 # reaches its 900 s cap (5 free, then each try during the wait doubles it;
@@ -42,15 +39,7 @@ done
 attempts() { grep 'simpleenroll' "$TMP/server.err" | grep -vc -- '-> 401' || true; }
 REQUESTS_BEFORE=$(attempts)
 
-cat > "$TMP/agent.conf" <<CONF
-[identity kiosk]
-server=$SERVER
-username=alice
-token=software
-pin-file=$PIN_FILE
-enrollment-code-file=$CODE_FILE
-ca-file=$CA_PEM
-CONF
+kiosk_config "$TMP/agent.conf"
 LOG=$TMP/agent.log
 "$AGENT" --headless --config "$TMP/agent.conf" 2> "$LOG" &
 AGENT_PID=$!

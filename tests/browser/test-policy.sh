@@ -19,9 +19,7 @@
 # Usage: test-policy.sh PATH-TO-certkeeper PATH-TO-certkeeper-ca PATH-TO-certkeeper-agent
 . "$(dirname "$0")/lib-browser.sh"
 
-AGENT=${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}}
-case "$AGENT" in /*) ;; *) AGENT=$OLDPWD/$AGENT ;; esac
-[ -x "$AGENT" ] || { echo "FAIL: $AGENT is not an executable" >&2; exit 1; }
+AGENT=$(agent_exe "${3:-${KPR_BUILD_DIR:+$KPR_BUILD_DIR/agent/resident/certkeeper-agent}}")
 
 init_token
 ca_init --lifetime 1h
@@ -29,7 +27,7 @@ start_server
 start_site
 CA_CN=$(openssl x509 -in "$CA_PEM" -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
 ORIGIN=$(echo "$SITE_URL" | sed 's|/$||')
-CODE_FILE=$(secret_file code "$("$CA_BIN" code "$CA" alice)")
+kiosk_code
 
 POLICIES=$TMP/etc
 CHROMIUM_POLICY=$POLICIES/chromium/policies/managed/certkeeper.json
@@ -39,16 +37,7 @@ printf '{ "policies": { "DisableTelemetry": true } }\n' > "$FIREFOX_POLICY"
 
 CONFIG=$TMP/agent.conf
 write_config() { # [browser-url line]
-    cat > "$CONFIG" << EOF
-[identity kiosk]
-server=$SERVER
-username=alice
-token=software
-pin-file=$PIN_FILE
-enrollment-code-file=$CODE_FILE
-ca-file=$CA_PEM
-$1
-EOF
+    kiosk_config "$CONFIG" "$1"
 }
 
 AGENT_PID=

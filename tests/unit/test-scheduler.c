@@ -140,6 +140,23 @@ test_due_on_arrival (void)
   g_assert_cmpint (next.when, ==, T0 + 4);
 }
 
+/* After 1, 2, … failures at T0 the next step is a renewal @expected[i]
+ * seconds later. */
+static void
+check_backoff (const KprSchedPolicy *p, KprSchedInput *in, const gint64 *expected, gsize n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      KprSchedNext next;
+
+      in->failures = i + 1;
+      in->last_failure = T0;
+      next = kpr_sched_next (p, in, T0);
+      g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
+      g_assert_cmpint (next.when - T0, ==, expected[i]);
+    }
+}
+
 static void
 test_backoff (void)
 {
@@ -149,23 +166,51 @@ test_backoff (void)
   KprSchedInput in = active ("backoff", T0 - 300 * DAY, 365 * (gint64) DAY);
 
   in.last_reminder = T0; /* reminders aside */
-  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
-    {
-      KprSchedNext next;
-
-      in.failures = i + 1;
-      in.last_failure = T0;
-      next = kpr_sched_next (&p, &in, T0);
-      g_assert_cmpint (next.action, ==, KPR_SCHED_RENEW);
-      g_assert_cmpint (next.when - T0, ==, expected[i]);
-    }
+  check_backoff (&p, &in, expected, G_N_ELEMENTS (expected));
   /* Near expiry the cap is a tenth of what is left: 10 minutes left → at
    * most 60 s between tries; never below 30 s. */
   g_assert_cmpint (kpr_sched_backoff (9, 365 * (gint64) DAY, 600), ==, 60);
   g_assert_cmpint (kpr_sched_backoff (9, 365 * (gint64) DAY, 100), ==, 30);
   g_assert_cmpint (kpr_sched_backoff (0, 365 * (gint64) DAY, 100), ==, 0);
-  /* Expired: no remaining lifetime, the 1 h cap alone. */
+  /* No certificate: the 1 h cap alone. */
   g_assert_cmpint (kpr_sched_backoff (20, 14 * DAY, 0), ==, 3600);
+  /* Expired: 15 min at most between tries. */
+  g_assert_cmpint (kpr_sched_backoff (20, 14 * DAY, -1), ==, 900);
+  g_assert_cmpint (kpr_sched_backoff (3, 14 * DAY, -1), ==, 120);
+}
+
+/* Issue 13, item 14: a kiosk whose certificate expired while its server
+ * was down.  With the headless policy (no reminders once expired) every
+ * wake-up is an attempt, and the attempts back off from the floor
+ * doubling to 15 min — not a wake-up every lifetime/50 (10 s). */
+static void
+test_expired_backoff (void)
+{
+  KprSchedPolicy p = policy ();
+  static const gint64 expected[] = { 30, 60, 120, 240, 480, 900, 900, 900 };
+  KprSchedInput in = active ("kiosk", T0 - 15 * DAY, 14 * DAY);
+
+  p.remind_expired = FALSE;
+  in.last_reminder = T0 - 60;
+  check_backoff (&p, &in, expected, G_N_ELEMENTS (expected));
+  /* A certificate of minutes (the tests' 120 s): floor lifetime/20. */
+  in = active ("kiosk", T0 - 200, 120);
+  in.failures = 3;
+  in.last_failure = T0;
+  in.last_reminder = T0 - 1;
+  g_assert_cmpint (kpr_sched_next (&p, &in, T0).when - T0, ==, 24);
+  g_assert_cmpint (kpr_sched_next (&p, &in, T0).action, ==, KPR_SCHED_RENEW);
+  /* The desktop's policy still reminds the person. */
+  p.remind_expired = TRUE;
+  g_assert_cmpint (kpr_sched_next (&p, &in, T0).action, ==, KPR_SCHED_REMIND);
+  /* Before expiry the headless policy still warns that it is coming. */
+  p.remind_expired = FALSE;
+  in = active ("kiosk", T0 - 12 * DAY, 14 * DAY);
+  in.failures = 1;
+  in.last_failure = T0;
+  in.retry_after = 10 * 3600;
+  in.last_reminder = T0 - 3600;
+  g_assert_cmpint (kpr_sched_next (&p, &in, T0).action, ==, KPR_SCHED_REMIND);
 }
 
 static void
@@ -316,6 +361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/interrupted-failing", test_interrupted_failing);
   g_test_add_func ("/scheduler/due-on-arrival", test_due_on_arrival);
   g_test_add_func ("/scheduler/backoff", test_backoff);
+  g_test_add_func ("/scheduler/expired-backoff", test_expired_backoff);
   g_test_add_func ("/scheduler/retry-after", test_retry_after);
   g_test_add_func ("/scheduler/pending", test_pending);
   g_test_add_func ("/scheduler/states", test_states);
