@@ -69,6 +69,14 @@ kpr_ossl_time_text (const ASN1_TIME *t, const char *format)
 }
 
 char *
+kpr_time_iso (gint64 unix_utc)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_utc);
+
+  return dt ? g_date_time_format (dt, KPR_OSSL_TIME_ISO) : g_strdup ("-");
+}
+
+char *
 kpr_time_for_people (gint64 unix_utc)
 {
   time_t t = (time_t) unix_utc;

@@ -52,6 +52,9 @@ gint64 kpr_ossl_time_unix (const ASN1_TIME *t);
  * machine output. */
 #define KPR_OSSL_TIME_ISO "%Y-%m-%dT%H:%M:%SZ"
 char *kpr_ossl_time_text (const ASN1_TIME *t, const char *format);
+/* KPR_OSSL_TIME_ISO of unix seconds (machine output); "-" for a time
+ * GLib cannot represent. */
+char *kpr_time_iso (gint64 unix_utc);
 /* Human output's one date format: the locale's date and time (%c) in the
  * local time zone; "-" for 0 (no time). */
 char *kpr_time_for_people (gint64 unix_utc);

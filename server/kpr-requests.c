@@ -341,14 +341,6 @@ state_name (gboolean approved, gboolean done, gboolean rejected)
   return rejected ? "rejected" : done ? "issued" : approved ? "approved" : "pending";
 }
 
-static char *
-iso_time (gint64 t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-
-  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
-}
-
 char *
 kpr_ca_requests (KprCa *ca, gboolean pending_only, gboolean json, GError **error)
 {
@@ -379,7 +371,7 @@ kpr_ca_requests (KprCa *ca, gboolean pending_only, gboolean json, GError **error
                                       kpr_ca_db_column_int64 (st, 5),
                                       kpr_ca_db_column_int64 (st, 6));
       g_autofree char *subject = g_strdup_printf ("CN=%s", user);
-      g_autofree char *when = iso_time (kpr_ca_db_column_int64 (st, 3));
+      g_autofree char *when = kpr_time_iso (kpr_ca_db_column_int64 (st, 3));
 
       g_string_append_printf (text, "%-6" G_GINT64_FORMAT " %-16s %-20s %-10s %-20s %s\n",
                               kpr_ca_db_column_int64 (st, 0), user, subject, key ? key : "-",

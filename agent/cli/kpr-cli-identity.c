@@ -11,16 +11,6 @@
 #include "kpr-agent-bus.h"
 #include "kpr-cli.h"
 
-/* Machine output (JSON): ISO 8601 in UTC, from unix seconds (what the
- * record keeps). */
-static char *
-unix_text (gint64 t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-
-  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("-");
-}
-
 /* Human output: a record's ISO 8601 time in the locale's format; NULL
  * for NULL, the text itself when it is not ISO 8601. */
 static char *
@@ -108,8 +98,8 @@ add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
   if (id->shown.serial)
     {
       /* From the record: a listing decodes no certificate. */
-      g_autofree char *from = unix_text (id->shown.not_before);
-      g_autofree char *until = unix_text (id->shown.not_after);
+      g_autofree char *from = kpr_time_iso (id->shown.not_before);
+      g_autofree char *until = kpr_time_iso (id->shown.not_after);
       STR ("serial", id->shown.serial);
       STR ("subject", id->shown.subject);
       STR ("issuer", id->shown.issuer);

@@ -311,14 +311,6 @@ daemon_progress (const char *message, gpointer data)
 
 /* --- one round of work ----------------------------------------------------------- */
 
-static char *
-iso_time (gint64 unix_time)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_time);
-
-  return dt ? g_date_time_format_iso8601 (dt) : g_strdup ("?");
-}
-
 /* The scheduler's view of @cfg; the record, when there is one, in
  * *ret_identity. */
 static gboolean
@@ -343,7 +335,7 @@ sched_input (KprDaemon *daemon, KprStore *store, DaemonIdentity *cfg, KprSchedIn
     }
   if (in->not_after && in->not_after <= now && !cfg->past_expiry && !cfg->blocked)
     {
-      g_autofree char *at = iso_time (in->not_after);
+      g_autofree char *at = kpr_time_iso (in->not_after);
 
       /* Out of service until a new enrollment works: back off anew. */
       cfg->past_expiry = TRUE;
@@ -408,7 +400,7 @@ failed (KprDaemon *daemon, DaemonIdentity *cfg, const char *what, const GError *
     next.last_failure = cfg->last_failure;
     next.retry_after = cfg->retry_after;
     at = kpr_sched_retry_at (&next, now);
-    when = iso_time (at);
+    when = kpr_time_iso (at);
     kpr_log (KPR_LOG_WARNING, "%s: %s failed (attempt %u%s): %s; next attempt at %s (in %"
              G_GINT64_FORMAT " s)", cfg->name, what, cfg->failures,
              in->not_after && in->not_after <= now ? ", the certificate has expired" : "",
@@ -431,7 +423,7 @@ act (KprDaemon *daemon, KprAgent *agent, DaemonIdentity *cfg, KprSchedAction act
 
   if (action == KPR_SCHED_REMIND)
     {
-      g_autofree char *until = iso_time (in->not_after);
+      g_autofree char *until = kpr_time_iso (in->not_after);
       kpr_log (in->not_after <= now ? KPR_LOG_ERR : KPR_LOG_WARNING,
                "%s: the certificate %s %s and is not renewed yet (last error: %s)", cfg->name,
                in->not_after <= now ? "expired" : "expires", until,
