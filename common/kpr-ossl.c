@@ -76,6 +76,31 @@ kpr_time_iso (gint64 unix_utc)
   return dt ? g_date_time_format (dt, KPR_OSSL_TIME_ISO) : g_strdup ("-");
 }
 
+/* A table rather than a printf per byte: a listing writes a key id and a
+ * key URI for each of 1 000 identities. */
+void
+kpr_hex_append (GString *out, const void *data, gsize len, const char *prefix, gboolean upper)
+{
+  const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  const guint8 *d = data;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      g_string_append (out, prefix);
+      g_string_append_c (out, digits[d[i] >> 4]);
+      g_string_append_c (out, digits[d[i] & 0xf]);
+    }
+}
+
+char *
+kpr_hex (const void *data, gsize len)
+{
+  GString *s = g_string_sized_new (len * 2 + 1);
+
+  kpr_hex_append (s, data, len, "", FALSE);
+  return g_string_free (s, FALSE);
+}
+
 char *
 kpr_time_for_people (gint64 unix_utc)
 {
@@ -108,7 +133,7 @@ kpr_ossl_fingerprint (X509 *cert, const EVP_MD *md)
   if (!cert || !X509_digest (cert, md, digest, &len))
     return NULL;
   s = g_string_sized_new (len * 3);
-  for (unsigned int i = 0; i < len; i++)
-    g_string_append_printf (s, i ? ":%02X" : "%02X", digest[i]);
+  kpr_hex_append (s, digest, len, ":", TRUE);
+  g_string_erase (s, 0, 1); /* no colon before the first pair */
   return g_string_free (s, FALSE);
 }

@@ -55,6 +55,12 @@ char *kpr_ossl_time_text (const ASN1_TIME *t, const char *format);
 /* KPR_OSSL_TIME_ISO of unix seconds (machine output); "-" for a time
  * GLib cannot represent. */
 char *kpr_time_iso (gint64 unix_utc);
+/* Appends @len bytes of @data to @out as hex pairs, each after @prefix
+ * ("", "%" in a PKCS#11 URI, ":"), upper- or lower-case. */
+void kpr_hex_append (GString *out, const void *data, gsize len, const char *prefix,
+                     gboolean upper);
+/* Lower-case hex of @len bytes, no separators. */
+char *kpr_hex (const void *data, gsize len);
 /* Human output's one date format: the locale's date and time (%c) in the
  * local time zone; "-" for 0 (no time). */
 char *kpr_time_for_people (gint64 unix_utc);

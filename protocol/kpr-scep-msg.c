@@ -566,7 +566,6 @@ kpr_scep_transaction_id (EVP_PKEY *key, GError **error)
     }
   OPENSSL_free (der);
   s = g_string_new (NULL);
-  for (gsize i = 0; i < sizeof md; i++)
-    g_string_append_printf (s, "%02X", md[i]);
+  kpr_hex_append (s, md, sizeof md, "", TRUE);
   return g_string_free (s, FALSE);
 }

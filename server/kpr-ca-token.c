@@ -25,11 +25,8 @@ kpr_hex_encode (GBytes *bytes)
 {
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
-  GString *hex = g_string_sized_new (len * 2);
 
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (hex, "%02x", data[i]);
-  return g_string_free (hex, FALSE);
+  return kpr_hex (data, len);
 }
 
 GBytes *

@@ -236,8 +236,7 @@ hex_id (GBytes *id)
   const guint8 *d = g_bytes_get_data (id, &len);
   GString *s = g_string_new (NULL);
 
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (s, "%%%02X", d[i]);
+  kpr_hex_append (s, d, len, "%", TRUE);
   return g_string_free (s, FALSE);
 }
 

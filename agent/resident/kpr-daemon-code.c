@@ -35,13 +35,10 @@ digest_of (const KprSecret *secret)
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  GString *hex = g_string_new (NULL);
 
   if (!EVP_Digest (secret->data, secret->len, md, &len, EVP_sha256 (), NULL))
-    return g_string_free (hex, TRUE), NULL;
-  for (unsigned int i = 0; i < len; i++)
-    g_string_append_printf (hex, "%02x", md[i]);
-  return g_string_free (hex, FALSE);
+    return NULL;
+  return kpr_hex (md, len);
 }
 
 static gboolean

@@ -79,10 +79,7 @@ kpr_daemon_run_hook (const char *name, char **argv, KprStore *store, const KprId
     {
       gsize len;
       const guint8 *raw = g_bytes_get_data (identity->key_id, &len);
-      GString *hex = g_string_new (NULL);
-      for (gsize i = 0; i < len; i++)
-        g_string_append_printf (hex, "%02x", raw[i]);
-      key_id = g_string_free (hex, FALSE);
+      key_id = kpr_hex (raw, len);
     }
   env = g_get_environ ();
   env = g_environ_setenv (env, "CERTKEEPER_EVENT", event, TRUE);
