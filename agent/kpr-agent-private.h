@@ -11,9 +11,32 @@
  * no backup holds it (kpr-identity.c). */
 void kpr_identity_forget_key_facts (KprIdentity *identity);
 char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
-/* @brief: see kpr_store_load_brief. */
+/* @brief: see kpr_store_load_brief.  @ret_values (brief only, may be
+ * NULL): what the list cache keeps to make the same brief identity again
+ * with kpr_identity_from_cache_values(), left NULL when it cannot. */
+#define KPR_RECORD_N_VALUES 37
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
-                                     gboolean brief, GError **error);
+                                     gboolean brief, GVariant **ret_values, GError **error);
+KprIdentity *kpr_identity_from_cache_values (const char *name, GVariant *values,
+                                             GError **error);
+/* Writes @path through a temp file renamed over it: atomic, not durable
+ * (kpr-store.c). */
+gboolean kpr_store_replace_quickly (const char *path, const char *data, gsize len,
+                                    GError **error);
+
+/* kpr-store-cache.c: the list cache, brief identities without reading
+ * their records (kpr_store_load_brief). */
+typedef struct _KprStoreCache KprStoreCache;
+struct stat;
+KprStoreCache *kpr_store_cache_new (const char *store_dir, int ids_fd);
+/* Writes the cache when it changed. */
+void kpr_store_cache_free (KprStoreCache *cache);
+/* @name's brief identity when its record is unchanged since cached. */
+KprIdentity *kpr_store_cache_get (KprStoreCache *cache, const char *name);
+/* @values (kpr_identity_from_data) of the record whose fstat is @st. */
+void kpr_store_cache_put (KprStoreCache *cache, const char *name, const struct stat *st,
+                          GVariant *values);
+
 /* PEM (one or more), DER, or PKCS#7 certs-only in PEM or DER. */
 KprX509Stack *kpr_load_pem_certs (const char *path, GError **error);
 /* The certificate of @certs for @key, or the best one to refuse (see

@@ -193,14 +193,8 @@ hex_of (GBytes *bytes)
 {
   gsize len;
   const guint8 *d = bytes ? g_bytes_get_data (bytes, &len) : NULL;
-  GString *s;
 
-  if (!d)
-    return NULL;
-  s = g_string_sized_new (len * 2);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (s, "%02x", d[i]);
-  return g_string_free (s, FALSE);
+  return d ? kpr_hex (d, len) : NULL;
 }
 
 static GBytes *
@@ -325,115 +319,226 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   return g_key_file_to_data (kf, ret_len, NULL);
 }
 
-static char *
-get_opt (GKeyFile *kf, const char *key)
+/* The record's keys that a brief load reads, in the order the list cache
+ * keeps their values (kpr-store-cache.c): changing it changes the
+ * cache's format (FORMAT in kpr-store-cache.c). */
+enum {
+  K_STATE, K_KEY_TYPE, K_PROTECTION, K_KEY_ID, K_CERTIFICATE, K_NEXT_KEY_ID,
+  K_NEXT_CERTIFICATE, K_STALE_KEY_ID, K_PENDING_CSR, K_FAILED_REASON, K_SERVER, K_LABEL,
+  K_USERNAME, K_PROTOCOL, K_CMP_REFERENCE, K_CMP_ANCHOR, K_TOKEN, K_TOKEN_MODULE, K_IMPORTED,
+  K_RETRY_AT, K_SUBMITTED_AUTH, K_REQUEST_ID, K_BACKUP_WHEN, K_BACKUP_WHERE, K_BACKUP_SHA256,
+  K_BACKUP_CERT, K_RESTORED_FROM, K_RESTORED_WHEN, K_REVOKED_WHEN, K_REVOKED_REASON,
+  K_KEY_ORIGIN, K_CERT_SERIAL, K_CERT_SUBJECT, K_CERT_ISSUER, K_CERT_SHA256,
+  K_CERT_NOT_BEFORE, K_CERT_NOT_AFTER, N_KEYS
+};
+G_STATIC_ASSERT (N_KEYS == KPR_RECORD_N_VALUES);
+
+static const char *const record_keys[N_KEYS] = {
+  "state", "key-type", "protection", "key-id", "certificate", "next-key-id",
+  "next-certificate", "stale-key-id", "pending-csr", "failed-reason", "server", "label",
+  "username", "protocol", "cmp-reference", "cmp-anchor-fingerprint", "token", "token-module",
+  "imported", "retry-at", "submitted-auth", "request-id", "backup-when", "backup-where",
+  "backup-sha256", "backup-cert", "restored-from", "restored-when", "revoked-when",
+  "revoked-reason", "key-origin", "cert-serial", "cert-subject", "cert-issuer", "cert-sha256",
+  "cert-not-before", "cert-not-after",
+};
+
+/* The values of @kf's record keys (NULL where absent).  Most keys are
+ * absent from most records: ask first, because GKeyFile builds (and
+ * translates) a GError for every key it does not find — a tenth of a
+ * 1 000-identity `list`. */
+static void
+values_of_key_file (GKeyFile *kf, char **v)
 {
-  return g_key_file_get_string (kf, GROUP, key, NULL);
+  for (int k = 0; k < N_KEYS; k++)
+    v[k] = g_key_file_has_key (kf, GROUP, record_keys[k], NULL)
+             ? g_key_file_get_string (kf, GROUP, record_keys[k], NULL)
+             : NULL;
+}
+
+static void
+free_values (char **v)
+{
+  for (int k = 0; k < N_KEYS; k++)
+    g_free (v[k]);
+}
+
+static gint64
+int64_of (const char *text)
+{
+  return text ? g_ascii_strtoll (text, NULL, 10) : 0;
 }
 
 /* A listing: what it shows is in the record (records older than that
  * field have their certificate decoded instead). */
 static gboolean
-read_shown (GKeyFile *kf, KprCertShown *shown)
+read_shown (char *const *v, KprCertShown *shown)
 {
-  if (!(shown->serial = get_opt (kf, "cert-serial")))
+  if (!v[K_CERT_SERIAL])
     return FALSE;
-  shown->subject = get_opt (kf, "cert-subject");
-  shown->issuer = get_opt (kf, "cert-issuer");
-  shown->sha256 = get_opt (kf, "cert-sha256");
-  shown->not_before = g_key_file_get_int64 (kf, GROUP, "cert-not-before", NULL);
-  shown->not_after = g_key_file_get_int64 (kf, GROUP, "cert-not-after", NULL);
+  shown->serial = g_strdup (v[K_CERT_SERIAL]);
+  shown->subject = g_strdup (v[K_CERT_SUBJECT]);
+  shown->issuer = g_strdup (v[K_CERT_ISSUER]);
+  shown->sha256 = g_strdup (v[K_CERT_SHA256]);
+  shown->not_before = int64_of (v[K_CERT_NOT_BEFORE]);
+  shown->not_after = int64_of (v[K_CERT_NOT_AFTER]);
   return TRUE;
 }
 
-KprIdentity *
-kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean brief,
-                        GError **error)
+static void
+set_damaged (GError **error, const char *name, const char *problem)
 {
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
+               "The record of identity “%s” is damaged: %s. Restore it from a backup "
+               "with 'certkeeper import', or remove it with 'certkeeper delete %s --yes'",
+               name, problem, name);
+}
+
+/* One reading of a record's values, whether they come from the file or
+ * from the list cache (which has the certificates' presence, not their
+ * bytes: it only serves brief loads of records with their shown facts). */
+static KprIdentity *
+from_values (const char *name, char *const *v, gboolean brief, GError **error)
+{
   g_autoptr (KprIdentity) id = g_new0 (KprIdentity, 1);
-  g_autofree char *state = NULL, *key_type = NULL, *protection = NULL, *key_id = NULL;
-  g_autofree char *cert = NULL, *next_id = NULL, *next_cert = NULL, *stale_id = NULL;
-  g_autofree char *csr = NULL, *protocol = NULL;
   const char *problem = NULL;
 
-  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, NULL))
-    problem = "it is not a key file";
-  else
-    {
-      id->name = g_strdup (name);
-      state = get_opt (kf, "state");
-      key_type = get_opt (kf, "key-type");
-      protection = get_opt (kf, "protection");
-      key_id = get_opt (kf, "key-id");
-      cert = get_opt (kf, "certificate");
-      next_id = get_opt (kf, "next-key-id");
-      next_cert = get_opt (kf, "next-certificate");
-      stale_id = get_opt (kf, "stale-key-id");
-      csr = get_opt (kf, "pending-csr");
-      id->failed_reason = get_opt (kf, "failed-reason");
-      id->server = get_opt (kf, "server");
-      id->label = get_opt (kf, "label");
-      id->username = get_opt (kf, "username");
-      protocol = get_opt (kf, "protocol");
-      id->reference = get_opt (kf, "cmp-reference");
-      id->anchor_fingerprint = get_opt (kf, "cmp-anchor-fingerprint");
-      id->token_uri = get_opt (kf, "token");
-      id->token_module = get_opt (kf, "token-module");
-      id->imported = g_key_file_get_boolean (kf, GROUP, "imported", NULL);
-      id->retry_at = g_key_file_get_int64 (kf, GROUP, "retry-at", NULL);
-      id->submitted_auth = get_opt (kf, "submitted-auth");
-      id->request_id = get_opt (kf, "request-id");
-      id->backup_when = get_opt (kf, "backup-when");
-      id->backup_where = get_opt (kf, "backup-where");
-      id->backup_sha256 = get_opt (kf, "backup-sha256");
-      id->backup_cert = get_opt (kf, "backup-cert");
-      id->restored_from = get_opt (kf, "restored-from");
-      id->restored_when = get_opt (kf, "restored-when");
-      id->revoked_when = get_opt (kf, "revoked-when");
-      id->revoked_reason = get_opt (kf, "revoked-reason");
-      {
-        g_autofree char *origin = get_opt (kf, "key-origin");
+  id->name = g_strdup (name);
+  id->failed_reason = g_strdup (v[K_FAILED_REASON]);
+  id->server = g_strdup (v[K_SERVER]);
+  id->label = g_strdup (v[K_LABEL]);
+  id->username = g_strdup (v[K_USERNAME]);
+  id->reference = g_strdup (v[K_CMP_REFERENCE]);
+  id->anchor_fingerprint = g_strdup (v[K_CMP_ANCHOR]);
+  id->token_uri = g_strdup (v[K_TOKEN]);
+  id->token_module = g_strdup (v[K_TOKEN_MODULE]);
+  /* GKeyFile's booleans: "true" or "1". */
+  id->imported = g_strcmp0 (v[K_IMPORTED], "true") == 0 || g_strcmp0 (v[K_IMPORTED], "1") == 0;
+  id->retry_at = int64_of (v[K_RETRY_AT]);
+  id->submitted_auth = g_strdup (v[K_SUBMITTED_AUTH]);
+  id->request_id = g_strdup (v[K_REQUEST_ID]);
+  id->backup_when = g_strdup (v[K_BACKUP_WHEN]);
+  id->backup_where = g_strdup (v[K_BACKUP_WHERE]);
+  id->backup_sha256 = g_strdup (v[K_BACKUP_SHA256]);
+  id->backup_cert = g_strdup (v[K_BACKUP_CERT]);
+  id->restored_from = g_strdup (v[K_RESTORED_FROM]);
+  id->restored_when = g_strdup (v[K_RESTORED_WHEN]);
+  id->revoked_when = g_strdup (v[K_REVOKED_WHEN]);
+  id->revoked_reason = g_strdup (v[K_REVOKED_REASON]);
+  /* Records from before key-origin: an import, or made here. */
+  id->key_origin = id->imported ? KPR_KEY_ORIGIN_IMPORTED : KPR_KEY_ORIGIN_HERE;
+  for (KprKeyOrigin o = KPR_KEY_ORIGIN_HERE; v[K_KEY_ORIGIN] && o <= KPR_KEY_ORIGIN_IMPORTED; o++)
+    if (g_str_equal (v[K_KEY_ORIGIN], kpr_key_origin_to_string (o)))
+      id->key_origin = o;
 
-        /* Records from before key-origin: an import, or made here. */
-        id->key_origin = id->imported ? KPR_KEY_ORIGIN_IMPORTED : KPR_KEY_ORIGIN_HERE;
-        for (KprKeyOrigin o = KPR_KEY_ORIGIN_HERE; origin && o <= KPR_KEY_ORIGIN_IMPORTED; o++)
-          if (g_str_equal (origin, kpr_key_origin_to_string (o)))
-            id->key_origin = o;
-      }
-
-      if (!state || !kpr_state_from_string (state, &id->state))
-        problem = "its state is missing or unknown";
-      else if (!key_type || !kpr_key_type_from_string (key_type, &id->key_type))
-        problem = "its key type is missing or unknown";
-      else if (!protection || !kpr_protection_from_string (protection, &id->protection))
-        problem = "its protection is missing or unknown";
-      else if (protocol && !kpr_protocol_from_string (protocol, &id->protocol))
-        problem = "its protocol is unknown";
-      else if (!id->token_uri || !(id->key_id = bytes_of_hex (key_id)))
-        problem = "it does not say where its key is";
-      else if (cert && !(brief && read_shown (kf, &id->shown))
-               && !(id->cert = cert_of_base64 (cert)))
-        problem = "its certificate is damaged";
-      else if (!brief && next_cert && !(id->next_cert = cert_of_base64 (next_cert)))
-        problem = "its next certificate is damaged";
-      else if (!brief && csr && !(id->pending_csr = csr_of_base64 (csr)))
-        problem = "its pending request is damaged";
-      else if ((next_id && !(id->next_key_id = bytes_of_hex (next_id)))
-               || (stale_id && !(id->stale_key_id = bytes_of_hex (stale_id))))
-        problem = "a key id is damaged";
-      else if (kpr_lifecycle_info (id->state)->has_cert && !cert)
-        problem = "its certificate is missing";
-    }
+  if (!v[K_STATE] || !kpr_state_from_string (v[K_STATE], &id->state))
+    problem = "its state is missing or unknown";
+  else if (!v[K_KEY_TYPE] || !kpr_key_type_from_string (v[K_KEY_TYPE], &id->key_type))
+    problem = "its key type is missing or unknown";
+  else if (!v[K_PROTECTION] || !kpr_protection_from_string (v[K_PROTECTION], &id->protection))
+    problem = "its protection is missing or unknown";
+  else if (v[K_PROTOCOL] && !kpr_protocol_from_string (v[K_PROTOCOL], &id->protocol))
+    problem = "its protocol is unknown";
+  else if (!id->token_uri || !(id->key_id = bytes_of_hex (v[K_KEY_ID])))
+    problem = "it does not say where its key is";
+  else if (v[K_CERTIFICATE] && !(brief && read_shown (v, &id->shown))
+           && !(id->cert = cert_of_base64 (v[K_CERTIFICATE])))
+    problem = "its certificate is damaged";
+  else if (!brief && v[K_NEXT_CERTIFICATE]
+           && !(id->next_cert = cert_of_base64 (v[K_NEXT_CERTIFICATE])))
+    problem = "its next certificate is damaged";
+  else if (!brief && v[K_PENDING_CSR] && !(id->pending_csr = csr_of_base64 (v[K_PENDING_CSR])))
+    problem = "its pending request is damaged";
+  else if ((v[K_NEXT_KEY_ID] && !(id->next_key_id = bytes_of_hex (v[K_NEXT_KEY_ID])))
+           || (v[K_STALE_KEY_ID] && !(id->stale_key_id = bytes_of_hex (v[K_STALE_KEY_ID]))))
+    problem = "a key id is damaged";
+  else if (kpr_lifecycle_info (id->state)->has_cert && !v[K_CERTIFICATE])
+    problem = "its certificate is missing";
   if (problem)
     {
-      g_set_error (error, KPR_ERROR, KPR_ERROR_BAD_INPUT,
-                   "The record of identity “%s” is damaged: %s. Restore it from a backup "
-                   "with 'certkeeper import', or remove it with 'certkeeper delete %s --yes'",
-                   name, problem, name);
+      set_damaged (error, name, problem);
       return NULL;
     }
   if (id->cert)
     shown_of (id->cert, &id->shown);
   return g_steal_pointer (&id);
+}
+
+/* A record's values as the list cache keeps them: one byte string, for
+ * each of record_keys in order '-' (absent) or '+', the value and a NUL;
+ * the certificates and the request reduced to "present" (a brief load
+ * never decodes them when the shown facts are there).  One blob rather
+ * than a GVariant per value: taking 37 values apart one GVariant at a
+ * time cost more than parsing the record. */
+static GVariant *
+cache_values (char *const *v)
+{
+  g_autoptr (GString) blob = g_string_sized_new (1024);
+
+  for (int k = 0; k < N_KEYS; k++)
+    {
+      const char *value = v[k];
+
+      if (value && (k == K_CERTIFICATE || k == K_NEXT_CERTIFICATE || k == K_PENDING_CSR))
+        value = "";
+      g_string_append_c (blob, value ? '+' : '-');
+      if (value)
+        g_string_append_len (blob, value, strlen (value) + 1);
+    }
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob->str, blob->len, 1);
+}
+
+KprIdentity *
+kpr_identity_from_data (const char *name, const char *data, gsize len, gboolean brief,
+                        GVariant **ret_values, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  char *v[N_KEYS] = { 0 };
+  KprIdentity *id;
+
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, NULL))
+    {
+      set_damaged (error, name, "it is not a key file");
+      return NULL;
+    }
+  values_of_key_file (kf, v);
+  id = from_values (name, v, brief, error);
+  /* Only what a brief load can be made from again. */
+  if (id && ret_values && brief && (!v[K_CERTIFICATE] || v[K_CERT_SERIAL]))
+    *ret_values = g_variant_ref_sink (cache_values (v));
+  free_values (v);
+  return id;
+}
+
+KprIdentity *
+kpr_identity_from_cache_values (const char *name, GVariant *values, GError **error)
+{
+  const char *v[N_KEYS] = { 0 };
+  gsize len = 0, at = 0;
+  const char *blob = g_variant_get_fixed_array (values, &len, 1);
+  int k = 0;
+
+  /* The cache is a file anyone with the account could have changed:
+   * all values there, each ending inside the blob, UTF-8, nothing after. */
+  for (; k < N_KEYS && at < len; k++)
+    {
+      const char *start = blob + at + 1, *end;
+
+      if (blob[at] == '-')
+        {
+          at++;
+          continue;
+        }
+      if (blob[at] != '+' || !(end = memchr (start, '\0', len - at - 1))
+          || !g_utf8_validate (start, end - start, NULL))
+        break;
+      v[k] = start;
+      at = end - blob + 1;
+    }
+  if (k != N_KEYS || at != len)
+    {
+      set_damaged (error, name, "its entry in the list cache is not one");
+      return NULL;
+    }
+  return from_values (name, (char *const *) v, TRUE, error);
 }

@@ -3,6 +3,7 @@
  *   $XDG_STATE_HOME/certkeeper/           0700, locked with flock()
  *     identities/NAME.ini                 the record, atomic + durable, 0600
  *     identities/NAME.log                 audit lines, never a secret
+ *     list-cache                          what `list` shows (kpr-store-cache.c)
  *     trust/NAME.pem                      the identity's explicit trust anchors
  *     archive/NAME-YYYYmmddTHHMMSS.*      deleted identities
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -24,6 +26,8 @@
 struct _KprStore {
   char *dir;
   int lock_fd;
+  int ids_fd; /* identities/, for reading records without a path walk each */
+  KprStoreCache *cache; /* brief loads */
 };
 
 static gboolean
@@ -45,7 +49,7 @@ kpr_store_open (GError **error)
   g_autoptr (KprStore) store = g_new0 (KprStore, 1);
   g_autofree char *lock = NULL, *ids = NULL, *trust = NULL;
 
-  store->lock_fd = -1;
+  store->lock_fd = store->ids_fd = -1;
   store->dir = g_build_filename (g_get_user_state_dir (), "certkeeper", NULL);
   ids = g_build_filename (store->dir, "identities", NULL);
   trust = g_build_filename (store->dir, "trust", NULL);
@@ -68,6 +72,14 @@ kpr_store_open (GError **error)
                    "Another certkeeper is working on %s right now", store->dir);
       return NULL;
     }
+  store->ids_fd = open (ids, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (store->ids_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, KPR_ERROR, KPR_ERROR_IO, "Cannot open %s: %s", ids, g_strerror (saved));
+      return NULL;
+    }
+  store->cache = kpr_store_cache_new (store->dir, store->ids_fd);
   return g_steal_pointer (&store);
 }
 
@@ -76,8 +88,12 @@ kpr_store_free (KprStore *store)
 {
   if (!store)
     return;
+  /* Written while the lock is still held: one writer at a time. */
+  kpr_store_cache_free (store->cache);
   if (store->lock_fd >= 0)
     close (store->lock_fd);
+  if (store->ids_fd >= 0)
+    close (store->ids_fd);
   g_free (store->dir);
   g_free (store);
 }
@@ -129,8 +145,8 @@ kpr_store_list (KprStore *store, GError **error)
 /* Write a temp file, rename it over @path: atomic, not durable.  GLib's
  * CONSISTENT alone still fsyncs when it replaces an existing file, and a
  * state whose loss a re-run repairs is not worth a disk flush. */
-static gboolean
-replace_quickly (const char *path, const char *data, gsize len, GError **error)
+gboolean
+kpr_store_replace_quickly (const char *path, const char *data, gsize len, GError **error)
 {
   g_autofree char *tmp = g_strconcat (path, ".XXXXXX", NULL);
   int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
@@ -169,10 +185,63 @@ replace_quickly (const char *path, const char *data, gsize len, GError **error)
   return TRUE;
 }
 
+/* NAME.ini's bytes, read relative to identities/ (a listing reads 1 000
+ * of them); NULL with errno set when it cannot be read. */
+static char *
+read_record (KprStore *store, const char *name, gsize *ret_len, struct stat *st_out)
+{
+  g_autofree char *file = g_strconcat (name, ".ini", NULL);
+  g_autofree char *data = NULL;
+  int fd = openat (store->ids_fd, file, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  gsize len = 0, size;
+
+  if (fd < 0)
+    return NULL;
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      int saved = errno;
+      close (fd);
+      errno = saved;
+      return NULL;
+    }
+  /* One more byte than the size: a record that grew meanwhile is read
+   * to its end all the same. */
+  size = st.st_size + 1;
+  data = g_malloc (size + 1);
+  for (;;)
+    {
+      gssize n = read (fd, data + len, size - len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          close (fd);
+          errno = saved;
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      len += n;
+      if (len == size)
+        data = g_realloc (data, (size *= 2) + 1);
+    }
+  close (fd);
+  data[len] = '\0';
+  *ret_len = len;
+  *st_out = st;
+  return g_steal_pointer (&data);
+}
+
 static KprIdentity *
 load (KprStore *store, const char *name, gboolean brief, GError **error)
 {
-  g_autofree char *path = NULL, *data = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr (GVariant) values = NULL;
+  KprIdentity *id;
+  struct stat st;
   gsize len;
 
   if (!kpr_identity_name_is_valid (name))
@@ -181,13 +250,17 @@ load (KprStore *store, const char *name, gboolean brief, GError **error)
                    "“%s” is not a valid identity name (letters, digits, . _ -)", name);
       return NULL;
     }
-  path = path_of (store, "identities", name, ".ini");
-  if (!g_file_get_contents (path, &data, &len, NULL))
+  if (brief && (id = kpr_store_cache_get (store->cache, name)))
+    return id;
+  if (!(data = read_record (store, name, &len, &st)))
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_NOT_FOUND, "There is no identity named “%s”", name);
       return NULL;
     }
-  return kpr_identity_from_data (name, data, len, brief, error);
+  id = kpr_identity_from_data (name, data, len, brief, brief ? &values : NULL, error);
+  if (values)
+    kpr_store_cache_put (store->cache, name, &st, values);
+  return id;
 }
 
 KprIdentity *
@@ -225,7 +298,7 @@ kpr_store_save_full (KprStore *store, const KprIdentity *identity, gboolean dura
                                             G_FILE_SET_CONTENTS_CONSISTENT
                                               | G_FILE_SET_CONTENTS_DURABLE,
                                             0600, &local)
-                : replace_quickly (path, data, len, &local)))
+                : kpr_store_replace_quickly (path, data, len, &local)))
     {
       g_set_error (error, KPR_ERROR, KPR_ERROR_IO,
                    "Cannot save the record of “%s” (nothing was lost; the previous record "
@@ -305,8 +378,7 @@ kpr_identity_key_uri (const KprIdentity *identity)
       g_string_append_printf (uri, "%s%s", uri->len > 7 ? ";" : "", *p);
   g_string_append_printf (uri, "%sid=", uri->len > 7 ? ";" : "");
   d = g_bytes_get_data (identity->key_id, &len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (uri, "%%%02X", d[i]);
+  kpr_hex_append (uri, d, len, "%", TRUE);
   g_string_append (uri, ";type=private");
   return g_string_free (g_steal_pointer (&uri), FALSE);
 }

@@ -17,6 +17,8 @@ packages=(
   # tests: independent checkers and test servers
   openssl curl gnutls-bin libnss3-tools sqlite3 python3 binutils libengine-pkcs11-openssl
   systemd util-linux dbus libglib2.0-dev-bin
+  # which files a command opens (test-list-cache: no record read from cache)
+  strace
   # the protocols suite's SCEP peer (micromdm's scepserver); its CMP peer
   # is `openssl cmp`, already above
   scep

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-glib/json-glib.h>
 #include <openssl/pem.h>
 
 #include "kpr-agent-bus.h"
@@ -26,122 +25,86 @@ iso_for_people (const char *iso)
 /* "agent": what a running certkeeper-agent says about @name (status
  * only; docs/desktop.md). */
 static void
-add_agent_json (JsonBuilder *b, const KprCliAgentInfo *agent, const char *name)
+add_agent_json (KprCliJson *j, const KprCliAgentInfo *agent, const char *name)
 {
   const char *needs = NULL, *message = NULL;
   gboolean waiting = kpr_cli_agent_waiting_for (agent, name, &needs, &message);
 
-  json_builder_set_member_name (b, "agent");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "running");
-  json_builder_add_boolean_value (b, agent->running);
+  kpr_cli_json_begin_object (j, "agent");
+  kpr_cli_json_bool (j, "running", agent->running);
   if (agent->running)
     {
-      json_builder_set_member_name (b, "next_check");
       if (agent->next_check)
-        json_builder_add_int_value (b, agent->next_check);
+        kpr_cli_json_int (j, "next_check", agent->next_check);
       else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "waiting");
-      json_builder_add_boolean_value (b, waiting);
-      json_builder_set_member_name (b, "needs");
-      if (waiting && needs && *needs)
-        json_builder_add_string_value (b, needs);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "message");
-      if (waiting && message && *message)
-        json_builder_add_string_value (b, message);
-      else
-        json_builder_add_null_value (b);
+        kpr_cli_json_string (j, "next_check", NULL);
+      kpr_cli_json_bool (j, "waiting", waiting);
+      kpr_cli_json_string (j, "needs", waiting && needs && *needs ? needs : NULL);
+      kpr_cli_json_string (j, "message", waiting && message && *message ? message : NULL);
     }
-  json_builder_end_object (b);
+  kpr_cli_json_end_object (j);
 }
 
 static void
-add_identity_json (JsonBuilder *b, const KprIdentity *id, gint64 now,
+add_identity_json (KprCliJson *j, const KprIdentity *id, gint64 now,
                    const KprCliAgentInfo *agent)
 {
-#define STR(k, v) (json_builder_set_member_name (b, k), (v) ? json_builder_add_string_value (b, v) : json_builder_add_null_value (b))
-  json_builder_begin_object (b);
-  STR ("name", id->name);
-  STR ("state", kpr_state_to_string (id->state));
-  STR ("status", kpr_status_to_string (kpr_identity_status (id, now)));
-  STR ("server", id->server);
-  STR ("label", id->label);
-  STR ("username", id->username);
-  STR ("token", id->token_uri);
-  {
-    gsize len;
-    const guint8 *d = g_bytes_get_data (id->key_id, &len);
-    g_autoptr (GString) hex = g_string_new (NULL);
-    /* The private key as other PKCS#11-aware programs name it (the GUI's
-     * Copy button shows the same). */
-    g_autofree char *uri = kpr_identity_key_uri (id);
-    for (gsize i = 0; i < len; i++)
-      g_string_append_printf (hex, "%02x", d[i]);
-    STR ("key_id", hex->str);
-    STR ("key_uri", uri);
-  }
-  STR ("key_type", kpr_key_type_to_string (id->key_type));
-  STR ("protection", kpr_protection_to_string (id->protection));
-  STR ("request_id", id->request_id);
-  STR ("protocol", kpr_protocol_to_string (id->protocol));
-  STR ("cmp_reference", id->reference);
-  json_builder_set_member_name (b, "exportable");
-  json_builder_add_boolean_value (b, id->protection == KPR_PROTECTION_EXPORTABLE);
-  json_builder_set_member_name (b, "backup_missing");
-  json_builder_add_boolean_value (b, kpr_identity_backup_missing (id));
-  json_builder_set_member_name (b, "imported");
-  json_builder_add_boolean_value (b, id->imported);
-  STR ("key_origin", kpr_key_origin_to_string (id->key_origin));
+  gsize len;
+  const guint8 *d = g_bytes_get_data (id->key_id, &len);
+  g_autofree char *key_id = kpr_hex (d, len);
+  /* The private key as other PKCS#11-aware programs name it (the GUI's
+   * Copy button shows the same). */
+  g_autofree char *uri = kpr_identity_key_uri (id);
+
+  kpr_cli_json_begin_object (j, NULL);
+  kpr_cli_json_string (j, "name", id->name);
+  kpr_cli_json_string (j, "state", kpr_state_to_string (id->state));
+  kpr_cli_json_string (j, "status", kpr_status_to_string (kpr_identity_status (id, now)));
+  kpr_cli_json_string (j, "server", id->server);
+  kpr_cli_json_string (j, "label", id->label);
+  kpr_cli_json_string (j, "username", id->username);
+  kpr_cli_json_string (j, "token", id->token_uri);
+  kpr_cli_json_string (j, "key_id", key_id);
+  kpr_cli_json_string (j, "key_uri", uri);
+  kpr_cli_json_string (j, "key_type", kpr_key_type_to_string (id->key_type));
+  kpr_cli_json_string (j, "protection", kpr_protection_to_string (id->protection));
+  kpr_cli_json_string (j, "request_id", id->request_id);
+  kpr_cli_json_string (j, "protocol", kpr_protocol_to_string (id->protocol));
+  kpr_cli_json_string (j, "cmp_reference", id->reference);
+  kpr_cli_json_bool (j, "exportable", id->protection == KPR_PROTECTION_EXPORTABLE);
+  kpr_cli_json_bool (j, "backup_missing", kpr_identity_backup_missing (id));
+  kpr_cli_json_bool (j, "imported", id->imported);
+  kpr_cli_json_string (j, "key_origin", kpr_key_origin_to_string (id->key_origin));
   if (id->shown.serial)
     {
       /* From the record: a listing decodes no certificate. */
       g_autofree char *from = kpr_time_iso (id->shown.not_before);
       g_autofree char *until = kpr_time_iso (id->shown.not_after);
-      STR ("serial", id->shown.serial);
-      STR ("subject", id->shown.subject);
-      STR ("issuer", id->shown.issuer);
-      STR ("not_before", from);
-      STR ("not_after", until);
-      STR ("sha256_fingerprint", id->shown.sha256);
-      json_builder_set_member_name (b, "renew_at");
-      json_builder_add_int_value (b, kpr_identity_renew_at (id));
+
+      kpr_cli_json_string (j, "serial", id->shown.serial);
+      kpr_cli_json_string (j, "subject", id->shown.subject);
+      kpr_cli_json_string (j, "issuer", id->shown.issuer);
+      kpr_cli_json_string (j, "not_before", from);
+      kpr_cli_json_string (j, "not_after", until);
+      kpr_cli_json_string (j, "sha256_fingerprint", id->shown.sha256);
+      kpr_cli_json_int (j, "renew_at", kpr_identity_renew_at (id));
     }
-  json_builder_set_member_name (b, "backup");
-  json_builder_begin_object (b);
-  STR ("when", id->backup_when);
-  STR ("where", id->backup_where);
-  STR ("sha256", id->backup_sha256);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "revoked");
-  json_builder_begin_object (b);
-  STR ("when", id->revoked_when);
-  STR ("reason", id->revoked_reason);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "restored");
-  json_builder_begin_object (b);
-  STR ("from", id->restored_from);
-  STR ("when", id->restored_when);
-  json_builder_end_object (b);
+  kpr_cli_json_begin_object (j, "backup");
+  kpr_cli_json_string (j, "when", id->backup_when);
+  kpr_cli_json_string (j, "where", id->backup_where);
+  kpr_cli_json_string (j, "sha256", id->backup_sha256);
+  kpr_cli_json_end_object (j);
+  kpr_cli_json_begin_object (j, "revoked");
+  kpr_cli_json_string (j, "when", id->revoked_when);
+  kpr_cli_json_string (j, "reason", id->revoked_reason);
+  kpr_cli_json_end_object (j);
+  kpr_cli_json_begin_object (j, "restored");
+  kpr_cli_json_string (j, "from", id->restored_from);
+  kpr_cli_json_string (j, "when", id->restored_when);
+  kpr_cli_json_end_object (j);
   if (agent)
-    add_agent_json (b, agent, id->name);
-  json_builder_end_object (b);
-#undef STR
-}
-
-void
-kpr_cli_print_json (JsonBuilder *b)
-{
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
+    add_agent_json (j, agent, id->name);
+  kpr_cli_json_end_object (j);
 }
 
 /* status: the agent's lines under the table. */
@@ -205,7 +168,7 @@ static gboolean
 list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
 {
   ListArgs *a = data;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_auto (KprCliJson) j = { 0 };
   g_auto (GStrv) names = kpr_store_list (kpr_agent_get_store (agent), error);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_auto (KprCliAgentInfo) resident = { 0 };
@@ -227,7 +190,8 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
       if (problem)
         fprintf (a->json ? stderr : stdout, "Revocation not checked: %s\n", problem);
     }
-  json_builder_begin_array (b);
+  kpr_cli_json_init (&j);
+  kpr_cli_json_begin_array (&j, NULL);
   if (!a->json && names[0])
     printf ("%-20s %-12s %-26s %s\n", "NAME", "STATUS", "EXPIRES", "KEY");
   for (char **n = names; *n; n++)
@@ -250,7 +214,7 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
           g_hash_table_add (counted, *n);
         }
       if (a->json)
-        add_identity_json (b, id, now, a->strict ? &resident : NULL);
+        add_identity_json (&j, id, now, a->strict ? &resident : NULL);
       else
         {
           g_autofree char *until = kpr_time_for_people (id->shown.serial ? id->shown.not_after : 0);
@@ -263,9 +227,9 @@ list_identities (KprAgent *agent, char **args, gpointer data, GError **error)
                     id->revoked_when);
         }
     }
-  json_builder_end_array (b);
+  kpr_cli_json_end_array (&j);
   if (a->json)
-    kpr_cli_print_json (b);
+    kpr_cli_json_print (&j);
   else if (!names[0])
     printf ("No identities yet. Get one with 'certkeeper enroll NAME --server URL --user USER'.\n");
   if (a->strict && !a->json)
@@ -373,9 +337,11 @@ run_show (KprAgent *agent, char **args, gpointer data, GError **error)
     }
   else if (a->json)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      add_identity_json (b, id, now, NULL);
-      kpr_cli_print_json (b);
+      g_auto (KprCliJson) j = { 0 };
+
+      kpr_cli_json_init (&j);
+      add_identity_json (&j, id, now, NULL);
+      kpr_cli_json_print (&j);
     }
   else
     print_identity (id, now);

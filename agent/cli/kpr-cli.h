@@ -59,6 +59,28 @@ void kpr_cli_print_identity_line (const KprIdentity *id);
 /* Prints @b's document, pretty, on stdout (kpr-cli-identity.c). */
 void kpr_cli_print_json (JsonBuilder *b);
 
+/* kpr-cli-json.c: JSON written as it goes (what grows with the store).
+ * @name is the member's name inside an object, NULL inside an array or
+ * at the top; a NULL string value is written as null. */
+typedef struct {
+  GString *out;
+  guint depth;
+  gboolean first; /* nothing written yet at this depth */
+} KprCliJson;
+
+void kpr_cli_json_init (KprCliJson *j);
+void kpr_cli_json_clear (KprCliJson *j);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KprCliJson, kpr_cli_json_clear)
+void kpr_cli_json_begin_object (KprCliJson *j, const char *name);
+void kpr_cli_json_end_object (KprCliJson *j);
+void kpr_cli_json_begin_array (KprCliJson *j, const char *name);
+void kpr_cli_json_end_array (KprCliJson *j);
+void kpr_cli_json_string (KprCliJson *j, const char *name, const char *value);
+void kpr_cli_json_bool (KprCliJson *j, const char *name, gboolean value);
+void kpr_cli_json_int (KprCliJson *j, const char *name, gint64 value);
+/* The document and a newline on stdout. */
+void kpr_cli_json_print (KprCliJson *j);
+
 /* kpr-cli-agent.c: a running certkeeper-agent (org.certkeeper.Agent1 on
  * the session bus). */
 
