@@ -94,13 +94,17 @@ if [ "$(id -u)" = 0 ]; then
     [ -c "$MEDIA/null.p12" ] && ok "device node: still there" || fail "device node: removed"
 fi
 # Killed after the new backup is written and before it is in place: the
-# previous file is whole.
-N=$((N + 1)); OUT=$TMP/out.$N; ERR=$TMP/err.$N; RC=0
-KPR_FAULT_AT=after:backup-written "$CERTKEEPER" export alice --to "$MEDIA/taken.p12" --force \
-    --passphrase-file "$STRONG" --pin-file "$PIN_FILE" < /dev/null > "$OUT" 2> "$ERR" || RC=$?
-expect_rc 137 "export --force killed after writing (fault point after:backup-written)"
-[ "$(cat "$MEDIA/taken.p12")" = precious ] && ok "killed export: the previous file is whole" \
-    || fail "killed export: the previous file is now $(wc -c < "$MEDIA/taken.p12") bytes"
+# previous file is whole (a build with -Dfault_injection=true only).
+if [ "${KPR_FAULT_INJECTION:-0}" = 1 ]; then
+    N=$((N + 1)); OUT=$TMP/out.$N; ERR=$TMP/err.$N; RC=0
+    KPR_FAULT_AT=after:backup-written "$CERTKEEPER" export alice --to "$MEDIA/taken.p12" --force \
+        --passphrase-file "$STRONG" --pin-file "$PIN_FILE" < /dev/null > "$OUT" 2> "$ERR" || RC=$?
+    expect_rc 137 "export --force killed after writing (fault point after:backup-written)"
+    [ "$(cat "$MEDIA/taken.p12")" = precious ] && ok "killed export: the previous file is whole" \
+        || fail "killed export: the previous file is now $(wc -c < "$MEDIA/taken.p12") bytes"
+else
+    echo "  (no fault injection in this build: the killed-export checks are not run)"
+fi
 show_json alice
 check_json "$JSON" 'j["backup"]["when"] is None' "refused and killed exports: no backup recorded"
 run export alice --to "$MEDIA/taken.p12" --force --passphrase-file "$STRONG" --pin-file "$PIN_FILE"
