@@ -64,10 +64,7 @@ set_texts (GtkWidget *row, const char *subtitle, const char *badge_label, const 
   const char *was_css = g_object_get_data (G_OBJECT (row), "kpr-css");
 
   if (g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), subtitle) != 0)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      kpr_row_text_sync (row);
-    }
+    kpr_row_text_set_subtitle (row, subtitle);
   if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (badge)), badge_label) != 0)
     gtk_label_set_text (GTK_LABEL (badge), badge_label);
   if (g_strcmp0 (was_css, css) != 0)
@@ -167,5 +164,7 @@ kpr_history_row_new (const KprEvent *event)
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), sentence);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), when ? when : "");
   adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 0);
+  /* Laid out once, not again for every size asked (kpr-row-text.c). */
+  kpr_row_text_adopt (row);
   return row;
 }

@@ -19,8 +19,6 @@
  * label.subtitle), same wrapping. */
 #include "config.h"
 
-#include <adwaita.h>
-
 #include "kpr-row-text.h"
 
 struct _KprRowText
@@ -379,4 +377,13 @@ kpr_row_text_sync (GtkWidget *row)
     return;
   kpr_row_text_set_text (KPR_ROW_TEXT (title), adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)));
   kpr_row_text_set_text (KPR_ROW_TEXT (subtitle), adw_action_row_get_subtitle (ADW_ACTION_ROW (row)));
+}
+
+void
+kpr_row_text_set_subtitle (GtkWidget *row, const char *subtitle)
+{
+  if (!g_object_get_data (G_OBJECT (row), "kpr-row-title"))
+    kpr_row_text_adopt (row);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  kpr_row_text_sync (row);
 }

@@ -2,7 +2,7 @@
  * (kpr-row-text.c), for the rows of the identity list. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 G_BEGIN_DECLS
 
@@ -24,5 +24,8 @@ const char *kpr_row_text_get_text (KprRowText *self);
 gboolean kpr_row_text_adopt (GtkWidget *row);
 /* Shows @row's current title and subtitle (after adw_*_set_title/subtitle). */
 void kpr_row_text_sync (GtkWidget *row);
+/* adw_action_row_set_subtitle() on an AdwActionRow given KprRowText on
+ * first use (kpr_row_text_adopt), shown at once. */
+void kpr_row_text_set_subtitle (GtkWidget *row, const char *subtitle);
 
 G_END_DECLS

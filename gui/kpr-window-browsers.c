@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include "kpr-row-text.h"
 #include "kpr-window-private.h"
 
 typedef struct {
@@ -73,7 +74,7 @@ on_browser_done (GObject *source, GAsyncResult *result, gpointer data)
     {
       const char *text = ok ? job->where : error->message;
 
-      adw_action_row_set_subtitle (self->detail_browsers, text);
+      kpr_row_text_set_subtitle (GTK_WIDGET (self->detail_browsers), text);
       gtk_widget_set_visible (self->browsers_fix_button, ok && job->fixable);
       gtk_widget_set_sensitive (self->browsers_fix_button, TRUE);
       if (job->fix)
@@ -101,7 +102,7 @@ run (KprWindow *self, const char *name, gboolean fix)
     gtk_widget_set_sensitive (self->browsers_fix_button, FALSE);
   else
     {
-      adw_action_row_set_subtitle (self->detail_browsers, "Checking…");
+      kpr_row_text_set_subtitle (GTK_WIDGET (self->detail_browsers), "Checking…");
       gtk_widget_set_visible (self->browsers_fix_button, FALSE);
     }
   kpr_worker_run (self->browser_worker, browser_func, job, NULL, on_browser_done, job);

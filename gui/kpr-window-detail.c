@@ -14,6 +14,7 @@
 
 #include "kpr-identity-row.h"
 #include "kpr-identity-text.h"
+#include "kpr-row-text.h"
 #include "kpr-window-private.h"
 
 /* Enough history for a person; the whole audit stays in NAME.log.  The
@@ -28,7 +29,10 @@ static void
 set_row (AdwActionRow *row, const char *text)
 {
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_action_row_set_subtitle (row, text && *text ? text : "—");
+  /* KprRowText: a renewal changes the serial, the fingerprints, the
+   * dates and the URI, long texts that GtkLabel would shape again for
+   * every size asked (bench/RESULTS.md, main-loop stall). */
+  kpr_row_text_set_subtitle (GTK_WIDGET (row), text && *text ? text : "—");
 }
 
 static void
