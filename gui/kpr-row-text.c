@@ -33,6 +33,7 @@ struct _KprRowText
   int nat_width;
   int min_width;
   int line_height; /* Pango units */
+  gboolean one_line; /* no line break in the text itself */
   /* The line's characters (Cluster), where it may break. */
   GArray *clusters;
   /* The text wrapped at wrapped_width px, for a width that does not
@@ -144,6 +145,7 @@ ensure_line (KprRowText *self)
   pango_layout_get_extents (self->line, NULL, &logical);
   self->nat_width = PANGO_PIXELS_CEIL (logical.width);
   self->line_height = logical.height;
+  self->one_line = pango_layout_get_line_count (self->line) == 1;
   g_clear_pointer (&self->clusters, g_array_unref);
   self->clusters = read_clusters (self->line);
   self->min_width = MIN (widest_cluster (self->clusters), self->nat_width);
@@ -182,9 +184,10 @@ height_at (KprRowText *self, int width)
   ensure_line (self);
   if (width < 0 || width >= self->nat_width)
     return PANGO_PIXELS_CEIL (self->line_height);
-  if (!self->wrapped || self->wrapped_width != width)
+  if (self->one_line && (!self->wrapped || self->wrapped_width != width))
     return PANGO_PIXELS_CEIL (self->line_height * count_lines (self->clusters, width * PANGO_SCALE));
-  pango_layout_get_size (self->wrapped, NULL, &height);
+  /* A text of several lines (an error message) is laid out for real. */
+  pango_layout_get_size (layout_at (self, width), NULL, &height);
   return PANGO_PIXELS_CEIL (height);
 }
 

@@ -24,6 +24,7 @@ static const char *const TEXTS[][2] = {
   { "a-name-far-too-long-for-one-line-at-phone-width-without-any-space-in-it",
     "Renewal due · https://ca.example.org:8443/.well-known/est/certkeeper/simpleenroll" },
   { "Zoë Ñúñez 日本語", "" },
+  { "browsers", "Could not read the NSS database:\nsecmod.db is locked by another program (Firefox?)" },
 };
 
 /* An AdwActionRow as kpr_identity_row_new() lays it out. */
