@@ -238,6 +238,7 @@ kpr_row_text_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   PangoRectangle logical;
   GdkRGBA color;
   float x = 0;
+  int spare;
 
   if (!self->text || !*self->text)
     return;
@@ -248,10 +249,9 @@ kpr_row_text_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     x = width - PANGO_PIXELS_CEIL (logical.width);
   gtk_style_context_get_color (gtk_widget_get_style_context (widget), &color);
   gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot,
-                          &GRAPHENE_POINT_INIT (x, floorf ((gtk_widget_get_height (widget)
-                                                            - PANGO_PIXELS_CEIL (logical.height))
-                                                           / 2.0f)));
+  /* Centred as GtkLabel centres (yalign 0.5, rounded down). */
+  spare = gtk_widget_get_height (widget) - PANGO_PIXELS_CEIL (logical.height);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, spare >= 0 ? spare / 2 : (spare - 1) / 2));
   gtk_snapshot_append_layout (snapshot, layout, &color);
   gtk_snapshot_restore (snapshot);
 }
