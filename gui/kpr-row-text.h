@@ -1,5 +1,6 @@
 /* kpr-row-text.h — a wrapping text that lays itself out once
- * (kpr-row-text.c), for the rows of the identity list. */
+ * (kpr-row-text.c), for the main window's rows: the identity list, the
+ * detail page's facts, the history. */
 #pragma once
 
 #include <adwaita.h>

@@ -187,7 +187,8 @@ main (int argc, char **argv)
                       : g_strdup ("no title");
 
     kpr_gui_check (why == NULL && gtk_test_accessible_has_role (GTK_ACCESSIBLE (title),
-                                                                GTK_ACCESSIBLE_ROLE_LABEL),
+                                                                GTK_ACCESSIBLE_ROLE_LABEL)
+                     && g_str_equal (kpr_row_text_get_text (KPR_ROW_TEXT (title)), TEXTS[1][0]),
                    "the title shown is a label named “%s” (%s)", TEXTS[1][0], why ? why : "ok");
     g_free (why);
   }
