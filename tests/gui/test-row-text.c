@@ -95,10 +95,12 @@ compare (GtkWidget *theirs, GtkWidget *ours, const char *what)
       for (gsize i = 0; i < n; i++)
         if (pa[i] != pb[i] && differ++ == 0)
           first = i;
+      /* Both images beside the screenshots, to see what differs. */
       if (g_getenv ("KPR_SCREENSHOT_DIR"))
         for (int k = 0; k < 2; k++)
           {
-            g_autoptr (GdkTexture) t = gdk_memory_texture_new (tw, th, GDK_MEMORY_DEFAULT, k ? b : a, (gsize) tw * 4);
+            g_autoptr (GdkTexture) t = gdk_memory_texture_new (tw, th, GDK_MEMORY_DEFAULT,
+                                                               k ? b : a, (gsize) tw * 4);
             g_autofree char *path = g_strdup_printf ("%s/row-text-%s-%s.png", g_getenv ("KPR_SCREENSHOT_DIR"),
                                                      k ? "ours" : "theirs", what);
 
