@@ -35,7 +35,8 @@ chmod 777 "$HOME_DIR"
 env HOME="$HOME_DIR" XDG_CONFIG_HOME="$HOME_DIR/config" XDG_STATE_HOME="$HOME_DIR/state" \
     XDG_DATA_HOME="$HOME_DIR/data" XDG_CACHE_HOME="$HOME_DIR/cache" XDG_RUNTIME_DIR="$HOME_DIR" \
     $as_user dbus-run-session -- "$GTK" > "$TMP/gtk.out" 2>&1 &
-BG_PIDS="$BG_PIDS $!"
+SESSION=$!
+BG_PIDS="$BG_PIDS $SESSION"
 pid=
 for _ in $(seq 100); do
     pid=$(pgrep -f -n "^$GTK" || true)
@@ -43,7 +44,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -n "$pid" ] || fail "certkeeper-gtk did not start: $(cat "$TMP/gtk.out")"
-BG_PIDS="$BG_PIDS $pid"
+# The session's bus too: cleanup's SIGKILL of dbus-run-session would
+# leave it running as nobody.
+BG_PIDS="$BG_PIDS $pid $(pgrep -P "$SESSION" -x dbus-daemon || true)"
 sleep 2
 kill -0 "$pid" 2>/dev/null || fail "certkeeper-gtk exited at once: $(cat "$TMP/gtk.out")"
 uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
@@ -52,4 +55,6 @@ owner=$(stat -c %u "/proc/$pid/environ")
 [ "$owner" = 0 ] && ok "certkeeper-gtk (uid $uid) is not dumpable: its /proc files belong to root" \
     || fail "certkeeper-gtk (uid $uid) is dumpable: /proc/$pid/environ belongs to uid $owner"
 kill "$pid" 2>/dev/null
+# dbus-run-session stops its bus when the window has gone.
+wait "$SESSION" 2>/dev/null || true
 finish
