@@ -186,6 +186,8 @@ char *kpr_backup_file_problem (const KprIdentity *id);
  * new certificate, the account's other identities are checked. */
 gboolean kpr_agent_stop_if_revoked (KprAgent *agent, KprIdentity *id, GError **error);
 void kpr_agent_after_issue (KprAgent *agent, const KprIdentity *id);
+/* After an import: the same check, @id's own (restored) certificate too. */
+void kpr_agent_after_import (KprAgent *agent, const KprIdentity *id);
 
 /* kpr-browser.c: after enroll, import, install and renew (never fails). */
 void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);
