@@ -140,15 +140,24 @@ sign_in_thread (gpointer data)
 /* certkeeper-ca signs in its writer thread with a key found in its main
  * thread; and a token whose public key object is gone (some tokens never
  * keep one) still gives the key, its public half from the certificate. */
+/* The logged-in software token, and a CA to issue certificates for it. */
+static KprToken *
+login_with_ca (KprTokenCtx **ret_ctx, X509 **ret_ca, EVP_PKEY **ret_ca_key)
+{
+  *ret_ctx = fixture_ctx ();
+  *ret_ca = fixture_ca (ret_ca_key);
+  return fixture_login (*ret_ctx, "certkeeper");
+}
+
 static void
 test_thread_and_certificate (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) id = kpr_token_new_id ();
-  KprTokenCtx *ctx = fixture_ctx ();
-  KprToken *token = fixture_login (ctx, "certkeeper");
   g_autoptr (EVP_PKEY) ca_key = NULL;
-  g_autoptr (X509) ca = fixture_ca (&ca_key);
+  g_autoptr (X509) ca = NULL;
+  KprTokenCtx *ctx;
+  KprToken *token = login_with_ca (&ctx, &ca, &ca_key);
   CK_OBJECT_HANDLE pub_obj;
   guint count;
 
@@ -185,20 +194,18 @@ test_thread_and_certificate (void)
 }
 
 /* What a renewal does without searching: the key C_GenerateKeyPair made
- * signs as found later would; the certificate is stored once, kept when
- * equal and replaced when not, and removing the id without the sweep
- * leaves an unnamed object to the sweep. */
+ * signs as the one found later would; a certificate is kept when equal
+ * and replaced when not (one per id); removing the id without the sweep
+ * removes its three objects. */
 static void
 test_made_key_and_replace (void)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr (EVP_PKEY) made = NULL, pub = NULL, ca_key = NULL;
+  g_autoptr (X509) c1 = NULL, c2 = NULL, on_token = NULL, ca = NULL;
   g_autoptr (GBytes) id = kpr_token_new_id ();
-  KprTokenCtx *ctx = fixture_ctx ();
-  KprToken *token = fixture_login (ctx, "certkeeper");
-  g_autoptr (EVP_PKEY) ca_key = NULL;
-  g_autoptr (X509) ca = fixture_ca (&ca_key);
-  g_autoptr (EVP_PKEY) made = NULL, pub = NULL;
-  g_autoptr (X509) c1 = NULL, c2 = NULL, on_token = NULL;
+  g_autoptr (GError) error = NULL;
+  KprTokenCtx *ctx;
+  KprToken *token = login_with_ca (&ctx, &ca, &ca_key);
   guint count;
 
   made = kpr_token_generate_private_key (token, KPR_KEY_EC_P256, KPR_PROTECTION_STRONG,
