@@ -278,9 +278,16 @@ check_revocations (KprAgent *agent, const char *server, const char *username, co
 
       if (except && g_str_equal (*n, except))
         continue;
-      id = kpr_store_load (agent->store, *n, NULL);
+      /* The brief record (the list cache) first: only an identity of the
+       * account in plain use is read whole, certificate and all. */
+      id = kpr_store_load_brief (agent->store, *n, NULL);
       if (!id || (server && g_strcmp0 (id->server, server) != 0)
-          || (username && g_strcmp0 (id->username, username) != 0) || !judged (id, &source))
+          || (username && g_strcmp0 (id->username, username) != 0)
+          || id->state != KPR_STATE_ACTIVE)
+        continue;
+      g_clear_pointer (&id, kpr_identity_free);
+      id = kpr_store_load (agent->store, *n, NULL);
+      if (!id || !judged (id, &source))
         continue;
       /* One CRL per source and round (a NULL entry: it could not be had). */
       if (!g_hash_table_lookup_extended (crls, source, NULL, (gpointer *) &crl))
