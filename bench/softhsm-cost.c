@@ -73,6 +73,21 @@ generate (CK_SESSION_HANDLE s, unsigned char *id, CK_OBJECT_HANDLE *pub, CK_OBJE
   CK (f->C_GenerateKeyPair (s, &m, pt, 4, kt, 6, pub, priv));
 }
 
+/* A 600-byte data object on the token (the size of a certificate). */
+static CK_OBJECT_HANDLE
+make_data (CK_SESSION_HANDLE s)
+{
+  CK_OBJECT_CLASS data = CKO_DATA;
+  CK_BBOOL yes = CK_TRUE;
+  unsigned char value[600] = { 0 };
+  CK_ATTRIBUTE dt[] = { { CKA_CLASS, &data, sizeof data }, { CKA_TOKEN, &yes, 1 },
+                        { CKA_VALUE, value, sizeof value }, { CKA_LABEL, "x", 1 } };
+  CK_OBJECT_HANDLE d;
+
+  CK (f->C_CreateObject (s, dt, 4, &d));
+  return d;
+}
+
 /* Objects of @cls (with CKA_ID @id unless NULL), at most @max. */
 static CK_ULONG
 find (CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, unsigned char *id, CK_OBJECT_HANDLE *out,
@@ -135,16 +150,9 @@ main (int argc, char **argv)
   have = find (s, CKO_PRIVATE_KEY, NULL, objs, 8192);
   for (int i = (int) have; i < n; i++)
     {
-      CK_OBJECT_CLASS data = CKO_DATA;
-      CK_BBOOL yes = CK_TRUE;
-      unsigned char value[600] = { 0 };
-      CK_ATTRIBUTE dt[] = { { CKA_CLASS, &data, sizeof data }, { CKA_TOKEN, &yes, 1 },
-                            { CKA_VALUE, value, sizeof value }, { CKA_LABEL, "x", 1 } };
-      CK_OBJECT_HANDLE d;
-
       make_id (id, i);
       generate (s, id, &pub, &priv);
-      CK (f->C_CreateObject (s, dt, 4, &d));
+      make_data (s);
     }
   CK (f->C_FindObjectsInit (s, NULL, 0));
   CK (f->C_FindObjects (s, objs, 8192, &all));
@@ -181,16 +189,8 @@ main (int argc, char **argv)
     CK (f->C_DestroyObject (s, pub));
     CK (f->C_DestroyObject (s, priv));
   });
-  TIME ("C_CreateObject (600-byte data object) + C_DestroyObject", 5, {
-    CK_OBJECT_CLASS data = CKO_DATA;
-    CK_BBOOL yes = CK_TRUE;
-    unsigned char value[600] = { 0 };
-    CK_ATTRIBUTE dt[] = { { CKA_CLASS, &data, sizeof data }, { CKA_TOKEN, &yes, 1 },
-                          { CKA_VALUE, value, sizeof value }, { CKA_LABEL, "y", 1 } };
-    CK_OBJECT_HANDLE d;
-    CK (f->C_CreateObject (s, dt, 4, &d));
-    CK (f->C_DestroyObject (s, d));
-  });
+  TIME ("C_CreateObject (600-byte data object) + C_DestroyObject", 5,
+        CK (f->C_DestroyObject (s, make_data (s))));
   find (s, CKO_PRIVATE_KEY, id, &priv, 1);
   TIME ("C_SetAttributeValue (CKA_LABEL) of one object", 10, {
     CK_ATTRIBUTE label = { CKA_LABEL, "relabelled", 10 };
