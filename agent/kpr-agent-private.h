@@ -60,9 +60,10 @@ KprX509Stack *kpr_agent_roots_from_file (const KprEnrollOptions *o, GError **err
 KprX509Stack *kpr_agent_protocol_trust (KprAgent *agent, const KprEnrollOptions *o,
                                         GError **error);
 /* The key pair for @key_id as the identity's protocol needs it (SCEP:
- * an RSA key that may decrypt). */
-gboolean kpr_agent_generate_key (KprAgent *agent, KprToken *token, const KprIdentity *id,
-                                 GBytes *key_id, GError **error);
+ * an RSA key that may decrypt); its private key, kept by the caller for
+ * the request instead of searching the token for it again. */
+EVP_PKEY *kpr_agent_generate_key (KprAgent *agent, KprToken *token, const KprIdentity *id,
+                                  GBytes *key_id, GError **error);
 /* SCEP and CMP: KPR_STEP_SUBMIT → ISSUED or PENDING (SCEP CertPoll). */
 gboolean kpr_agent_protocol_submit (KprAgent *agent, KprIdentity *id, EVP_PKEY *key,
                                     GError **error);
@@ -124,14 +125,20 @@ KprEstClient *kpr_agent_client_for (KprAgent *agent, const KprIdentity *identity
 /* Removes every object with @id (orphans included); idempotent. */
 gboolean kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id,
                                    const char *why, GError **error);
+/* The same; without @sweep the objects that name nobody are left to the
+ * run that resumes what a crash interrupted (kpr_token_delete_objects_of). */
+gboolean kpr_agent_remove_objects_of (KprAgent *agent, KprToken *token, GBytes *id,
+                                      const char *why, gboolean sweep, GError **error);
 
 /* kpr-renew.c: the CKA_LABEL of @key_id's objects: the identity's name,
  * or a temporary one for the renewal's pair until it takes over. */
 char *kpr_agent_object_label (const KprIdentity *id, GBytes *key_id);
 
 /* kpr-enroll.c */
+/* @made_here: this run made @key_id's key under an id it minted, so no
+ * certificate can carry that id and no search is needed. */
 gboolean kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id,
-                                 GBytes *key_id, X509 *cert, GError **error);
+                                 GBytes *key_id, X509 *cert, gboolean made_here, GError **error);
 gboolean kpr_agent_continue_enrollment (KprAgent *agent, KprIdentity *id, gboolean with_server,
                                         GError **error);
 
@@ -179,6 +186,8 @@ char *kpr_backup_file_problem (const KprIdentity *id);
  * new certificate, the account's other identities are checked. */
 gboolean kpr_agent_stop_if_revoked (KprAgent *agent, KprIdentity *id, GError **error);
 void kpr_agent_after_issue (KprAgent *agent, const KprIdentity *id);
+/* After an import: the same check, @id's own (restored) certificate too. */
+void kpr_agent_after_import (KprAgent *agent, const KprIdentity *id);
 
 /* kpr-browser.c: after enroll, import, install and renew (never fails). */
 void kpr_agent_browser_after (KprAgent *agent, const KprIdentity *identity);

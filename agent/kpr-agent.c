@@ -150,11 +150,18 @@ gboolean
 kpr_agent_remove_objects (KprAgent *agent, KprToken *token, GBytes *id, const char *why,
                           GError **error)
 {
+  return kpr_agent_remove_objects_of (agent, token, id, why, TRUE, error);
+}
+
+gboolean
+kpr_agent_remove_objects_of (KprAgent *agent, KprToken *token, GBytes *id, const char *why,
+                             gboolean sweep, GError **error)
+{
   guint removed = 0;
 
   if (!id)
     return TRUE;
-  if (!kpr_token_delete_objects (token, id, &removed, error))
+  if (!kpr_token_delete_objects_of (token, id, sweep, &removed, error))
     return FALSE;
   if (removed)
     kpr_agent_progress (agent, "Removed %u %s object%s from the token", removed, why,

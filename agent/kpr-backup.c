@@ -478,7 +478,7 @@ kpr_agent_import (KprAgent *agent, const char *path, const char *name, const cha
   kpr_store_audit (agent->store, name, "imported from %s as %s", path,
                    exportable ? "exportable" : "non-exportable");
   /* A backup may hold a certificate revoked since: say so at once. */
-  kpr_agent_after_issue (agent, id);
+  kpr_agent_after_import (agent, id);
   g_clear_pointer (&id, kpr_identity_free);
   if (!(id = kpr_store_load (agent->store, name, error)))
     return NULL;

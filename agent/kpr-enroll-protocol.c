@@ -426,7 +426,7 @@ kpr_agent_protocol_trust (KprAgent *agent, const KprEnrollOptions *o, GError **e
   return o->ca_file ? kpr_agent_roots_from_file (o, error) : sk_X509_new_null ();
 }
 
-gboolean
+EVP_PKEY *
 kpr_agent_generate_key (KprAgent *agent, KprToken *token, const KprIdentity *id, GBytes *key_id,
                         GError **error)
 {
@@ -434,10 +434,11 @@ kpr_agent_generate_key (KprAgent *agent, KprToken *token, const KprIdentity *id,
    * current one (kpr_agent_object_label) */
   g_autofree char *label = kpr_agent_object_label (id, key_id);
 
-  return kpr_token_generate_key_for (token, id->key_type, id->protection,
-                                     id->protocol == KPR_PROTOCOL_SCEP ? KPR_KEY_USAGE_SIGN_DECRYPT
-                                                                       : KPR_KEY_USAGE_SIGN,
-                                     label, key_id, error);
+  return kpr_token_generate_private_key (token, id->key_type, id->protection,
+                                         id->protocol == KPR_PROTOCOL_SCEP
+                                           ? KPR_KEY_USAGE_SIGN_DECRYPT
+                                           : KPR_KEY_USAGE_SIGN,
+                                         label, key_id, error);
 }
 
 gboolean

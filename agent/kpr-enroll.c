@@ -92,21 +92,20 @@ obtain_secret (KprAgent *agent, KprEstClient *client, const KprIdentity *id, Kpr
 }
 
 /* ISSUED → INSTALLED: the certificate (and the CA) on the token.
- * Idempotent: an equal certificate already there is kept. */
+ * Idempotent: an equal certificate already there is kept.  A run that
+ * resumes also removes what a crash inside the module's object creation
+ * left unnamed (a fresh run's own objects all carry their names). */
 gboolean
 kpr_agent_install_cert (KprAgent *agent, KprToken *token, KprIdentity *id, GBytes *key_id,
-                        X509 *cert, GError **error)
+                        X509 *cert, gboolean made_here, GError **error)
 {
-  g_autoptr (X509) present = kpr_token_find_certificate (token, key_id, NULL);
   g_autoptr (KprX509Stack) anchors = kpr_store_load_trust (agent->store, id->name, NULL);
   g_autofree char *label = kpr_agent_object_label (id, key_id);
 
-  if (!present || X509_cmp (present, cert) != 0)
-    {
-      if (!kpr_token_delete_certificate (token, key_id, error)
-          || !kpr_token_store_certificate (token, cert, label, key_id, error))
-        return FALSE;
-    }
+  if (made_here ? !kpr_token_store_certificate (token, cert, label, key_id, error)
+                : !kpr_token_replace_certificate (token, cert, label, key_id, error)
+                    || !kpr_token_delete_orphans (token, NULL, error))
+    return FALSE;
   /* The CA next to it, so that browsers and backups find the chain. */
   for (int i = 0; anchors && i < sk_X509_num (anchors); i++)
     if (!kpr_token_store_certificate (token, sk_X509_value (anchors, i), "certkeeper CA", NULL,
@@ -264,6 +263,9 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, gboolean with_ser
        GError **error)
 {
   KprToken *token = kpr_agent_token_for (agent, id, TRUE, error);
+  /* The key this run made, kept for its request. */
+  g_autoptr (EVP_PKEY) made = NULL;
+  gboolean made_here = FALSE;
 
   if (!token)
     return FALSE;
@@ -279,8 +281,9 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, gboolean with_ser
           return FALSE;
         kpr_agent_progress (agent, "Generating a %s key on “%s”…",
                             kpr_key_type_to_string (id->key_type), kpr_token_get_info (token)->label);
-        if (!kpr_agent_generate_key (agent, token, id, id->key_id, error))
+        if (!(made = kpr_agent_generate_key (agent, token, id, id->key_id, error)))
           return FALSE;
+        made_here = TRUE;
         kpr_fault_point ("after:keygen");
         if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_KEY_READY, error))
           return FALSE;
@@ -288,7 +291,8 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, gboolean with_ser
 
       case KPR_STEP_SUBMIT:
         {
-          g_autoptr (EVP_PKEY) key = enrollment_key (agent, token, id, error);
+          g_autoptr (EVP_PKEY) key =
+            made ? g_steal_pointer (&made) : enrollment_key (agent, token, id, error);
           if (!key)
             return FALSE;
           if (!with_server)
@@ -306,7 +310,7 @@ drive (KprAgent *agent, KprIdentity *id, KprEstClient *client, gboolean with_ser
         break;
 
       case KPR_STEP_STORE_CERT:
-        if (!kpr_agent_install_cert (agent, token, id, id->key_id, id->cert, error)
+        if (!kpr_agent_install_cert (agent, token, id, id->key_id, id->cert, made_here, error)
             || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_INSTALLED, error))
           return FALSE;
         break;

@@ -22,13 +22,15 @@ kpr_agent_object_label (const KprIdentity *id, GBytes *key_id)
  * after the record was written, so that programs that look the identity
  * up by label see the old pair or the new one for as short a time as the
  * token allows, never a key without its certificate for longer. */
+/* @sweep: also remove what a crash left unnamed; a run that made the new
+ * pair itself, from ACTIVE, has nothing of the kind to clean up. */
 static gboolean
-drop_stale (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
+drop_stale (KprAgent *agent, KprToken *token, KprIdentity *id, gboolean sweep, GError **error)
 {
   if (!id->stale_key_id)
     return TRUE;
   if (!kpr_token_set_label (token, id->key_id, id->name, error)
-      || !kpr_agent_remove_objects (agent, token, id->stale_key_id, "previous", error))
+      || !kpr_agent_remove_objects_of (agent, token, id->stale_key_id, "previous", sweep, error))
     return FALSE;
   g_clear_pointer (&id->stale_key_id, g_bytes_unref);
   return kpr_lifecycle_save (agent->store, id, "stale-removed", FALSE, error);
@@ -50,7 +52,7 @@ roll_back_next (KprAgent *agent, KprToken *token, KprIdentity *id, GError **erro
 /* NEXT_INSTALLED → ACTIVE: the record takes the new pair, then the old
  * objects go. */
 static gboolean
-swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
+swap (KprAgent *agent, KprToken *token, KprIdentity *id, gboolean sweep, GError **error)
 {
   id->stale_key_id = g_steal_pointer (&id->key_id);
   id->key_id = g_steal_pointer (&id->next_key_id);
@@ -70,7 +72,7 @@ swap (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
                             &(KprEvent) { .type = KPR_EVENT_RENEWED, .serial = hex,
                                           .not_after = kpr_ossl_time_unix (X509_get0_notAfter (id->cert)) });
   }
-  return drop_stale (agent, token, id, error);
+  return drop_stale (agent, token, id, sweep, error);
 }
 
 /* Sends the renewal (a new request, or the recorded one when polling)
@@ -223,6 +225,10 @@ request_renewal (KprAgent *agent, KprEstClient *client, KprToken *token, KprIden
 static gboolean
 drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error)
 {
+  /* The key this run made, kept for its request. */
+  g_autoptr (EVP_PKEY) made = NULL;
+  gboolean made_here = FALSE;
+
   for (;;)
     switch (kpr_lifecycle_info (id->state)->step)
       {
@@ -239,23 +245,26 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
                 if (!client || !kpr_agent_adopt_key_type (agent, client, id, error))
                   return FALSE;
               }
-            if (!kpr_agent_remove_objects (agent, token, id->next_key_id, "unfinished", error))
-              return FALSE;
+            /* The id was minted a moment ago by kpr_agent_renew (an
+             * interrupted renewal's objects went with roll_back_next):
+             * nothing on the token carries it, no search needed. */
             kpr_agent_progress (agent, "Generating a new %s key on “%s”…",
                                 kpr_key_type_to_string (id->key_type),
                                 kpr_token_get_info (token)->label);
-            if (!kpr_agent_generate_key (agent, token, id, id->next_key_id, error))
+            if (!(made = kpr_agent_generate_key (agent, token, id, id->next_key_id, error)))
               return FALSE;
+            made_here = TRUE;
             kpr_fault_point ("after:next-keygen");
             if (!kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_KEY_READY, error))
               return FALSE;
             break;
           }
-        return drop_stale (agent, token, id, error);
+        return drop_stale (agent, token, id, TRUE, error);
 
       case KPR_STEP_RENEW_REQUEST:
         {
-          g_autoptr (EVP_PKEY) next_key = kpr_token_get_private_key (token, id->next_key_id, error);
+          g_autoptr (EVP_PKEY) next_key =
+            made ? g_steal_pointer (&made) : kpr_token_get_private_key (token, id->next_key_id, error);
           g_autoptr (KprEstClient) client = NULL;
           g_autoptr (GENERAL_NAMES) san = NULL;
           X509 *cert;
@@ -285,14 +294,14 @@ drive_renewal (KprAgent *agent, KprToken *token, KprIdentity *id, GError **error
             return FALSE;
           X509_free (id->next_cert);
           id->next_cert = cert;
-          if (!kpr_agent_install_cert (agent, token, id, id->next_key_id, cert, error)
+          if (!kpr_agent_install_cert (agent, token, id, id->next_key_id, cert, made_here, error)
               || !kpr_lifecycle_enter (agent->store, id, KPR_STATE_NEXT_INSTALLED, error))
             return FALSE;
         }
         break;
 
       case KPR_STEP_SWAP:
-        if (!swap (agent, token, id, error))
+        if (!swap (agent, token, id, !made_here, error))
           return FALSE;
         return TRUE;
 
@@ -340,7 +349,7 @@ kpr_agent_renew (KprAgent *agent, const char *name, gboolean force, gboolean *re
 
   if (id->state == KPR_STATE_ACTIVE)
     {
-      if (!drop_stale (agent, token, id, error))
+      if (!drop_stale (agent, token, id, TRUE, error))
         return NULL;
       if (!force && now < kpr_identity_renew_at (id))
         return g_steal_pointer (&id);
@@ -376,11 +385,12 @@ kpr_agent_resume (KprAgent *agent, const char *name, GError **error)
       break;
     case KPR_RESUME_TIDY:
       if (!(token = kpr_agent_token_for (agent, id, TRUE, error))
-          || !roll_back_next (agent, token, id, error) || !drop_stale (agent, token, id, error))
+          || !roll_back_next (agent, token, id, error) || !drop_stale (agent, token, id, TRUE, error))
         return NULL;
       break;
     case KPR_RESUME_SWAP:
-      if (!(token = kpr_agent_token_for (agent, id, TRUE, error)) || !swap (agent, token, id, error))
+      if (!(token = kpr_agent_token_for (agent, id, TRUE, error))
+          || !swap (agent, token, id, TRUE, error))
         return NULL;
       break;
     case KPR_RESUME_KEEP:

@@ -257,9 +257,10 @@ kpr_agent_stop_if_revoked (KprAgent *agent, KprIdentity *id, GError **error)
   return revoked;
 }
 
-guint
-kpr_agent_check_revocations (KprAgent *agent, const char *server, const char *username,
-                             gboolean fresh, char **ret_problem)
+/* kpr_agent_check_revocations, not judging the identity named @except. */
+static guint
+check_revocations (KprAgent *agent, const char *server, const char *username, const char *except,
+                   gboolean fresh, char **ret_problem)
 {
   g_auto (GStrv) names = kpr_store_list (agent->store, NULL);
   g_autoptr (GHashTable) crls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -269,14 +270,24 @@ kpr_agent_check_revocations (KprAgent *agent, const char *server, const char *us
 
   for (char **n = names; n && *n; n++)
     {
-      g_autoptr (KprIdentity) id = kpr_store_load (agent->store, *n, NULL);
+      g_autoptr (KprIdentity) id = NULL;
       g_autoptr (GError) local = NULL;
       g_autofree char *source = NULL;
       X509_CRL *crl;
       gboolean revoked = FALSE;
 
+      if (except && g_str_equal (*n, except))
+        continue;
+      /* The brief record (the list cache) first: only an identity of the
+       * account in plain use is read whole, certificate and all. */
+      id = kpr_store_load_brief (agent->store, *n, NULL);
       if (!id || (server && g_strcmp0 (id->server, server) != 0)
-          || (username && g_strcmp0 (id->username, username) != 0) || !judged (id, &source))
+          || (username && g_strcmp0 (id->username, username) != 0)
+          || id->state != KPR_STATE_ACTIVE)
+        continue;
+      g_clear_pointer (&id, kpr_identity_free);
+      id = kpr_store_load (agent->store, *n, NULL);
+      if (!id || !judged (id, &source))
         continue;
       /* One CRL per source and round (a NULL entry: it could not be had). */
       if (!g_hash_table_lookup_extended (crls, source, NULL, (gpointer *) &crl))
@@ -294,15 +305,39 @@ kpr_agent_check_revocations (KprAgent *agent, const char *server, const char *us
   return found;
 }
 
-void
-kpr_agent_after_issue (KprAgent *agent, const KprIdentity *id)
+guint
+kpr_agent_check_revocations (KprAgent *agent, const char *server, const char *username,
+                             gboolean fresh, char **ret_problem)
+{
+  return check_revocations (agent, server, username, NULL, fresh, ret_problem);
+}
+
+/* The account's identities against a CRL fetched now, but @except. */
+static void
+check_account (KprAgent *agent, const KprIdentity *id, const char *except)
 {
   g_autofree char *problem = NULL;
 
-  /* The server may have revoked the account's other certificates: learn
-   * it now, from a CRL fetched after the issue. */
   if (id->server && id->username)
-    kpr_agent_check_revocations (agent, id->server, id->username, TRUE, &problem);
+    check_revocations (agent, id->server, id->username, except, TRUE, &problem);
   if (problem)
     kpr_store_audit (agent->store, id->name, "revocations not checked: %s", problem);
+}
+
+void
+kpr_agent_after_issue (KprAgent *agent, const KprIdentity *id)
+{
+  /* The server may have revoked the account's other certificates: learn
+   * it now, from a CRL fetched after the issue.  The identity just issued
+   * holds the account's newest certificate and is not judged: with no
+   * other identity of the account here, no CRL is fetched (a connection,
+   * and the server's wait for the revocation to be published). */
+  check_account (agent, id, id->name);
+}
+
+void
+kpr_agent_after_import (KprAgent *agent, const KprIdentity *id)
+{
+  /* A backup may hold a certificate revoked since. */
+  check_account (agent, id, NULL);
 }

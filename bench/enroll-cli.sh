@@ -10,7 +10,8 @@
 # one-time enrollment code; only the enroll command is timed.  The
 # preparation itself is timed in a separate hyperfine entry so that it can
 # be compared.  The server runs pinned to CPU 0 for the whole script and is
-# stopped at the end.  SERVER_PRELOAD: an LD_PRELOAD for the server
+# stopped at the end.  BEFORE=OTHER/certkeeper adds that certkeeper's enroll
+# to the same run (a before/after in one sitting).  SERVER_PRELOAD: an LD_PRELOAD for the server
 # (nodelay-shim.so, to see what Nagle costs).
 set -eu
 BUILD=${1:?usage: $0 BUILD-DIR [RUNS]}
@@ -45,6 +46,13 @@ export HOME=$W/cur/home XDG_DATA_HOME=$W/cur/home/.local/share XDG_CONFIG_HOME=$
 exec "$CK" enroll work --server https://127.0.0.1:$PORT --user "\$(cat $W/cur/user)" --software \
     --key ec-p256 --ca-file "$W/ca/ca.pem" --pin-file "$W/pin" --secret-file "$W/cur/secret" < /dev/null > /dev/null
 ENR
+# BEFORE=OTHER/certkeeper: the same enroll with another certkeeper (e.g.
+# main's release build), timed in the same hyperfine run on the same
+# server (its fresh HOME and token are made by this build's `token
+# init-software`, the format both share).
+if [ -n "${BEFORE:-}" ]; then
+    sed "s|exec \"$CK\"|exec \"$BEFORE\"|" "$W/enroll.sh" > "$W/enroll-before.sh"
+fi
 # The same crypto with the openssl CLI: P-256 key, CSR, certificate signed
 # by the same CA key (P-256 too? see ca.pem), 14 days.
 cp "$W/ca/ca.key" "$W/ca-copy.key"
@@ -57,16 +65,19 @@ openssl req -new -key o.key -subj /CN=bench -out o.csr
 openssl x509 -req -in o.csr -CA ca/ca.pem -CAkey ca-copy.key -CAcreateserial -days 14 -out o.pem 2>/dev/null
 OSSL
 chmod 700 "$W/prepare.sh" "$W/enroll.sh" "$W/openssl.sh"
+[ -z "${BEFORE:-}" ] || chmod 700 "$W/enroll-before.sh"
 echo "CA key: $(openssl pkey -in "$W/ca/ca.key" -noout -text 2>/dev/null | head -1)"
 # An empty command for the shell-wrapper baseline.
 printf '#!/bin/sh\nexec true\n' > "$W/noop.sh"; chmod 700 "$W/noop.sh"
 
+set --
+[ -z "${BEFORE:-}" ] || set -- --prepare "$W/prepare.sh" -n "before: certkeeper enroll ($BEFORE)" "$W/enroll-before.sh"
 taskset -c 1 hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$W/result.md" --export-json "$W/result.json" \
     --prepare true --prepare true --prepare true --prepare "$W/prepare.sh" \
     -n 'preparation alone (token init-software + user add + code)' "$W/prepare.sh" \
     -n 'sh wrapper baseline (exec true)' "$W/noop.sh" \
     -n 'openssl genpkey + req + x509 -req (3 processes)' "$W/openssl.sh" \
-    -n 'certkeeper enroll (timed alone; fresh HOME+token+user prepared untimed)' "$W/enroll.sh"
+    -n 'certkeeper enroll (timed alone; fresh HOME+token+user prepared untimed)' "$W/enroll.sh" "$@"
 cat "$W/result.md"
 python3 - "$W/result.json" <<'PY'
 import json, statistics, sys

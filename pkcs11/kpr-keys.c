@@ -79,9 +79,10 @@ kpr_token_generate_key (KprToken *token, KprKeyType type, KprProtection protecti
                                      error);
 }
 
-gboolean
-kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection protection,
-                            KprKeyUsage usage, const char *label, GBytes *id, GError **error)
+static gboolean
+generate (KprToken *token, KprKeyType type, KprProtection protection, KprKeyUsage usage,
+          const char *label, GBytes *id, CK_OBJECT_HANDLE *ret_pub, CK_OBJECT_HANDLE *ret_priv,
+          GError **error)
 {
   gboolean decrypt = usage == KPR_KEY_USAGE_SIGN_DECRYPT;
   CK_BBOOL is_rsa = !kpr_key_type_is_ec (type);
@@ -140,7 +141,32 @@ kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection prot
                          token->info.label, kpr_key_type_to_string (type));
       return FALSE;
     }
+  *ret_pub = pub;
+  *ret_priv = priv;
   return TRUE;
+}
+
+gboolean
+kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection protection,
+                            KprKeyUsage usage, const char *label, GBytes *id, GError **error)
+{
+  CK_OBJECT_HANDLE pub, priv;
+
+  return generate (token, type, protection, usage, label, id, &pub, &priv, error);
+}
+
+EVP_PKEY *
+kpr_token_generate_private_key (KprToken *token, KprKeyType type, KprProtection protection,
+                                KprKeyUsage usage, const char *label, GBytes *id,
+                                GError **error)
+{
+  CK_OBJECT_HANDLE pub, priv;
+
+  /* The handles C_GenerateKeyPair gave back: no search for what was just
+   * made (each search costs SoftHSM a look at every object, issue 11). */
+  if (!generate (token, type, protection, usage, label, id, &pub, &priv, error))
+    return NULL;
+  return kpr_token_private_key_of (token, priv, pub, CK_INVALID_HANDLE, error);
 }
 
 void

@@ -439,11 +439,25 @@ kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count, GError *
 }
 
 gboolean
-kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error)
+kpr_token_replace_certificate (KprToken *token, X509 *cert, const char *label, GBytes *id,
+                               GError **error)
 {
+  /* One search: what is there is compared here, not found again to be
+   * removed (each search costs SoftHSM a look at every object). */
   g_autoptr (GArray) found = find_by_id (token, CKO_CERTIFICATE, id, error);
+  g_autoptr (GBytes) want = der_of ((int (*) (const void *, unsigned char **)) i2d_X509, cert);
 
-  return found && destroy_all (token, found, error);
+  if (!found)
+    return FALSE;
+  if (found->len == 1 && want)
+    {
+      g_autoptr (GBytes) have = kpr_token_get_attr (token, g_array_index (found, CK_OBJECT_HANDLE, 0),
+                                                    CKA_VALUE, NULL);
+      if (have && g_bytes_equal (have, want))
+        return TRUE;
+    }
+  return destroy_all (token, found, error)
+         && kpr_token_store_certificate (token, cert, label, id, error);
 }
 
 /* Half-made objects: SoftHSM writes an object's class (and its defaults:
@@ -454,8 +468,8 @@ kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error)
  * kpr_token_store_certificate), so on its own software token an object
  * with neither is such a leftover.  Other tokens are left alone: their
  * objects may belong to other programs. */
-static gboolean
-delete_orphans (KprToken *token, guint *ret_count, GError **error)
+gboolean
+kpr_token_delete_orphans (KprToken *token, guint *ret_count, GError **error)
 {
   CK_ATTRIBUTE tmpl[] = { { CKA_ID, NULL, 0 } };
   g_autoptr (GArray) found = NULL;
@@ -483,19 +497,28 @@ delete_orphans (KprToken *token, guint *ret_count, GError **error)
         return FALSE;
       count++;
     }
-  *ret_count = count;
+  if (ret_count)
+    *ret_count = count;
+  return TRUE;
+}
+
+gboolean
+kpr_token_delete_objects_of (KprToken *token, GBytes *id, gboolean sweep, guint *ret_count,
+                             GError **error)
+{
+  g_autoptr (GArray) found = objects_with_id (token, id, error);
+  guint orphans = 0;
+
+  if (!found || !destroy_all (token, found, error)
+      || (sweep && !kpr_token_delete_orphans (token, &orphans, error)))
+    return FALSE;
+  if (ret_count)
+    *ret_count = found->len + orphans;
   return TRUE;
 }
 
 gboolean
 kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count, GError **error)
 {
-  g_autoptr (GArray) found = objects_with_id (token, id, error);
-  guint orphans = 0;
-
-  if (!found || !destroy_all (token, found, error) || !delete_orphans (token, &orphans, error))
-    return FALSE;
-  if (ret_count)
-    *ret_count = found->len + orphans;
-  return TRUE;
+  return kpr_token_delete_objects_of (token, id, TRUE, ret_count, error);
 }

@@ -272,9 +272,6 @@ kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error)
   CK_ATTRIBUTE tmpl[] = { { CKA_ID, (void *) id_data, id_len } };
   CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE, cert = CK_INVALID_HANDLE;
   g_autoptr (GArray) found = NULL;
-  g_autoptr (EVP_PKEY) public = NULL;
-  EVP_PKEY *pkey;
-  CK_ULONG key_type;
 
   /* Every object of the identity in one search: the key, and what holds
    * its public half. */
@@ -301,6 +298,17 @@ kpr_token_get_private_key (KprToken *token, GBytes *id, GError **error)
                    kpr_token_is_logged_in (token) ? "" : " (not logged in)");
       return NULL;
     }
+  return kpr_token_private_key_of (token, priv, pub, cert, error);
+}
+
+EVP_PKEY *
+kpr_token_private_key_of (KprToken *token, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub,
+                          CK_OBJECT_HANDLE cert, GError **error)
+{
+  g_autoptr (EVP_PKEY) public = NULL;
+  EVP_PKEY *pkey;
+  CK_ULONG key_type;
+
   if (!kpr_token_get_ulong (token, priv, CKA_KEY_TYPE, &key_type, error))
     return NULL;
   if (key_type != CKK_RSA && key_type != CKK_EC)

@@ -73,6 +73,12 @@ gboolean kpr_key_type_is_ec (KprKeyType type);
 /* The public key object @obj as an EVP_PKEY (RSA or EC P-256/P-384). */
 EVP_PKEY *kpr_token_public_key_of (KprToken *token, CK_OBJECT_HANDLE obj, GError **error);
 
+/* kpr-pkey.c: the private key object @priv as an EVP_PKEY that signs on
+ * the token, its public half read from @pub or else @cert (either may be
+ * CK_INVALID_HANDLE). */
+EVP_PKEY *kpr_token_private_key_of (KprToken *token, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub,
+                                    CK_OBJECT_HANDLE cert, GError **error);
+
 /* The one attribute template of an identity's key pair, for keys made on
  * the token (kpr-keys.c, C_GenerateKeyPair) and keys imported into it
  * (kpr-p12.c, C_CreateObject): on the token, signing only unless

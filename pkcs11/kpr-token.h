@@ -183,6 +183,11 @@ typedef enum {
 gboolean kpr_token_generate_key_for (KprToken *token, KprKeyType type, KprProtection protection,
                                      KprKeyUsage usage, const char *label, GBytes *id,
                                      GError **error);
+/* kpr_token_generate_key_for, and the new private key as
+ * kpr_token_get_private_key would find it, without searching the token. */
+EVP_PKEY *kpr_token_generate_private_key (KprToken *token, KprKeyType type,
+                                          KprProtection protection, KprKeyUsage usage,
+                                          const char *label, GBytes *id, GError **error);
 
 /* The private key as an EVP_PKEY that signs (and decrypts) on the token,
  * found by one search for @id whatever the token holds (kpr-pkey.c).
@@ -222,13 +227,23 @@ KprX509Stack *kpr_token_list_certificates (KprToken *token, GError **error);
  * Removing nothing is not an error (a re-run after a crash converges). */
 gboolean kpr_token_delete_objects (KprToken *token, GBytes *id, guint *ret_count,
                                    GError **error);
+/* kpr_token_delete_objects; without @sweep only the objects with CKA_ID
+ * @id (for a caller that made the token's recent objects itself: the
+ * sweep is one more search of every object). */
+gboolean kpr_token_delete_objects_of (KprToken *token, GBytes *id, gboolean sweep,
+                                      guint *ret_count, GError **error);
+/* On the software token, removes the keys and certificates with neither
+ * a CKA_ID nor a CKA_LABEL (the sweep of kpr_token_delete_objects). */
+gboolean kpr_token_delete_orphans (KprToken *token, guint *ret_count, GError **error);
 
 /* Sets CKA_LABEL of the keys and the certificate with CKA_ID @id (those
  * that already carry it are left alone: a re-run converges). */
 gboolean kpr_token_set_label (KprToken *token, GBytes *id, const char *label, GError **error);
 
-/* Removes only the certificate with CKA_ID @id (none is not an error). */
-gboolean kpr_token_delete_certificate (KprToken *token, GBytes *id, GError **error);
+/* Stores @cert as the one certificate with CKA_ID @id: an equal one
+ * already there is kept (a re-run converges), any other is removed. */
+gboolean kpr_token_replace_certificate (KprToken *token, X509 *cert, const char *label,
+                                        GBytes *id, GError **error);
 
 /* Number of objects (of any class) with CKA_ID @id, for checks. */
 gboolean kpr_token_count_objects (KprToken *token, GBytes *id, guint *ret_count,

@@ -140,15 +140,24 @@ sign_in_thread (gpointer data)
 /* certkeeper-ca signs in its writer thread with a key found in its main
  * thread; and a token whose public key object is gone (some tokens never
  * keep one) still gives the key, its public half from the certificate. */
+/* The logged-in software token, and a CA to issue certificates for it. */
+static KprToken *
+login_with_ca (KprTokenCtx **ret_ctx, X509 **ret_ca, EVP_PKEY **ret_ca_key)
+{
+  *ret_ctx = fixture_ctx ();
+  *ret_ca = fixture_ca (ret_ca_key);
+  return fixture_login (*ret_ctx, "certkeeper");
+}
+
 static void
 test_thread_and_certificate (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) id = kpr_token_new_id ();
-  KprTokenCtx *ctx = fixture_ctx ();
-  KprToken *token = fixture_login (ctx, "certkeeper");
   g_autoptr (EVP_PKEY) ca_key = NULL;
-  g_autoptr (X509) ca = fixture_ca (&ca_key);
+  g_autoptr (X509) ca = NULL;
+  KprTokenCtx *ctx;
+  KprToken *token = login_with_ca (&ctx, &ca, &ca_key);
   CK_OBJECT_HANDLE pub_obj;
   guint count;
 
@@ -184,6 +193,52 @@ test_thread_and_certificate (void)
   kpr_token_ctx_free (ctx);
 }
 
+/* What a renewal does without searching: the key C_GenerateKeyPair made
+ * signs as the one found later would; a certificate is kept when equal
+ * and replaced when not (one per id); removing the id without the sweep
+ * removes its three objects. */
+static void
+test_made_key_and_replace (void)
+{
+  g_autoptr (EVP_PKEY) made = NULL, pub = NULL, ca_key = NULL;
+  g_autoptr (X509) c1 = NULL, c2 = NULL, on_token = NULL, ca = NULL;
+  g_autoptr (GBytes) id = kpr_token_new_id ();
+  g_autoptr (GError) error = NULL;
+  KprTokenCtx *ctx;
+  KprToken *token = login_with_ca (&ctx, &ca, &ca_key);
+  guint count;
+
+  made = kpr_token_generate_private_key (token, KPR_KEY_EC_P256, KPR_PROTECTION_STRONG,
+                                         KPR_KEY_USAGE_SIGN, "made", id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (made);
+  pub = kpr_token_get_public_key (token, id, &error);
+  g_assert_no_error (error);
+  check_signs (made, pub, EVP_sha256 (), 0);
+
+  c1 = fixture_issue (ca, ca_key, pub, "made");
+  c2 = fixture_issue (ca, ca_key, pub, "made");
+  g_assert_cmpint (X509_cmp (c1, c2), !=, 0);
+  g_assert_true (kpr_token_replace_certificate (token, c1, "made", id, &error));
+  g_assert_true (kpr_token_replace_certificate (token, c1, "made", id, &error));
+  g_assert_true (kpr_token_count_objects (token, id, &count, &error));
+  g_assert_cmpuint (count, ==, 3);
+  g_assert_true (kpr_token_replace_certificate (token, c2, "made", id, &error));
+  g_assert_no_error (error);
+  g_assert_true (kpr_token_count_objects (token, id, &count, &error));
+  g_assert_cmpuint (count, ==, 3);
+  on_token = kpr_token_find_certificate (token, id, &error);
+  g_assert_nonnull (on_token);
+  g_assert_cmpint (X509_cmp (on_token, c2), ==, 0);
+
+  g_assert_true (kpr_token_delete_objects_of (token, id, FALSE, &count, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count, ==, 3);
+  g_assert_true (kpr_token_count_objects (token, id, &count, &error));
+  g_assert_cmpuint (count, ==, 0);
+  kpr_token_ctx_free (ctx);
+}
+
 void register_pkey_tests (void);
 
 void
@@ -204,4 +259,5 @@ register_pkey_tests (void)
       g_test_add_data_func (path, &cases[i], test_operations);
     }
   g_test_add_func ("/token/pkey/thread-and-certificate", test_thread_and_certificate);
+  g_test_add_func ("/token/pkey/made-key-and-replace", test_made_key_and_replace);
 }

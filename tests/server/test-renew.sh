@@ -82,5 +82,20 @@ p7_to_pem "$TMP/c4.p7" "$TMP/c4.pem"
 [ "$(serial_of "$TMP/c4.pem")" != "$(serial_of "$TMP/c3.pem")" ] || fail "no new certificate after the window"
 ok "the same certificate within the 10-minute window; after it a new word makes a new one"
 
+# A CRL asked for after a superseding issuance lists it, also when the
+# interval would publish it only an hour later (the agent fetches one
+# after every issuance to learn what the server revoked): the waiting
+# request makes the publisher build it now.
+stop_server
+start_server --otp-outbox "$OUTBOX" --crl-interval 3600
+netrc_for bob "$(word_for bob)" "$TMP/bob2.netrc"
+new_csr kb2 "/CN=bob" -newkey ec -pkeyopt ec_paramgen_curve:P-256
+st=$(post_est simpleenroll "$TMP/bob2.netrc" kb2 "$TMP/b2.p7")
+[ "$st" = 200 ] || fail "bob's second enrollment: $st"
+xcurl -o "$TMP/crl2.der" "$BASE/crl"
+openssl crl -inform DER -in "$TMP/crl2.der" -noout -text | grep -q "Serial Number: $(serial_of "$TMP/b.pem")" \
+  || fail "the superseded certificate is not on a CRL fetched after the issuance (--crl-interval 3600)"
+ok "a CRL fetched after a superseding issuance lists it without waiting for --crl-interval"
+
 stop_server
 done_testing
