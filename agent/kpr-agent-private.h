@@ -14,7 +14,6 @@ char *kpr_identity_to_data (const KprIdentity *identity, gsize *ret_len);
 /* @brief: see kpr_store_load_brief.  @ret_values (brief only, may be
  * NULL): what the list cache keeps to make the same brief identity again
  * with kpr_identity_from_cache_values(), left NULL when it cannot. */
-#define KPR_RECORD_N_VALUES 37
 KprIdentity *kpr_identity_from_data (const char *name, const char *data, gsize len,
                                      gboolean brief, GVariant **ret_values, GError **error);
 KprIdentity *kpr_identity_from_cache_values (const char *name, GVariant *values,

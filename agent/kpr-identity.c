@@ -250,11 +250,35 @@ csr_of_base64 (const char *text)
   return der && len ? d2i_X509_REQ (NULL, &p, len) : NULL;
 }
 
+/* The record's keys (but "name", which the file's name gives), in the
+ * order the list cache keeps their values: changing it changes the
+ * cache's format (FORMAT in kpr-store-cache.c). */
+enum {
+  K_STATE, K_KEY_TYPE, K_PROTECTION, K_KEY_ID, K_CERTIFICATE, K_NEXT_KEY_ID,
+  K_NEXT_CERTIFICATE, K_STALE_KEY_ID, K_PENDING_CSR, K_FAILED_REASON, K_SERVER, K_LABEL,
+  K_USERNAME, K_PROTOCOL, K_CMP_REFERENCE, K_CMP_ANCHOR, K_TOKEN, K_TOKEN_MODULE, K_IMPORTED,
+  K_RETRY_AT, K_SUBMITTED_AUTH, K_REQUEST_ID, K_BACKUP_WHEN, K_BACKUP_WHERE, K_BACKUP_SHA256,
+  K_BACKUP_CERT, K_RESTORED_FROM, K_RESTORED_WHEN, K_REVOKED_WHEN, K_REVOKED_REASON,
+  K_KEY_ORIGIN, K_CERT_SERIAL, K_CERT_SUBJECT, K_CERT_ISSUER, K_CERT_SHA256,
+  K_CERT_NOT_BEFORE, K_CERT_NOT_AFTER, N_KEYS
+};
+
+static const char *const record_keys[] = {
+  "state", "key-type", "protection", "key-id", "certificate", "next-key-id",
+  "next-certificate", "stale-key-id", "pending-csr", "failed-reason", "server", "label",
+  "username", "protocol", "cmp-reference", "cmp-anchor-fingerprint", "token", "token-module",
+  "imported", "retry-at", "submitted-auth", "request-id", "backup-when", "backup-where",
+  "backup-sha256", "backup-cert", "restored-from", "restored-when", "revoked-when",
+  "revoked-reason", "key-origin", "cert-serial", "cert-subject", "cert-issuer", "cert-sha256",
+  "cert-not-before", "cert-not-after",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (record_keys) == N_KEYS);
+
 static void
-set_opt (GKeyFile *kf, const char *key, const char *value)
+set_opt (GKeyFile *kf, int key, const char *value)
 {
   if (value)
-    g_key_file_set_string (kf, GROUP, key, value);
+    g_key_file_set_string (kf, GROUP, record_keys[key], value);
 }
 
 char *
@@ -270,78 +294,54 @@ kpr_identity_to_data (const KprIdentity *id, gsize *ret_len)
   g_key_file_set_comment (kf, NULL, NULL,
                           " certkeeper identity record: written by certkeeper, do not edit", NULL);
   g_key_file_set_string (kf, GROUP, "name", id->name);
-  g_key_file_set_string (kf, GROUP, "state", kpr_state_to_string (id->state));
-  set_opt (kf, "failed-reason", id->failed_reason);
-  set_opt (kf, "server", id->server);
-  set_opt (kf, "label", id->label);
-  set_opt (kf, "username", id->username);
+  g_key_file_set_string (kf, GROUP, record_keys[K_STATE], kpr_state_to_string (id->state));
+  set_opt (kf, K_FAILED_REASON, id->failed_reason);
+  set_opt (kf, K_SERVER, id->server);
+  set_opt (kf, K_LABEL, id->label);
+  set_opt (kf, K_USERNAME, id->username);
   if (id->protocol != KPR_PROTOCOL_EST) /* records without it are EST */
-    set_opt (kf, "protocol", kpr_protocol_to_string (id->protocol));
-  set_opt (kf, "cmp-reference", id->reference);
-  set_opt (kf, "cmp-anchor-fingerprint", id->anchor_fingerprint);
-  set_opt (kf, "token", id->token_uri);
-  set_opt (kf, "token-module", id->token_module);
-  set_opt (kf, "key-id", key_id);
-  g_key_file_set_string (kf, GROUP, "key-type", kpr_key_type_to_string (id->key_type));
-  g_key_file_set_string (kf, GROUP, "protection", kpr_protection_to_string (id->protection));
-  g_key_file_set_boolean (kf, GROUP, "imported", id->imported);
-  set_opt (kf, "certificate", cert);
+    set_opt (kf, K_PROTOCOL, kpr_protocol_to_string (id->protocol));
+  set_opt (kf, K_CMP_REFERENCE, id->reference);
+  set_opt (kf, K_CMP_ANCHOR, id->anchor_fingerprint);
+  set_opt (kf, K_TOKEN, id->token_uri);
+  set_opt (kf, K_TOKEN_MODULE, id->token_module);
+  set_opt (kf, K_KEY_ID, key_id);
+  g_key_file_set_string (kf, GROUP, record_keys[K_KEY_TYPE], kpr_key_type_to_string (id->key_type));
+  g_key_file_set_string (kf, GROUP, record_keys[K_PROTECTION], kpr_protection_to_string (id->protection));
+  g_key_file_set_boolean (kf, GROUP, record_keys[K_IMPORTED], id->imported);
+  set_opt (kf, K_CERTIFICATE, cert);
   if (id->cert)
     {
       KprCertShown shown = { 0 };
 
       shown_of (id->cert, &shown);
-      set_opt (kf, "cert-serial", shown.serial);
-      set_opt (kf, "cert-subject", shown.subject);
-      set_opt (kf, "cert-issuer", shown.issuer);
-      set_opt (kf, "cert-sha256", shown.sha256);
-      g_key_file_set_int64 (kf, GROUP, "cert-not-before", shown.not_before);
-      g_key_file_set_int64 (kf, GROUP, "cert-not-after", shown.not_after);
+      set_opt (kf, K_CERT_SERIAL, shown.serial);
+      set_opt (kf, K_CERT_SUBJECT, shown.subject);
+      set_opt (kf, K_CERT_ISSUER, shown.issuer);
+      set_opt (kf, K_CERT_SHA256, shown.sha256);
+      g_key_file_set_int64 (kf, GROUP, record_keys[K_CERT_NOT_BEFORE], shown.not_before);
+      g_key_file_set_int64 (kf, GROUP, record_keys[K_CERT_NOT_AFTER], shown.not_after);
       clear_shown (&shown);
     }
-  set_opt (kf, "next-key-id", next_id);
-  set_opt (kf, "next-certificate", next_cert);
-  set_opt (kf, "stale-key-id", stale_id);
-  set_opt (kf, "pending-csr", csr);
+  set_opt (kf, K_NEXT_KEY_ID, next_id);
+  set_opt (kf, K_NEXT_CERTIFICATE, next_cert);
+  set_opt (kf, K_STALE_KEY_ID, stale_id);
+  set_opt (kf, K_PENDING_CSR, csr);
   if (id->retry_at)
-    g_key_file_set_int64 (kf, GROUP, "retry-at", id->retry_at);
-  set_opt (kf, "submitted-auth", id->submitted_auth);
-  set_opt (kf, "request-id", id->request_id);
-  set_opt (kf, "backup-when", id->backup_when);
-  set_opt (kf, "backup-where", id->backup_where);
-  set_opt (kf, "backup-sha256", id->backup_sha256);
-  set_opt (kf, "backup-cert", id->backup_cert);
-  g_key_file_set_string (kf, GROUP, "key-origin", kpr_key_origin_to_string (id->key_origin));
-  set_opt (kf, "restored-from", id->restored_from);
-  set_opt (kf, "restored-when", id->restored_when);
-  set_opt (kf, "revoked-when", id->revoked_when);
-  set_opt (kf, "revoked-reason", id->revoked_reason);
+    g_key_file_set_int64 (kf, GROUP, record_keys[K_RETRY_AT], id->retry_at);
+  set_opt (kf, K_SUBMITTED_AUTH, id->submitted_auth);
+  set_opt (kf, K_REQUEST_ID, id->request_id);
+  set_opt (kf, K_BACKUP_WHEN, id->backup_when);
+  set_opt (kf, K_BACKUP_WHERE, id->backup_where);
+  set_opt (kf, K_BACKUP_SHA256, id->backup_sha256);
+  set_opt (kf, K_BACKUP_CERT, id->backup_cert);
+  g_key_file_set_string (kf, GROUP, record_keys[K_KEY_ORIGIN], kpr_key_origin_to_string (id->key_origin));
+  set_opt (kf, K_RESTORED_FROM, id->restored_from);
+  set_opt (kf, K_RESTORED_WHEN, id->restored_when);
+  set_opt (kf, K_REVOKED_WHEN, id->revoked_when);
+  set_opt (kf, K_REVOKED_REASON, id->revoked_reason);
   return g_key_file_to_data (kf, ret_len, NULL);
 }
-
-/* The record's keys that a brief load reads, in the order the list cache
- * keeps their values (kpr-store-cache.c): changing it changes the
- * cache's format (FORMAT in kpr-store-cache.c). */
-enum {
-  K_STATE, K_KEY_TYPE, K_PROTECTION, K_KEY_ID, K_CERTIFICATE, K_NEXT_KEY_ID,
-  K_NEXT_CERTIFICATE, K_STALE_KEY_ID, K_PENDING_CSR, K_FAILED_REASON, K_SERVER, K_LABEL,
-  K_USERNAME, K_PROTOCOL, K_CMP_REFERENCE, K_CMP_ANCHOR, K_TOKEN, K_TOKEN_MODULE, K_IMPORTED,
-  K_RETRY_AT, K_SUBMITTED_AUTH, K_REQUEST_ID, K_BACKUP_WHEN, K_BACKUP_WHERE, K_BACKUP_SHA256,
-  K_BACKUP_CERT, K_RESTORED_FROM, K_RESTORED_WHEN, K_REVOKED_WHEN, K_REVOKED_REASON,
-  K_KEY_ORIGIN, K_CERT_SERIAL, K_CERT_SUBJECT, K_CERT_ISSUER, K_CERT_SHA256,
-  K_CERT_NOT_BEFORE, K_CERT_NOT_AFTER, N_KEYS
-};
-G_STATIC_ASSERT (N_KEYS == KPR_RECORD_N_VALUES);
-
-static const char *const record_keys[N_KEYS] = {
-  "state", "key-type", "protection", "key-id", "certificate", "next-key-id",
-  "next-certificate", "stale-key-id", "pending-csr", "failed-reason", "server", "label",
-  "username", "protocol", "cmp-reference", "cmp-anchor-fingerprint", "token", "token-module",
-  "imported", "retry-at", "submitted-auth", "request-id", "backup-when", "backup-where",
-  "backup-sha256", "backup-cert", "restored-from", "restored-when", "revoked-when",
-  "revoked-reason", "key-origin", "cert-serial", "cert-subject", "cert-issuer", "cert-sha256",
-  "cert-not-before", "cert-not-after",
-};
 
 /* The values of @kf's record keys (NULL where absent).  Most keys are
  * absent from most records: ask first, because GKeyFile builds (and
